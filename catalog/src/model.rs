@@ -1,0 +1,359 @@
+//! The vocabulary of a metric catalog: what one metric definition holds.
+//!
+//! Everything here is `const`-constructible, so a catalog is plain static data:
+//! no lazy initialisation, no hashing, no string keys. A catalog is any enum that
+//! implements [`MetricCatalog`]; the SMS pipeline's catalog lives in `crate::sms`.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A set of metrics, one enum variant per metric.
+///
+/// `recorder` and `dashboard-gen` are generic over this trait, so they work with any
+/// catalog (tests use a second, tiny one).
+pub trait MetricCatalog: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static {
+    /// The label keys metrics of this catalog may carry.
+    type Label: LabelKey;
+
+    /// Application prefix every metric name starts with, e.g. `sms_`.
+    const PREFIX: &'static str;
+
+    /// Every metric, in catalog order (the order dashboards and docs follow).
+    const ALL: &'static [Self];
+
+    /// The subsystems (pipeline phases), in flow order.
+    const SUBSYSTEMS: &'static [Subsystem];
+
+    /// Counter the recorder increments when it drops a sample because of misuse.
+    /// Labels: one `CatalogMetric` label and one label enumerating [`DropReason`]s.
+    const SAMPLES_DROPPED: Self;
+
+    /// Counter the recorder increments when a new series is folded into the overflow
+    /// series because its metric reached `max_series`. Labels: one `CatalogMetric` label.
+    const SERIES_OVERFLOW: Self;
+
+    /// The definition of this metric.
+    fn def(self) -> &'static MetricDef<Self>;
+
+    /// Position of this metric in [`MetricCatalog::ALL`].
+    fn index(self) -> usize;
+}
+
+/// A label key of a catalog: an enum variant naming a Prometheus label.
+pub trait LabelKey: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static {
+    /// The definition of this label.
+    fn def(self) -> &'static LabelDef;
+}
+
+/// Why the recorder dropped a sample. The label values of
+/// [`MetricCatalog::SAMPLES_DROPPED`]'s reason label must be exactly these, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter)]
+pub enum DropReason {
+    /// The label set did not match the catalog (missing, extra or unknown label, or a
+    /// value outside an enumerated label's allowed values).
+    WrongLabels,
+    /// The operation does not fit the metric's kind (e.g. observe on a counter).
+    WrongKind,
+    /// The value is not allowed (NaN or infinite).
+    InvalidValue,
+}
+
+impl DropReason {
+    /// Every reason's label value, in declaration order.
+    pub const LABEL_VALUES: &'static [&'static str] =
+        &["wrong_labels", "wrong_kind", "invalid_value"];
+
+    /// The label value used for this reason.
+    pub const fn as_str(self) -> &'static str {
+        Self::LABEL_VALUES[self as usize]
+    }
+}
+
+/// Everything the workspace knows about one metric.
+///
+/// Built with the `const` constructors [`MetricDef::counter`], [`MetricDef::gauge`] and
+/// [`MetricDef::histogram`] followed by `const` setters, so a new field gets a default
+/// and existing definitions do not change.
+#[derive(Debug)]
+pub struct MetricDef<C: MetricCatalog> {
+    /// Full Prometheus name, e.g. `sms_sources_requests_success_total`.
+    pub name: &'static str,
+    /// Counter, gauge, or histogram with its buckets.
+    pub kind: MetricKind,
+    /// One sentence saying what is measured; becomes the `# HELP` line and panel description.
+    pub help: &'static str,
+    /// Label keys, in exposition order.
+    pub labels: &'static [C::Label],
+    /// Base unit; must agree with the name's suffix.
+    pub unit: Unit,
+    /// The pipeline phase this metric belongs to.
+    pub subsystem: &'static Subsystem,
+    /// Upper bound on the number of series when a label is free-form; `0` when every
+    /// label is enumerated (the bound is then the product of the value counts).
+    pub max_series: usize,
+    /// For an error counter: the counter of successes of the same operation, so
+    /// dashboards and alerts can build an error ratio.
+    pub success_twin: Option<C>,
+    /// Hints for dashboard generation.
+    pub dashboard: DashboardHints<C>,
+    /// Why no code of the workspace records this metric directly, if that is intended.
+    pub unused: Option<&'static str>,
+}
+
+impl<C: MetricCatalog> MetricDef<C> {
+    const fn new(
+        name: &'static str,
+        kind: MetricKind,
+        help: &'static str,
+        subsystem: &'static Subsystem,
+    ) -> Self {
+        MetricDef {
+            name,
+            kind,
+            help,
+            labels: &[],
+            unit: Unit::None,
+            subsystem,
+            max_series: 0,
+            success_twin: None,
+            dashboard: DashboardHints {
+                panel: PanelHint::Auto,
+                split_by: &[],
+                queries: &[],
+            },
+            unused: None,
+        }
+    }
+
+    /// A monotonically increasing counter.
+    pub const fn counter(
+        name: &'static str,
+        help: &'static str,
+        subsystem: &'static Subsystem,
+    ) -> Self {
+        Self::new(name, MetricKind::Counter, help, subsystem)
+    }
+
+    /// A value that goes up and down.
+    pub const fn gauge(
+        name: &'static str,
+        help: &'static str,
+        subsystem: &'static Subsystem,
+    ) -> Self {
+        Self::new(name, MetricKind::Gauge, help, subsystem)
+    }
+
+    /// A histogram with explicit bucket upper bounds (`+Inf` is implied).
+    pub const fn histogram(
+        name: &'static str,
+        help: &'static str,
+        subsystem: &'static Subsystem,
+        buckets: &'static [f64],
+    ) -> Self {
+        Self::new(name, MetricKind::Histogram { buckets }, help, subsystem)
+    }
+
+    /// Sets the label keys.
+    pub const fn labels(mut self, labels: &'static [C::Label]) -> Self {
+        self.labels = labels;
+        self
+    }
+
+    /// Sets the base unit.
+    pub const fn unit(mut self, unit: Unit) -> Self {
+        self.unit = unit;
+        self
+    }
+
+    /// Sets the series bound for metrics with a free-form label.
+    pub const fn max_series(mut self, max_series: usize) -> Self {
+        self.max_series = max_series;
+        self
+    }
+
+    /// Links an error counter to the counter of successes of the same operation.
+    pub const fn success_twin(mut self, success: C) -> Self {
+        self.success_twin = Some(success);
+        self
+    }
+
+    /// Sets the dashboard hints.
+    pub const fn dashboard(mut self, dashboard: DashboardHints<C>) -> Self {
+        self.dashboard = dashboard;
+        self
+    }
+
+    /// Marks the metric as intentionally not recorded by workspace code, with the reason.
+    pub const fn unused(mut self, reason: &'static str) -> Self {
+        self.unused = Some(reason);
+        self
+    }
+
+    /// Buckets of a histogram, `None` for other kinds.
+    pub const fn buckets(&self) -> Option<&'static [f64]> {
+        match self.kind {
+            MetricKind::Histogram { buckets } => Some(buckets),
+            _ => None,
+        }
+    }
+
+    /// True when some label is free-form (its values are not enumerated).
+    pub fn has_free_form_label(&self) -> bool {
+        self.labels
+            .iter()
+            .any(|label| matches!(label.def().values, LabelValues::FreeForm))
+    }
+
+    /// Position of `label` in this metric's label list.
+    pub fn label_position(&self, label: C::Label) -> Option<usize> {
+        self.labels.iter().position(|l| *l == label)
+    }
+}
+
+/// The Prometheus metric type, with the histogram's buckets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MetricKind {
+    /// Monotonic counter; the name ends in `_total`.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Cumulative histogram with these bucket upper bounds (sorted, finite, positive).
+    Histogram {
+        /// Bucket upper bounds, without `+Inf`.
+        buckets: &'static [f64],
+    },
+}
+
+impl MetricKind {
+    /// The Prometheus `# TYPE` word.
+    pub const fn type_name(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram { .. } => "histogram",
+        }
+    }
+}
+
+/// Base units (Prometheus naming: base units, plural, as a name suffix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// A plain count of things; no unit suffix.
+    None,
+    /// Seconds; the name carries `_seconds`.
+    Seconds,
+    /// Bytes; the name carries `_bytes`.
+    Bytes,
+    /// A ratio from 0 to 1; the name carries `_ratio`.
+    Ratio,
+}
+
+impl Unit {
+    /// The name suffix this unit requires (before `_total` on counters), if any.
+    pub const fn suffix(self) -> Option<&'static str> {
+        match self {
+            Unit::None => None,
+            Unit::Seconds => Some("seconds"),
+            Unit::Bytes => Some("bytes"),
+            Unit::Ratio => Some("ratio"),
+        }
+    }
+}
+
+/// A Prometheus label.
+#[derive(Debug)]
+pub struct LabelDef {
+    /// Prometheus label name, e.g. `source_id`.
+    pub name: &'static str,
+    /// What the label distinguishes.
+    pub help: &'static str,
+    /// Which values the label may take.
+    pub values: LabelValues,
+}
+
+/// The values a label may take.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LabelValues {
+    /// Exactly these values; anything else is misuse.
+    OneOf(&'static [&'static str]),
+    /// The names of the catalog's metrics (used by the recorder's self-metrics).
+    CatalogMetric,
+    /// Values known only at run time (e.g. a source id); bounded per metric by
+    /// [`MetricDef::max_series`], past which new series fold into [`OVERFLOW_VALUE`].
+    FreeForm,
+}
+
+/// Label value that replaces free-form label values once a metric reached its series bound.
+pub const OVERFLOW_VALUE: &str = "__overflow__";
+
+/// A pipeline phase: groups metrics in dashboards and docs.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Subsystem {
+    /// Identifier used in metric names after the prefix, e.g. `ingest_log`.
+    pub name: &'static str,
+    /// Human title, e.g. `Ingest log`.
+    pub title: &'static str,
+    /// What this phase does, one sentence.
+    pub description: &'static str,
+}
+
+/// How a metric should appear on dashboards.
+#[derive(Debug)]
+pub struct DashboardHints<C: MetricCatalog> {
+    /// Which panel to prefer; `Auto` chooses by metric kind.
+    pub panel: PanelHint,
+    /// Labels worth splitting the series by (legend entries), in addition to none.
+    pub split_by: &'static [C::Label],
+    /// Extra queries shown in their own panels, checked against the catalog at generation.
+    pub queries: &'static [CustomQuery],
+}
+
+impl<C: MetricCatalog> DashboardHints<C> {
+    /// Default hints: panels chosen by kind, no split, no custom query.
+    pub const AUTO: Self = DashboardHints {
+        panel: PanelHint::Auto,
+        split_by: &[],
+        queries: &[],
+    };
+
+    /// Splits series by these labels.
+    pub const fn split_by(mut self, labels: &'static [C::Label]) -> Self {
+        self.split_by = labels;
+        self
+    }
+
+    /// Adds custom queries.
+    pub const fn queries(mut self, queries: &'static [CustomQuery]) -> Self {
+        self.queries = queries;
+        self
+    }
+
+    /// Prefers a panel kind.
+    pub const fn panel(mut self, panel: PanelHint) -> Self {
+        self.panel = panel;
+        self
+    }
+}
+
+/// Preferred panel for a metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanelHint {
+    /// Chosen by kind: rate time series for counters, quantiles and heatmap for
+    /// histograms, stat and time series for gauges.
+    Auto,
+    /// A single current value.
+    Stat,
+    /// A time series only.
+    TimeSeries,
+}
+
+/// A hand-written PromQL query shown on the metric's dashboard.
+#[derive(Debug)]
+pub struct CustomQuery {
+    /// Panel title.
+    pub title: &'static str,
+    /// PromQL; may use `$__rate_interval` and the dashboard's variables.
+    pub expr: &'static str,
+    /// Grafana legend format, e.g. `{{source_id}}`.
+    pub legend: &'static str,
+}
