@@ -1,1 +1,113 @@
-//! Placeholder.
+//! Records catalog metrics at run time and serves them in the Prometheus text format.
+//!
+//! A tiny facade in the style of the `metrics` crate, keyed by catalog enums instead of
+//! strings: install once with [`Builder`], then record anywhere with [`inc`], [`add`],
+//! [`dec`], [`set`], [`observe`] and [`start_timer`], or hold a cached handle from
+//! [`counter`], [`gauge`] or [`histogram`] on the hottest paths. The macros [`inc!`],
+//! [`add!`], [`set!`] and [`observe!`] do the same and, because metric and labels are
+//! written literally, reject at compile time a label set the catalog does not declare.
+//!
+//! ```no_run
+//! use catalog::{Label, Metric};
+//!
+//! # fn main() -> Result<(), recorder::Error> {
+//! recorder::Builder::<Metric>::new().install()?; // serves http://127.0.0.1:9464/metrics
+//! let source_id = "sms-provider-a";
+//! recorder::inc(Metric::SourcesRequestsError, &[(Label::SourceId, source_id), (Label::SourceErrorType, "timeout")]);
+//! recorder::observe!(Metric::SourcesRequestDuration, 0.42, Label::SourceId => source_id);
+//! # Ok(()) }
+//! ```
+//!
+//! Underneath, `metrics-exporter-prometheus` stores and renders the series; the recorder
+//! describes every metric, sets every histogram's catalog buckets, registers unlabeled
+//! metrics and enumerated label combinations up front (exposed at 0 from the first
+//! scrape), caches one handle per seen series (no allocation after first touch), caps
+//! free-form labels at the catalog's `max_series` (excess goes to one `__overflow__`
+//! series, counted), and turns misuse into a panic in debug builds or a counted, once-
+//! logged dropped sample in release builds.
+//!
+//! Counter increments are `u64`, so negative or NaN counter increments cannot be written.
+
+mod builder;
+mod error;
+mod global;
+mod handles;
+mod macros;
+mod recorder;
+mod series;
+
+pub use builder::{Builder, DEFAULT_LISTEN};
+pub use error::Error;
+pub use handles::{CounterHandle, GaugeHandle, HistogramHandle, Timer};
+pub use recorder::{Labels, Recorder};
+
+use catalog::MetricCatalog;
+
+/// Adds one to a counter (or gauge) of the installed recorder.
+#[inline]
+pub fn inc<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) {
+    if let Some(recorder) = global::get::<C>() {
+        recorder.inc(metric, labels);
+    }
+}
+
+/// Adds `value` to a counter (or gauge) of the installed recorder.
+#[inline]
+pub fn add<C: MetricCatalog>(metric: C, labels: Labels<'_, C>, value: u64) {
+    if let Some(recorder) = global::get::<C>() {
+        recorder.add(metric, labels, value);
+    }
+}
+
+/// Subtracts one from a gauge of the installed recorder.
+#[inline]
+pub fn dec<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) {
+    if let Some(recorder) = global::get::<C>() {
+        recorder.dec(metric, labels);
+    }
+}
+
+/// Sets a gauge of the installed recorder.
+#[inline]
+pub fn set<C: MetricCatalog>(metric: C, labels: Labels<'_, C>, value: f64) {
+    if let Some(recorder) = global::get::<C>() {
+        recorder.set(metric, labels, value);
+    }
+}
+
+/// Records an observation into a histogram of the installed recorder.
+#[inline]
+pub fn observe<C: MetricCatalog>(metric: C, labels: Labels<'_, C>, value: f64) {
+    if let Some(recorder) = global::get::<C>() {
+        recorder.observe(metric, labels, value);
+    }
+}
+
+/// Starts a timer that observes elapsed seconds into a histogram when dropped.
+pub fn start_timer<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) -> Timer {
+    histogram(metric, labels).start_timer()
+}
+
+/// A cached handle to a counter series of the installed recorder.
+pub fn counter<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) -> CounterHandle {
+    match global::get::<C>() {
+        Some(recorder) => recorder.counter(metric, labels),
+        None => CounterHandle::detached(),
+    }
+}
+
+/// A cached handle to a gauge series of the installed recorder.
+pub fn gauge<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) -> GaugeHandle {
+    match global::get::<C>() {
+        Some(recorder) => recorder.gauge(metric, labels),
+        None => GaugeHandle::detached(),
+    }
+}
+
+/// A cached handle to a histogram series of the installed recorder.
+pub fn histogram<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) -> HistogramHandle {
+    match global::get::<C>() {
+        Some(recorder) => recorder.histogram(metric, labels),
+        None => HistogramHandle::detached(),
+    }
+}

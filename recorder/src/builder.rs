@@ -1,0 +1,163 @@
+//! [`Builder`]: validates the catalog, configures the Prometheus exporter and serves `/metrics`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use catalog::{MetricCatalog, MetricKind};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusRecorder};
+
+use crate::error::Error;
+use crate::recorder::Recorder;
+use crate::series::MAX_LABELS;
+
+/// Default `/metrics` address: loopback only, never all interfaces unless asked.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);
+
+/// Configures and installs a [`Recorder`] for catalog `C`.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), recorder::Error> {
+/// let recorder = recorder::Builder::<catalog::Metric>::new()
+///     .listen("127.0.0.1:9464".parse().unwrap())
+///     .install()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Builder<C: MetricCatalog> {
+    listen: SocketAddr,
+    panic_on_misuse: bool,
+    upkeep_interval: Duration,
+    _catalog: std::marker::PhantomData<C>,
+}
+
+impl<C: MetricCatalog> Default for Builder<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: MetricCatalog> Builder<C> {
+    /// Defaults: listen on [`DEFAULT_LISTEN`], panic on misuse in debug builds only,
+    /// upkeep every 5 s.
+    pub fn new() -> Self {
+        Builder {
+            listen: DEFAULT_LISTEN,
+            panic_on_misuse: cfg!(debug_assertions),
+            upkeep_interval: Duration::from_secs(5),
+            _catalog: std::marker::PhantomData,
+        }
+    }
+
+    /// Address `/metrics` is served on (by [`Builder::install`]).
+    pub fn listen(mut self, address: SocketAddr) -> Self {
+        self.listen = address;
+        self
+    }
+
+    /// Whether misuse panics (default: in debug builds) or is counted and logged.
+    pub fn panic_on_misuse(mut self, panic: bool) -> Self {
+        self.panic_on_misuse = panic;
+        self
+    }
+
+    /// Validates the catalog and builds a recorder that is neither global nor served:
+    /// for tests and for embedding (render it with [`Recorder::render`]).
+    pub fn build(self) -> Result<Recorder<C>, Error> {
+        validate::<C>()?;
+        let exporter = exporter_builder::<C>()?.build_recorder();
+        Ok(Recorder::new(Arc::new(exporter), self.panic_on_misuse))
+    }
+
+    /// Validates the catalog, serves `/metrics` on the listen address, installs the
+    /// recorder as the target of the `recorder::inc`-style functions and as the global
+    /// `metrics` recorder, and runs the exporter's upkeep.
+    ///
+    /// Inside a Tokio runtime the server runs on it; otherwise on a thread of its own.
+    pub fn install(self) -> Result<Recorder<C>, Error> {
+        validate::<C>()?;
+        if crate::global::is_set() {
+            return Err(Error::AlreadyInstalled);
+        }
+        let builder = exporter_builder::<C>()?
+            .with_http_listener(self.listen)
+            .upkeep_timeout(self.upkeep_interval);
+        let listen = self.listen;
+        let listener_error = |e: BuildError| match e {
+            BuildError::FailedToCreateHTTPListener(reason) => Error::Listen {
+                address: listen,
+                reason,
+            },
+            other => Error::Exporter(other.to_string()),
+        };
+        let (exporter, server) = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let _guard = runtime.enter();
+                let (exporter, server) = builder.build().map_err(listener_error)?;
+                runtime.spawn(server);
+                (exporter, None)
+            }
+            Err(_) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::Exporter(format!("cannot start a runtime: {e}")))?;
+                let built = {
+                    let _guard = runtime.enter();
+                    builder.build().map_err(listener_error)?
+                };
+                (built.0, Some((runtime, built.1)))
+            }
+        };
+        if let Some((runtime, server)) = server {
+            std::thread::Builder::new()
+                .name("recorder-metrics-server".into())
+                .spawn(move || runtime.block_on(server))
+                .map_err(|e| Error::Exporter(format!("cannot start the server thread: {e}")))?;
+        }
+        let exporter: Arc<PrometheusRecorder> = Arc::new(exporter);
+        let recorder = Recorder::new(Arc::clone(&exporter), self.panic_on_misuse);
+        crate::global::set(recorder.clone())?;
+        metrics::set_global_recorder(exporter).map_err(|_| Error::AlreadyInstalled)?;
+        tracing::info!(address = %listen, "serving metrics at http://{listen}/metrics");
+        Ok(recorder)
+    }
+}
+
+/// Catalog validation plus the recorder's own limits.
+fn validate<C: MetricCatalog>() -> Result<(), Error> {
+    let mut problems = catalog::validate::<C>().err().unwrap_or_default();
+    for metric in C::ALL {
+        let def = metric.def();
+        if def.labels.len() > MAX_LABELS {
+            problems.push(catalog::Problem {
+                metric: def.name.to_string(),
+                rule: "recorder-max-labels",
+                message: format!(
+                    "{} labels; the recorder supports at most {MAX_LABELS}",
+                    def.labels.len()
+                ),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidCatalog(problems))
+    }
+}
+
+/// The exporter configured from the catalog: histogram buckets for every histogram.
+fn exporter_builder<C: MetricCatalog>() -> Result<PrometheusBuilder, Error> {
+    let mut builder = PrometheusBuilder::new();
+    for metric in C::ALL {
+        let def = metric.def();
+        if let MetricKind::Histogram { buckets } = def.kind {
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full(def.name.to_string()), buckets)
+                .map_err(|e| Error::Exporter(format!("buckets of `{}`: {e}", def.name)))?;
+        }
+    }
+    Ok(builder)
+}

@@ -1,0 +1,188 @@
+//! Cached handles for the hottest paths, and the timer guard.
+//!
+//! A handle is resolved once (metric + label values) and then records with a single
+//! atomic operation. Handles resolved from a call that did not match the catalog are
+//! detached: the misuse was counted and logged when resolving, and they record nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use catalog::DropReason;
+
+/// Counts and logs (once per metric) samples dropped for an invalid value.
+#[derive(Clone, Debug)]
+pub(crate) struct ValueGuard {
+    pub(crate) metric_name: &'static str,
+    pub(crate) dropped_invalid: metrics::Counter,
+    pub(crate) logged: Arc<AtomicBool>,
+    pub(crate) panic_on_misuse: bool,
+}
+
+impl ValueGuard {
+    /// True when `value` may be recorded; otherwise the sample is counted as dropped.
+    #[inline]
+    pub(crate) fn accepts(&self, value: f64) -> bool {
+        if value.is_finite() {
+            return true;
+        }
+        self.reject(value);
+        false
+    }
+
+    #[cold]
+    fn reject(&self, value: f64) {
+        report_misuse(
+            self.metric_name,
+            DropReason::InvalidValue,
+            &format!("value {value} is not finite"),
+            self.panic_on_misuse,
+            &self.dropped_invalid,
+            &self.logged,
+        );
+    }
+}
+
+/// The single place misuse is reported: panic (debug builds by default), or count the
+/// dropped sample and log once per metric.
+#[cold]
+pub(crate) fn report_misuse(
+    metric_name: &'static str,
+    reason: DropReason,
+    detail: &str,
+    panic_on_misuse: bool,
+    dropped: &metrics::Counter,
+    logged: &AtomicBool,
+) {
+    if panic_on_misuse {
+        panic!(
+            "recorder misuse on `{metric_name}` ({}): {detail}",
+            reason.as_str()
+        );
+    }
+    dropped.increment(1);
+    if !logged.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            metric = metric_name,
+            reason = reason.as_str(),
+            "sample dropped: {detail} (further drops of this metric are counted, not logged)"
+        );
+    }
+}
+
+/// A cached counter series.
+#[derive(Clone, Debug)]
+pub struct CounterHandle {
+    pub(crate) inner: metrics::Counter,
+}
+
+impl CounterHandle {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.inner.increment(1);
+    }
+
+    /// Adds `value`.
+    #[inline]
+    pub fn add(&self, value: u64) {
+        self.inner.increment(value);
+    }
+}
+
+/// A cached gauge series.
+#[derive(Clone, Debug)]
+pub struct GaugeHandle {
+    pub(crate) inner: metrics::Gauge,
+    pub(crate) guard: Option<ValueGuard>,
+}
+
+impl GaugeHandle {
+    /// Sets the value; NaN and infinities are dropped and counted.
+    #[inline]
+    pub fn set(&self, value: f64) {
+        if self.guard.as_ref().is_none_or(|g| g.accepts(value)) {
+            self.inner.set(value);
+        }
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.inner.increment(1.0);
+    }
+
+    /// Subtracts one.
+    #[inline]
+    pub fn dec(&self) {
+        self.inner.decrement(1.0);
+    }
+}
+
+/// A cached histogram series.
+#[derive(Clone, Debug)]
+pub struct HistogramHandle {
+    pub(crate) inner: metrics::Histogram,
+    pub(crate) guard: Option<ValueGuard>,
+}
+
+impl HistogramHandle {
+    /// Records one observation; NaN and infinities are dropped and counted.
+    #[inline]
+    pub fn observe(&self, value: f64) {
+        if self.guard.as_ref().is_none_or(|g| g.accepts(value)) {
+            self.inner.record(value);
+        }
+    }
+
+    /// Starts a timer that observes the elapsed seconds into this histogram when dropped.
+    pub fn start_timer(&self) -> Timer {
+        Timer {
+            histogram: self.clone(),
+            start: Instant::now(),
+        }
+    }
+}
+
+/// Observes the seconds elapsed since its creation into a histogram when dropped.
+#[derive(Debug)]
+#[must_use = "a timer observes when dropped; bind it to a variable"]
+pub struct Timer {
+    histogram: HistogramHandle,
+    start: Instant,
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.histogram.observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+impl CounterHandle {
+    /// A handle that records nothing (the call that made it was counted as misuse).
+    pub(crate) fn detached() -> Self {
+        CounterHandle {
+            inner: metrics::Counter::noop(),
+        }
+    }
+}
+
+impl GaugeHandle {
+    /// A handle that records nothing (the call that made it was counted as misuse).
+    pub(crate) fn detached() -> Self {
+        GaugeHandle {
+            inner: metrics::Gauge::noop(),
+            guard: None,
+        }
+    }
+}
+
+impl HistogramHandle {
+    /// A handle that records nothing (the call that made it was counted as misuse).
+    pub(crate) fn detached() -> Self {
+        HistogramHandle {
+            inner: metrics::Histogram::noop(),
+            guard: None,
+        }
+    }
+}

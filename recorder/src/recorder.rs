@@ -1,0 +1,558 @@
+//! [`Recorder`]: records catalog metrics into a `metrics-exporter-prometheus` registry.
+//!
+//! Per metric it keeps the exporter handles of every series it has seen, so recording a
+//! seen series costs one hash lookup under a read lock and one atomic operation, with
+//! no allocation and no `metrics::Key` built. Enumerated label combinations and
+//! unlabeled metrics are registered up front, so they are exposed at 0 from the first
+//! scrape. Misuse (label set or value not matching the catalog) panics when
+//! `panic_on_misuse` is set, and otherwise is counted in the catalog's
+//! `SAMPLES_DROPPED` self-metric and logged once per metric.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use catalog::{
+    DropReason, LabelKey, LabelValues, MetricCatalog, MetricDef, MetricKind, OVERFLOW_VALUE,
+};
+use metrics::{Key, Label as MetricsLabel, Metadata, Recorder as _};
+use metrics_exporter_prometheus::{PrometheusHandle, PrometheusRecorder};
+
+use crate::handles::{
+    CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
+};
+use crate::series::{MAX_LABELS, SeriesRef, SeriesTable};
+
+/// Label values as callers pass them: catalog label key and value.
+pub type Labels<'a, C> = &'a [(<C as MetricCatalog>::Label, &'a str)];
+
+/// Records metrics of catalog `C`. Cheap to clone (shared state).
+pub struct Recorder<C: MetricCatalog> {
+    inner: Arc<Inner<C>>,
+}
+
+impl<C: MetricCatalog> Clone for Recorder<C> {
+    fn clone(&self) -> Self {
+        Recorder {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<C: MetricCatalog> {
+    exporter: Arc<PrometheusRecorder>,
+    render: PrometheusHandle,
+    metrics: Box<[MetricState<C>]>,
+    panic_on_misuse: bool,
+}
+
+/// Everything the recorder keeps for one catalog metric.
+struct MetricState<C: MetricCatalog> {
+    def: &'static MetricDef<C>,
+    /// The handle of an unlabeled metric.
+    unlabeled: Option<Handle>,
+    /// Series of a labeled metric, keyed by label values in catalog order.
+    table: SeriesTable<Handle>,
+    /// Allowed values per label position; `None` for free-form labels.
+    allowed: Box<[Option<Vec<&'static str>>]>,
+    /// Series admitted so far (overflow series excluded), for metrics with a free-form label.
+    admitted: AtomicUsize,
+    /// `SAMPLES_DROPPED{metric=this}` per [`DropReason`], and `SERIES_OVERFLOW{metric=this}`.
+    /// `None` only while the self-metrics themselves are being set up.
+    self_metrics: Option<SelfMetrics>,
+    misuse_logged: Arc<AtomicBool>,
+    overflow_logged: AtomicBool,
+}
+
+struct SelfMetrics {
+    dropped: [metrics::Counter; 3],
+    overflow: metrics::Counter,
+}
+
+/// An exporter handle of one series.
+#[derive(Clone)]
+enum Handle {
+    Counter(metrics::Counter),
+    Gauge(metrics::Gauge),
+    Histogram(metrics::Histogram),
+}
+
+/// One recording operation, checked against the metric's kind.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Add(u64),
+    Decrement,
+    Set(f64),
+    Observe(f64),
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Add(_) => "inc/add",
+            Op::Decrement => "dec",
+            Op::Set(_) => "set",
+            Op::Observe(_) => "observe",
+        }
+    }
+
+    fn fits(self, kind: MetricKind) -> bool {
+        matches!(
+            (self, kind),
+            (Op::Add(_), MetricKind::Counter | MetricKind::Gauge)
+                | (Op::Decrement | Op::Set(_), MetricKind::Gauge)
+                | (Op::Observe(_), MetricKind::Histogram { .. })
+        )
+    }
+
+    fn value(self) -> Option<f64> {
+        match self {
+            Op::Set(v) | Op::Observe(v) => Some(v),
+            Op::Add(_) | Op::Decrement => None,
+        }
+    }
+
+    #[inline]
+    fn apply(self, handle: &Handle) {
+        match (self, handle) {
+            (Op::Add(v), Handle::Counter(c)) => c.increment(v),
+            (Op::Add(v), Handle::Gauge(g)) => g.increment(v as f64),
+            (Op::Decrement, Handle::Gauge(g)) => g.decrement(1.0),
+            (Op::Set(v), Handle::Gauge(g)) => g.set(v),
+            (Op::Observe(v), Handle::Histogram(h)) => h.record(v),
+            // Kinds are checked before a handle is looked up.
+            _ => unreachable!("operation checked against the metric kind"),
+        }
+    }
+}
+
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), metrics::Level::INFO, None);
+
+impl<C: MetricCatalog> Recorder<C> {
+    /// Builds a recorder over `exporter`: describes every metric and registers every
+    /// unlabeled metric and enumerated label combination.
+    pub(crate) fn new(exporter: Arc<PrometheusRecorder>, panic_on_misuse: bool) -> Self {
+        let render = exporter.handle();
+        let mut metrics: Vec<MetricState<C>> = C::ALL
+            .iter()
+            .map(|metric| MetricState::new(*metric, &exporter))
+            .collect();
+        // Self-metric handles come from the (already registered) self-metric tables.
+        let dropped_index = C::SAMPLES_DROPPED.index();
+        let overflow_index = C::SERIES_OVERFLOW.index();
+        let self_metrics: Vec<SelfMetrics> = C::ALL
+            .iter()
+            .map(|metric| {
+                let name = metric.def().name;
+                let counter = |index: usize, values: &[&str]| match metrics[index]
+                    .table
+                    .with(SeriesRef(values), Clone::clone)
+                {
+                    Some(Handle::Counter(c)) => c,
+                    _ => unreachable!("self-metrics are validated counters with enumerated labels"),
+                };
+                SelfMetrics {
+                    dropped: [
+                        DropReason::WrongLabels,
+                        DropReason::WrongKind,
+                        DropReason::InvalidValue,
+                    ]
+                    .map(|reason| counter(dropped_index, &[name, reason.as_str()])),
+                    overflow: counter(overflow_index, &[name]),
+                }
+            })
+            .collect();
+        for (state, self_metrics) in metrics.iter_mut().zip(self_metrics) {
+            state.self_metrics = Some(self_metrics);
+        }
+        Recorder {
+            inner: Arc::new(Inner {
+                exporter,
+                render,
+                metrics: metrics.into_boxed_slice(),
+                panic_on_misuse,
+            }),
+        }
+    }
+
+    /// Adds one to a counter, or to a gauge.
+    #[inline]
+    pub fn inc(&self, metric: C, labels: Labels<'_, C>) {
+        self.record(metric, labels, Op::Add(1));
+    }
+
+    /// Adds `value` to a counter, or to a gauge.
+    #[inline]
+    pub fn add(&self, metric: C, labels: Labels<'_, C>, value: u64) {
+        self.record(metric, labels, Op::Add(value));
+    }
+
+    /// Subtracts one from a gauge.
+    #[inline]
+    pub fn dec(&self, metric: C, labels: Labels<'_, C>) {
+        self.record(metric, labels, Op::Decrement);
+    }
+
+    /// Sets a gauge.
+    #[inline]
+    pub fn set(&self, metric: C, labels: Labels<'_, C>, value: f64) {
+        self.record(metric, labels, Op::Set(value));
+    }
+
+    /// Records one observation into a histogram.
+    #[inline]
+    pub fn observe(&self, metric: C, labels: Labels<'_, C>, value: f64) {
+        self.record(metric, labels, Op::Observe(value));
+    }
+
+    /// Starts a timer observing elapsed seconds into a histogram when dropped.
+    pub fn start_timer(&self, metric: C, labels: Labels<'_, C>) -> Timer {
+        self.histogram(metric, labels).start_timer()
+    }
+
+    /// A cached handle to a counter series.
+    pub fn counter(&self, metric: C, labels: Labels<'_, C>) -> CounterHandle {
+        match self.resolve(metric, labels, Op::Add(0)) {
+            Some(Handle::Counter(inner)) => CounterHandle { inner },
+            _ => CounterHandle::detached(),
+        }
+    }
+
+    /// A cached handle to a gauge series.
+    pub fn gauge(&self, metric: C, labels: Labels<'_, C>) -> GaugeHandle {
+        match self.resolve(metric, labels, Op::Set(0.0)) {
+            Some(Handle::Gauge(inner)) => GaugeHandle {
+                inner,
+                guard: Some(self.value_guard(metric)),
+            },
+            _ => GaugeHandle::detached(),
+        }
+    }
+
+    /// A cached handle to a histogram series.
+    pub fn histogram(&self, metric: C, labels: Labels<'_, C>) -> HistogramHandle {
+        match self.resolve(metric, labels, Op::Observe(0.0)) {
+            Some(Handle::Histogram(inner)) => HistogramHandle {
+                inner,
+                guard: Some(self.value_guard(metric)),
+            },
+            _ => HistogramHandle::detached(),
+        }
+    }
+
+    /// Renders every series in the Prometheus text format (what `/metrics` serves).
+    pub fn render(&self) -> String {
+        self.inner.render.render()
+    }
+
+    /// Number of series currently registered for `metric` (overflow series included).
+    pub fn series_count(&self, metric: C) -> usize {
+        let state = self.state(metric);
+        if state.unlabeled.is_some() {
+            1
+        } else {
+            state.table.len()
+        }
+    }
+
+    #[inline]
+    fn state(&self, metric: C) -> &MetricState<C> {
+        &self.inner.metrics[metric.index()]
+    }
+
+    #[inline]
+    fn record(&self, metric: C, labels: Labels<'_, C>, op: Op) {
+        let state = self.state(metric);
+        if !op.fits(state.def.kind) {
+            return self.wrong_kind(state, op);
+        }
+        if let Some(value) = op.value()
+            && !value.is_finite()
+        {
+            return self.misuse(
+                state,
+                DropReason::InvalidValue,
+                &format!("{} of {value}: values must be finite", op.name()),
+            );
+        }
+        if let Some(handle) = &state.unlabeled {
+            if !labels.is_empty() {
+                return self.label_mismatch(state, labels);
+            }
+            return op.apply(handle);
+        }
+        let mut values = [""; MAX_LABELS];
+        let Some(count) = ordered_values(state.def, labels, &mut values) else {
+            return self.label_mismatch(state, labels);
+        };
+        let key = SeriesRef(&values[..count]);
+        if state.table.with(key, |handle| op.apply(handle)).is_none() {
+            if let Some(handle) = self.first_touch(state, &mut values[..count]) {
+                op.apply(&handle);
+            }
+        }
+    }
+
+    /// Resolves the series of `metric` and `labels`, checking `op` against the kind.
+    fn resolve(&self, metric: C, labels: Labels<'_, C>, op: Op) -> Option<Handle> {
+        let state = self.state(metric);
+        if !op.fits(state.def.kind) {
+            self.wrong_kind(state, op);
+            return None;
+        }
+        if let Some(handle) = &state.unlabeled {
+            if !labels.is_empty() {
+                self.label_mismatch(state, labels);
+                return None;
+            }
+            return Some(handle.clone());
+        }
+        let mut values = [""; MAX_LABELS];
+        let Some(count) = ordered_values(state.def, labels, &mut values) else {
+            self.label_mismatch(state, labels);
+            return None;
+        };
+        state
+            .table
+            .with(SeriesRef(&values[..count]), Clone::clone)
+            .or_else(|| self.first_touch(state, &mut values[..count]))
+    }
+
+    /// A series not seen yet: check its values, admit it or fold it into the overflow
+    /// series, and register it with the exporter.
+    #[cold]
+    fn first_touch(&self, state: &MetricState<C>, values: &mut [&str]) -> Option<Handle> {
+        for (position, value) in values.iter().enumerate() {
+            if let Some(allowed) = &state.allowed[position]
+                && !allowed.contains(value)
+            {
+                let label = state.def.labels[position].def().name;
+                self.misuse(
+                    state,
+                    DropReason::WrongLabels,
+                    &format!("value {value:?} of label `{label}` is not one of {allowed:?}"),
+                );
+                return None;
+            }
+        }
+        let max_series = state.def.max_series;
+        let under_bound = |_: usize| {
+            // Called under the table's write lock: admission is race-free.
+            let admitted = state.admitted.load(Ordering::Relaxed);
+            let admit = max_series == 0 || admitted < max_series;
+            if admit {
+                state.admitted.store(admitted + 1, Ordering::Relaxed);
+            }
+            admit
+        };
+        let make = || register(&self.inner.exporter, state.def, values);
+        if max_series == 0 || state.admitted.load(Ordering::Relaxed) < max_series {
+            if let Some((handle, _)) =
+                state
+                    .table
+                    .get_or_insert(SeriesRef(values), under_bound, make)
+            {
+                return Some(handle);
+            }
+        }
+        self.overflow(state, values)
+    }
+
+    /// Folds a series past the metric's bound into its overflow series.
+    fn overflow(&self, state: &MetricState<C>, values: &mut [&str]) -> Option<Handle> {
+        for (position, value) in values.iter_mut().enumerate() {
+            if state.allowed[position].is_none() {
+                *value = OVERFLOW_VALUE;
+            }
+        }
+        if let Some(self_metrics) = &state.self_metrics {
+            self_metrics.overflow.increment(1);
+        }
+        if !state.overflow_logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                metric = state.def.name,
+                max_series = state.def.max_series,
+                "series bound reached: new label values are recorded as {OVERFLOW_VALUE:?} (logged once)"
+            );
+        }
+        let key = SeriesRef(values);
+        state.table.with(key, Clone::clone).or_else(|| {
+            let make = || register(&self.inner.exporter, state.def, values);
+            state
+                .table
+                .get_or_insert(key, |_| true, make)
+                .map(|(handle, _)| handle)
+        })
+    }
+
+    #[cold]
+    fn wrong_kind(&self, state: &MetricState<C>, op: Op) {
+        self.misuse(
+            state,
+            DropReason::WrongKind,
+            &format!("{} on a {}", op.name(), state.def.kind.type_name()),
+        );
+    }
+
+    #[cold]
+    fn label_mismatch(&self, state: &MetricState<C>, labels: Labels<'_, C>) {
+        let expected: Vec<&str> = state.def.labels.iter().map(|l| l.def().name).collect();
+        let mut given = String::new();
+        for (label, value) in labels {
+            let _ = write!(given, "{}={value:?} ", label.def().name);
+        }
+        self.misuse(
+            state,
+            DropReason::WrongLabels,
+            &format!(
+                "labels [{}] do not match the catalog's {expected:?}",
+                given.trim_end()
+            ),
+        );
+    }
+
+    #[cold]
+    fn misuse(&self, state: &MetricState<C>, reason: DropReason, detail: &str) {
+        let noop = metrics::Counter::noop();
+        let dropped = state
+            .self_metrics
+            .as_ref()
+            .map_or(&noop, |s| &s.dropped[reason as usize]);
+        report_misuse(
+            state.def.name,
+            reason,
+            detail,
+            self.inner.panic_on_misuse,
+            dropped,
+            &state.misuse_logged,
+        );
+    }
+
+    fn value_guard(&self, metric: C) -> ValueGuard {
+        let state = self.state(metric);
+        ValueGuard {
+            metric_name: state.def.name,
+            dropped_invalid: state
+                .self_metrics
+                .as_ref()
+                .map(|s| s.dropped[DropReason::InvalidValue as usize].clone())
+                .unwrap_or_else(metrics::Counter::noop),
+            logged: Arc::clone(&state.misuse_logged),
+            panic_on_misuse: self.inner.panic_on_misuse,
+        }
+    }
+}
+
+impl<C: MetricCatalog> MetricState<C> {
+    fn new(metric: C, exporter: &PrometheusRecorder) -> Self {
+        let def = metric.def();
+        let allowed: Box<[Option<Vec<&'static str>>]> = def
+            .labels
+            .iter()
+            .map(|label| match label.def().values {
+                LabelValues::OneOf(values) => Some(values.to_vec()),
+                LabelValues::CatalogMetric => Some(C::ALL.iter().map(|m| m.def().name).collect()),
+                LabelValues::FreeForm => None,
+            })
+            .collect();
+        describe(exporter, def);
+        let state = MetricState {
+            def,
+            unlabeled: def.labels.is_empty().then(|| register(exporter, def, &[])),
+            table: SeriesTable::new(),
+            allowed,
+            admitted: AtomicUsize::new(0),
+            self_metrics: None,
+            misuse_logged: Arc::new(AtomicBool::new(false)),
+            overflow_logged: AtomicBool::new(false),
+        };
+        if !def.labels.is_empty() && !def.has_free_form_label() {
+            state.register_all_combinations(exporter);
+        }
+        state
+    }
+
+    /// Registers every combination of enumerated label values.
+    fn register_all_combinations(&self, exporter: &PrometheusRecorder) {
+        let lists: Vec<&Vec<&'static str>> = self.allowed.iter().flatten().collect();
+        let mut positions = vec![0usize; lists.len()];
+        loop {
+            let values: Vec<&str> = lists.iter().zip(&positions).map(|(l, p)| l[*p]).collect();
+            let make = || register(exporter, self.def, &values);
+            self.table.get_or_insert(SeriesRef(&values), |_| true, make);
+            // Advance the odometer; stop after the last combination.
+            let mut digit = lists.len();
+            loop {
+                if digit == 0 {
+                    return;
+                }
+                digit -= 1;
+                positions[digit] += 1;
+                if positions[digit] < lists[digit].len() {
+                    break;
+                }
+                positions[digit] = 0;
+            }
+        }
+    }
+}
+
+/// Label values of `labels` in the catalog's label order, written to `out`; `None` when
+/// the label set does not match the catalog.
+#[inline]
+fn ordered_values<'a, C: MetricCatalog>(
+    def: &MetricDef<C>,
+    labels: &[(C::Label, &'a str)],
+    out: &mut [&'a str; MAX_LABELS],
+) -> Option<usize> {
+    let expected = def.labels;
+    if labels.len() != expected.len() {
+        return None;
+    }
+    for (position, label) in expected.iter().enumerate() {
+        // Callers usually pass labels in catalog order: check that position first.
+        out[position] = match labels[position] {
+            (given, value) if given == *label => value,
+            _ => labels.iter().find(|(given, _)| given == label)?.1,
+        };
+    }
+    Some(expected.len())
+}
+
+/// Describes `def` to the exporter (`# HELP`; units are carried by the name).
+fn describe<C: MetricCatalog>(exporter: &PrometheusRecorder, def: &'static MetricDef<C>) {
+    let name = metrics::KeyName::from_const_str(def.name);
+    let unit = match def.unit {
+        catalog::Unit::Seconds => Some(metrics::Unit::Seconds),
+        catalog::Unit::Bytes => Some(metrics::Unit::Bytes),
+        catalog::Unit::Ratio | catalog::Unit::None => None,
+    };
+    let help = metrics::SharedString::const_str(def.help);
+    match def.kind {
+        MetricKind::Counter => exporter.describe_counter(name, unit, help),
+        MetricKind::Gauge => exporter.describe_gauge(name, unit, help),
+        MetricKind::Histogram { .. } => exporter.describe_histogram(name, unit, help),
+    }
+}
+
+/// Registers one series with the exporter. Allocates: only called on first touch.
+fn register<C: MetricCatalog>(
+    exporter: &PrometheusRecorder,
+    def: &'static MetricDef<C>,
+    values: &[&str],
+) -> Handle {
+    let labels: Vec<MetricsLabel> = def
+        .labels
+        .iter()
+        .zip(values)
+        .map(|(label, value)| MetricsLabel::new(label.def().name, value.to_string()))
+        .collect();
+    let key = Key::from_parts(def.name, labels);
+    match def.kind {
+        MetricKind::Counter => Handle::Counter(exporter.register_counter(&key, &METADATA)),
+        MetricKind::Gauge => Handle::Gauge(exporter.register_gauge(&key, &METADATA)),
+        MetricKind::Histogram { .. } => {
+            Handle::Histogram(exporter.register_histogram(&key, &METADATA))
+        }
+    }
+}

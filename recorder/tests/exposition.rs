@@ -1,0 +1,188 @@
+//! What the recorder exposes matches the catalog: names, types, HELP, labels, buckets.
+
+use std::process::{Command, Stdio};
+
+use catalog::{Label, LabelKey, Metric, MetricCatalog, MetricKind};
+
+fn recorder() -> recorder::Recorder<Metric> {
+    recorder::Builder::<Metric>::new()
+        .panic_on_misuse(true)
+        .build()
+        .expect("valid catalog")
+}
+
+/// Records one sample into every catalog metric with valid labels.
+fn record_everything(recorder: &recorder::Recorder<Metric>) {
+    for metric in Metric::ALL {
+        let def = metric.def();
+        let labels: Vec<(Label, &str)> = def
+            .labels
+            .iter()
+            .map(|label| match label.def().values {
+                catalog::LabelValues::OneOf(values) => (*label, values[0]),
+                catalog::LabelValues::CatalogMetric => (*label, Metric::ALL[0].def().name),
+                catalog::LabelValues::FreeForm => (*label, "source-a"),
+            })
+            .collect();
+        match def.kind {
+            MetricKind::Counter => recorder.inc(*metric, &labels),
+            MetricKind::Gauge => recorder.set(*metric, &labels, 3.0),
+            MetricKind::Histogram { .. } => recorder.observe(*metric, &labels, 0.3),
+        }
+    }
+}
+
+#[test]
+fn every_metric_is_exposed_with_its_catalog_type_and_help() {
+    let recorder = recorder();
+    record_everything(&recorder);
+    let text = recorder.render();
+    for metric in Metric::ALL {
+        let def = metric.def();
+        assert!(
+            text.contains(&format!("# TYPE {} {}\n", def.name, def.kind.type_name())),
+            "{} missing or wrong type in:\n{text}",
+            def.name
+        );
+        assert!(
+            text.contains(&format!("# HELP {} {}\n", def.name, def.help)),
+            "{} help",
+            def.name
+        );
+    }
+}
+
+#[test]
+fn histograms_have_exactly_the_catalog_buckets() {
+    let recorder = recorder();
+    record_everything(&recorder);
+    let text = recorder.render();
+    for metric in Metric::ALL {
+        let def = metric.def();
+        let Some(buckets) = def.buckets() else {
+            continue;
+        };
+        let bucket_prefix = format!("{}_bucket{{", def.name);
+        let bounds: Vec<String> = text
+            .lines()
+            .filter(|line| line.starts_with(&bucket_prefix))
+            .filter_map(|line| {
+                line.split("le=\"")
+                    .nth(1)?
+                    .split('"')
+                    .next()
+                    .map(str::to_string)
+            })
+            .collect();
+        let mut expected: Vec<String> = buckets.iter().map(|b| b.to_string()).collect();
+        expected.push("+Inf".to_string());
+        assert_eq!(bounds, expected, "{}", def.name);
+    }
+}
+
+#[test]
+fn unlabeled_and_enumerated_series_are_exposed_at_zero_before_any_recording() {
+    let text = recorder().render();
+    // Unlabeled counter.
+    let success = Metric::GatewayCasWritesSuccess.def().name;
+    assert!(text.contains(&format!("\n{success} 0\n")), "{text}");
+    // Every enumerated combination of an enum-only metric.
+    let errors = Metric::IngestLogWritesError.def().name;
+    for value in catalog::STORAGE_ERROR_TYPES {
+        assert!(
+            text.contains(&format!("{errors}{{error_type=\"{value}\"}} 0\n")),
+            "{value}: {text}"
+        );
+    }
+}
+
+#[test]
+fn labels_are_exposed_in_catalog_order_whatever_the_call_order() {
+    let recorder = recorder();
+    recorder.add(
+        Metric::SourcesRequestsError,
+        &[(Label::SourceErrorType, "timeout"), (Label::SourceId, "b")],
+        2,
+    );
+    recorder.inc(
+        Metric::SourcesRequestsError,
+        &[(Label::SourceId, "b"), (Label::SourceErrorType, "timeout")],
+    );
+    let name = Metric::SourcesRequestsError.def().name;
+    assert!(
+        recorder.render().contains(&format!(
+            "{name}{{source_id=\"b\",error_type=\"timeout\"}} 3\n"
+        )),
+        "{}",
+        recorder.render()
+    );
+    assert_eq!(recorder.series_count(Metric::SourcesRequestsError), 1);
+}
+
+#[test]
+fn timer_observes_elapsed_seconds() {
+    let recorder = recorder();
+    {
+        let _timer = recorder.start_timer(Metric::GatewayCasWriteDuration, &[]);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let name = Metric::GatewayCasWriteDuration.def().name;
+    let text = recorder.render();
+    assert!(text.contains(&format!("{name}_count 1\n")), "{text}");
+    let sum: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}_sum ")))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.002..1.0).contains(&sum), "sum {sum}");
+}
+
+/// `promtool check metrics` prints nothing for a full scrape.
+#[test]
+fn promtool_check_metrics_is_clean() {
+    let Some(promtool) = promtool() else { return };
+    let recorder = recorder();
+    record_everything(&recorder);
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(recorder.render().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && printed.trim().is_empty(),
+        "promtool: {printed}"
+    );
+}
+
+/// promtool, or `None` with a note outside CI; in CI its absence fails the test.
+fn promtool() -> Option<&'static str> {
+    let found = Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some("promtool");
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "promtool missing: apt-get install -y prometheus"
+    );
+    eprintln!("skipping: promtool not installed (apt-get install -y prometheus)");
+    None
+}
