@@ -3,7 +3,8 @@
 //! Each metric is a variant of [`Metric`]; [`Metric::def`] returns its `&'static`
 //! definition ([`MetricDef`]): Prometheus name, kind and buckets, help, labels
 //! ([`Label`] variants, never strings), unit, subsystem, series bound and dashboard
-//! hints. Everything downstream derives from these definitions: the `recorder` crate
+//! hints, plus the alerts watching it ([`AlertDef`]); catalog-wide service-level
+//! objectives ([`SloDef`]) are listed in [`MetricCatalog::SLOS`]. Everything downstream derives from these definitions: the `recorder` crate
 //! records through them at run time, `dashboard-gen` and `xtask` generate dashboards,
 //! rules and docs from them at build time.
 //!
@@ -23,10 +24,15 @@
 //!
 //! This crate knows nothing about Grafana, PromQL evaluation or HTTP.
 
+mod alerting;
 mod model;
 mod sms;
 mod validate;
 
+pub use alerting::{
+    AlertDef, Comparison, Indicator, Placeholder, Severity, Signal, SloDef, TARGET_LABELS,
+    TemplatePart, ValueFormat, days, hours, minutes, template_placeholders,
+};
 pub use model::{
     CustomQuery, DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog,
     MetricDef, MetricKind, OVERFLOW_VALUE, PanelHint, Subsystem, Unit,

@@ -7,6 +7,8 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use crate::alerting::{AlertDef, SloDef};
+
 /// A set of metrics, one enum variant per metric.
 ///
 /// `recorder` and `dashboard-gen` are generic over this trait, so they work with any
@@ -23,6 +25,13 @@ pub trait MetricCatalog: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static 
 
     /// The subsystems (pipeline phases), in flow order.
     const SUBSYSTEMS: &'static [Subsystem];
+
+    /// Service-level objectives over this catalog's metrics (none by default).
+    const SLOS: &'static [SloDef<Self>] = &[];
+
+    /// Base URL of the runbook; an alert's runbook URL is this plus `#` and its anchor.
+    /// Empty (the default) leaves alerts without a runbook link.
+    const RUNBOOK_BASE: &'static str = "";
 
     /// Counter the recorder increments when it drops a sample because of misuse.
     /// Labels: one `CatalogMetric` label and one label enumerating [`DropReason`]s.
@@ -98,6 +107,8 @@ pub struct MetricDef<C: MetricCatalog> {
     pub dashboard: DashboardHints<C>,
     /// Why no code of the workspace records this metric directly, if that is intended.
     pub unused: Option<&'static str>,
+    /// Alerts on this metric.
+    pub alerts: &'static [AlertDef<C>],
 }
 
 impl<C: MetricCatalog> MetricDef<C> {
@@ -122,6 +133,7 @@ impl<C: MetricCatalog> MetricDef<C> {
                 queries: &[],
             },
             unused: None,
+            alerts: &[],
         }
     }
 
@@ -186,6 +198,12 @@ impl<C: MetricCatalog> MetricDef<C> {
     /// Marks the metric as intentionally not recorded by workspace code, with the reason.
     pub const fn unused(mut self, reason: &'static str) -> Self {
         self.unused = Some(reason);
+        self
+    }
+
+    /// Sets the alerts on this metric.
+    pub const fn alerts(mut self, alerts: &'static [AlertDef<C>]) -> Self {
+        self.alerts = alerts;
         self
     }
 

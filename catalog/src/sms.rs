@@ -4,6 +4,9 @@
 //! writes each to a content-addressed store (CAS) -> the ingest log appends a record per
 //! envelope and rotates files. The recorder's own self-metrics close the list.
 
+use crate::alerting::{
+    AlertDef, Comparison::Above, Comparison::Below, Severity, Signal, SloDef, minutes,
+};
 use crate::model::{
     CustomQuery, DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog,
     MetricDef, PanelHint, Subsystem, Unit,
@@ -172,6 +175,7 @@ impl Metric {
                         "Source requests that returned a valid batch of envelopes.",
                         &SOURCES,
                     )
+                    .alerts(SOURCES_REQUESTS_SUCCESS_ALERTS)
                     .labels(&[Label::SourceId])
                     .max_series(MAX_SOURCE_SERIES)
                     .dashboard(DashboardHints::AUTO.split_by(&[Label::SourceId]))
@@ -184,6 +188,7 @@ impl Metric {
                         "Source requests that failed, by kind of failure.",
                         &SOURCES,
                     )
+                    .alerts(SOURCES_REQUESTS_ERROR_ALERTS)
                     .labels(&[Label::SourceId, Label::SourceErrorType])
                     .max_series(MAX_SOURCE_SERIES * 4)
                     .success_twin(Metric::SourcesRequestsSuccess)
@@ -198,6 +203,7 @@ impl Metric {
                         &SOURCES,
                         SOURCE_LATENCY_BUCKETS,
                     )
+                    .alerts(SOURCES_REQUEST_DURATION_ALERTS)
                     .labels(&[Label::SourceId])
                     .unit(Unit::Seconds)
                     .max_series(MAX_SOURCE_SERIES)
@@ -210,6 +216,7 @@ impl Metric {
                         "Source requests sent and not yet answered.",
                         &SOURCES,
                     )
+                    .alerts(SOURCES_REQUESTS_IN_FLIGHT_ALERTS)
                 }
             }
             Metric::SourcesEnvelopesReceived => {
@@ -243,6 +250,7 @@ impl Metric {
                     "Envelopes the gateway dropped because it had already seen them.",
                     &GATEWAY,
                 )
+                .alerts(GATEWAY_ENVELOPES_DEDUPLICATED_ALERTS)
                 .labels(&[Label::SourceId])
                 .max_series(MAX_SOURCE_SERIES)
                 .dashboard(DashboardHints::AUTO.split_by(&[Label::SourceId]).queries(&[
@@ -261,6 +269,7 @@ impl Metric {
                         "Envelopes received from sources and waiting for the gateway.",
                         &GATEWAY,
                     )
+                    .alerts(GATEWAY_QUEUE_DEPTH_ALERTS)
                 }
             }
             Metric::GatewayCasWritesSuccess => {
@@ -279,6 +288,7 @@ impl Metric {
                         "Writes to the content-addressed store that failed, by kind of failure.",
                         &GATEWAY,
                     )
+                    .alerts(GATEWAY_CAS_WRITES_ERROR_ALERTS)
                     .labels(&[Label::StorageErrorType])
                     .success_twin(Metric::GatewayCasWritesSuccess)
                     .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
@@ -292,6 +302,7 @@ impl Metric {
                     &GATEWAY,
                     DISK_LATENCY_BUCKETS,
                 )
+                .alerts(GATEWAY_CAS_WRITE_DURATION_ALERTS)
                 .unit(Unit::Seconds)
                 }
             }
@@ -321,6 +332,7 @@ impl Metric {
                         "Appends to the ingest log that failed, by kind of failure.",
                         &INGEST_LOG,
                     )
+                    .alerts(INGEST_LOG_WRITES_ERROR_ALERTS)
                     .labels(&[Label::StorageErrorType])
                     .success_twin(Metric::IngestLogWritesSuccess)
                     .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
@@ -333,6 +345,7 @@ impl Metric {
                         "Size of the ingest log file currently appended to.",
                         &INGEST_LOG,
                     )
+                    .alerts(INGEST_LOG_CURRENT_FILE_SIZE_ALERTS)
                     .unit(Unit::Bytes)
                 }
             }
@@ -354,6 +367,7 @@ impl Metric {
                         &INGEST_LOG,
                         DISK_LATENCY_BUCKETS,
                     )
+                    .alerts(INGEST_LOG_FSYNC_DURATION_ALERTS)
                     .unit(Unit::Seconds)
                 }
             }
@@ -374,6 +388,7 @@ impl Metric {
                     "Samples the recorder dropped because the call did not match the catalog.",
                     &RECORDER,
                 )
+                .alerts(RECORDER_SAMPLES_DROPPED_ALERTS)
                 .labels(&[Label::MetricName, Label::Reason])
                 .unused("recorded by the recorder crate itself, through MetricCatalog::SAMPLES_DROPPED")
                 }
@@ -385,6 +400,7 @@ impl Metric {
                     "Samples folded into the overflow series because the metric reached its series bound.",
                     &RECORDER,
                 )
+                .alerts(RECORDER_SERIES_OVERFLOW_ALERTS)
                 .labels(&[Label::MetricName])
                 .unused("recorded by the recorder crate itself, through MetricCatalog::SERIES_OVERFLOW")
                 }
@@ -398,6 +414,8 @@ impl MetricCatalog for Metric {
     const PREFIX: &'static str = "sms_";
     const ALL: &'static [Self] = <Metric as strum::VariantArray>::VARIANTS;
     const SUBSYSTEMS: &'static [Subsystem] = &[SOURCES, GATEWAY, INGEST_LOG, RECORDER];
+    const SLOS: &'static [SloDef<Self>] = SLOS;
+    const RUNBOOK_BASE: &'static str = RUNBOOK_BASE;
     const SAMPLES_DROPPED: Self = Metric::RecorderSamplesDropped;
     const SERIES_OVERFLOW: Self = Metric::RecorderSeriesOverflow;
 
@@ -409,3 +427,214 @@ impl MetricCatalog for Metric {
         self as usize
     }
 }
+
+/// Where the on-call runbook lives; each alert links to its own anchor.
+pub const RUNBOOK_BASE: &str = "https://runbooks.example.com/sms-ingest";
+
+/// The SMS pipeline's service-level objectives.
+const SLOS: &[SloDef<Metric>] = &[
+    SloDef::availability(
+        "sources_requests_availability",
+        "99 % of source requests return a valid batch",
+        Metric::SourcesRequestsError,
+        0.99,
+    ),
+    SloDef::latency(
+        "sources_requests_latency",
+        "99 % of source requests complete within 2.5 s",
+        Metric::SourcesRequestDuration,
+        2.5,
+        0.99,
+    ),
+    SloDef::availability(
+        "gateway_cas_writes_availability",
+        "99.9 % of envelope writes to the content-addressed store succeed",
+        Metric::GatewayCasWritesError,
+        0.999,
+    ),
+    SloDef::availability(
+        "ingest_log_writes_availability",
+        "99.9 % of ingest log appends succeed",
+        Metric::IngestLogWritesError,
+        0.999,
+    ),
+    SloDef::latency(
+        "ingest_log_fsync_latency",
+        "99 % of ingest log fsyncs complete within 25 ms",
+        Metric::IngestLogFsyncDuration,
+        0.025,
+        0.99,
+    ),
+];
+
+type Alert = AlertDef<Metric>;
+
+const SOURCES_REQUESTS_SUCCESS_ALERTS: &[Alert] = &[
+    Alert::new("SmsSourcesStalled", Signal::Rate { window: minutes(10) }, Below, 0.01)
+        .for_duration(minutes(10))
+        .severity(Severity::Critical)
+        .summary("No source request has succeeded for 10 minutes: no SMS is ingested.")
+        .description(
+            "{{ $labels.job }} completed {{ $value | humanize }} successful source requests per second over 10 minutes.",
+        ),
+    Alert::absent("SmsSourcesMetricsAbsent", minutes(15))
+        .summary("No source request metrics are scraped: the pipeline is down or not scraped.")
+        .description("No series of the successful source requests counter for 15 minutes."),
+];
+
+const SOURCES_REQUESTS_ERROR_ALERTS: &[Alert] = &[
+    Alert::new("SmsSourceFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.1)
+        .by(&[Label::SourceId])
+        .for_duration(minutes(10))
+        .summary("A source fails more than 10 % of its requests.")
+        .description(
+            "Source {{ $labels.source_id }} of {{ $labels.job }} failed {{ $value | humanizePercentage }} of its requests over 5 minutes.",
+        ),
+    Alert::new("SmsSourcesMostlyFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.5)
+        .for_duration(minutes(5))
+        .severity(Severity::Critical)
+        .summary("More than half of all source requests fail.")
+        .description(
+            "{{ $labels.job }} failed {{ $value | humanizePercentage }} of all source requests over 5 minutes.",
+        ),
+];
+
+const SOURCES_REQUEST_DURATION_ALERTS: &[Alert] = &[Alert::new(
+    "SmsSourceSlow",
+    Signal::Quantile {
+        quantile: 0.99,
+        window: minutes(5),
+    },
+    Above,
+    5.0,
+)
+.by(&[Label::SourceId])
+.for_duration(minutes(15))
+.summary("A source's 99th percentile request latency is above 5 s.")
+.description(
+    "Source {{ $labels.source_id }} of {{ $labels.job }}: p99 request latency {{ $value | humanizeDuration }} over 5 minutes.",
+)];
+
+const SOURCES_REQUESTS_IN_FLIGHT_ALERTS: &[Alert] =
+    &[
+        Alert::new("SmsSourceRequestsPilingUp", Signal::Value, Above, 50.0)
+            .for_duration(minutes(10))
+            .summary("More than 50 source requests are in flight: sources answer too slowly.")
+            .description("{{ $labels.job }} has {{ $value }} source requests in flight."),
+    ];
+
+const GATEWAY_ENVELOPES_DEDUPLICATED_ALERTS: &[Alert] = &[Alert::new(
+    "SmsSourceMostlyDuplicates",
+    Signal::Ratio {
+        denominator: Metric::SourcesEnvelopesReceived,
+        window: minutes(15),
+    },
+    Above,
+    0.5,
+)
+.by(&[Label::SourceId])
+.for_duration(minutes(30))
+.severity(Severity::Info)
+.summary("More than half of a source's envelopes are duplicates: it resends old batches.")
+.description(
+    "{{ $value | humanizePercentage }} of the envelopes from source {{ $labels.source_id }} of {{ $labels.job }} were duplicates over 15 minutes.",
+)];
+
+const GATEWAY_QUEUE_DEPTH_ALERTS: &[Alert] =
+    &[
+        Alert::new("SmsGatewayBacklog", Signal::Value, Above, 1000.0)
+            .for_duration(minutes(10))
+            .summary("More than 1000 envelopes wait for the gateway.")
+            .description("{{ $labels.job }} has {{ $value }} envelopes queued for the gateway."),
+    ];
+
+const GATEWAY_CAS_WRITES_ERROR_ALERTS: &[Alert] = &[Alert::new(
+    "SmsGatewayCasWritesFailing",
+    Signal::ErrorRatio { window: minutes(5) },
+    Above,
+    0.01,
+)
+.for_duration(minutes(5))
+.severity(Severity::Critical)
+.summary("More than 1 % of writes to the content-addressed store fail: envelopes are lost.")
+.description(
+    "{{ $labels.job }} failed {{ $value | humanizePercentage }} of its CAS writes over 5 minutes.",
+)];
+
+const GATEWAY_CAS_WRITE_DURATION_ALERTS: &[Alert] = &[Alert::new(
+    "SmsGatewayCasWritesSlow",
+    Signal::Quantile {
+        quantile: 0.99,
+        window: minutes(5),
+    },
+    Above,
+    0.1,
+)
+.for_duration(minutes(15))
+.summary("The 99th percentile CAS write latency is above 100 ms: the disk is saturated.")
+.description(
+    "{{ $labels.job }}: p99 CAS write latency {{ $value | humanizeDuration }} over 5 minutes.",
+)];
+
+const INGEST_LOG_WRITES_ERROR_ALERTS: &[Alert] = &[Alert::new(
+    "SmsIngestLogWritesFailing",
+    Signal::ErrorRatio { window: minutes(5) },
+    Above,
+    0.01,
+)
+.for_duration(minutes(5))
+.severity(Severity::Critical)
+.summary("More than 1 % of ingest log appends fail: accepted envelopes are not logged.")
+.description(
+    "{{ $labels.job }} failed {{ $value | humanizePercentage }} of its ingest log appends over 5 minutes.",
+)];
+
+const INGEST_LOG_CURRENT_FILE_SIZE_ALERTS: &[Alert] = &[Alert::new(
+    "SmsIngestLogNotRotating",
+    Signal::Value,
+    Above,
+    1_073_741_824.0,
+)
+.for_duration(minutes(15))
+.summary("The current ingest log file is larger than 1 GiB: rotation is not happening.")
+.description("{{ $labels.job }}: the current ingest log file holds {{ $value | humanize }}B.")];
+
+const INGEST_LOG_FSYNC_DURATION_ALERTS: &[Alert] = &[Alert::new(
+    "SmsIngestLogFsyncSlow",
+    Signal::Quantile {
+        quantile: 0.99,
+        window: minutes(5),
+    },
+    Above,
+    0.025,
+)
+.for_duration(minutes(15))
+.summary("The 99th percentile ingest log fsync latency is above 25 ms.")
+.description(
+    "{{ $labels.job }}: p99 fsync latency {{ $value | humanizeDuration }} over 5 minutes.",
+)];
+
+const RECORDER_SAMPLES_DROPPED_ALERTS: &[Alert] = &[Alert::new(
+    "SmsRecorderDroppingSamples",
+    Signal::Rate { window: minutes(5) },
+    Above,
+    0.0,
+)
+.by(&[Label::MetricName, Label::Reason])
+.summary("Code records a metric in a way the catalog does not allow; samples are dropped.")
+.description(
+    "{{ $labels.job }} dropped {{ $value | humanize }} samples per second of {{ $labels.metric }} ({{ $labels.reason }}).",
+)];
+
+const RECORDER_SERIES_OVERFLOW_ALERTS: &[Alert] = &[Alert::new(
+    "SmsRecorderSeriesOverflow",
+    Signal::Rate { window: minutes(5) },
+    Above,
+    0.0,
+)
+.by(&[Label::MetricName])
+.severity(Severity::Info)
+.summary("A metric reached its series bound; new label values fold into the overflow series.")
+.description(
+    "{{ $labels.job }}: {{ $value | humanize }} samples per second of {{ $labels.metric }} went to the overflow series.",
+)];
