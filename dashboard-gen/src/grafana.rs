@@ -1,0 +1,1 @@
+//! Grafana HTTP client.
