@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catalog::{MetricCatalog, MetricKind};
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusRecorder};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::error::Error;
 use crate::recorder::Recorder;
 use crate::series::MAX_LABELS;
+use crate::server;
 
 /// Default `/metrics` address: loopback only, never all interfaces unless asked.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -67,60 +68,43 @@ impl<C: MetricCatalog> Builder<C> {
     pub fn build(self) -> Result<Recorder<C>, Error> {
         validate::<C>()?;
         let exporter = exporter_builder::<C>()?.build_recorder();
-        Ok(Recorder::new(Arc::new(exporter), self.panic_on_misuse))
+        Ok(Recorder::new(
+            Arc::new(exporter),
+            self.panic_on_misuse,
+            None,
+        ))
     }
 
     /// Validates the catalog, serves `/metrics` on the listen address, installs the
     /// recorder as the target of the `recorder::inc`-style functions and as the global
-    /// `metrics` recorder, and runs the exporter's upkeep.
+    /// `metrics` recorder (when none is installed yet), and runs the exporter's upkeep.
     ///
     /// Inside a Tokio runtime the server runs on it; otherwise on a thread of its own.
+    /// The bound address (useful with port 0) is [`Recorder::listen_address`].
     pub fn install(self) -> Result<Recorder<C>, Error> {
         validate::<C>()?;
         if crate::global::is_set() {
             return Err(Error::AlreadyInstalled);
         }
-        let builder = exporter_builder::<C>()?
-            .with_http_listener(self.listen)
-            .upkeep_timeout(self.upkeep_interval);
-        let listen = self.listen;
-        let listener_error = |e: BuildError| match e {
-            BuildError::FailedToCreateHTTPListener(reason) => Error::Listen {
-                address: listen,
-                reason,
-            },
-            other => Error::Exporter(other.to_string()),
-        };
-        let (exporter, server) = match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let _guard = runtime.enter();
-                let (exporter, server) = builder.build().map_err(listener_error)?;
-                runtime.spawn(server);
-                (exporter, None)
-            }
-            Err(_) => {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Error::Exporter(format!("cannot start a runtime: {e}")))?;
-                let built = {
-                    let _guard = runtime.enter();
-                    builder.build().map_err(listener_error)?
-                };
-                (built.0, Some((runtime, built.1)))
-            }
-        };
-        if let Some((runtime, server)) = server {
-            std::thread::Builder::new()
-                .name("recorder-metrics-server".into())
-                .spawn(move || runtime.block_on(server))
-                .map_err(|e| Error::Exporter(format!("cannot start the server thread: {e}")))?;
-        }
-        let exporter: Arc<PrometheusRecorder> = Arc::new(exporter);
-        let recorder = Recorder::new(Arc::clone(&exporter), self.panic_on_misuse);
+        let address = self.listen;
+        let listener = std::net::TcpListener::bind(address).map_err(|e| Error::Listen {
+            address,
+            reason: e.to_string(),
+        })?;
+        let bound = listener.local_addr().map_err(|e| Error::Listen {
+            address,
+            reason: e.to_string(),
+        })?;
+        let exporter = Arc::new(exporter_builder::<C>()?.build_recorder());
+        let recorder = Recorder::new(Arc::clone(&exporter), self.panic_on_misuse, Some(bound));
         crate::global::set(recorder.clone())?;
-        metrics::set_global_recorder(exporter).map_err(|_| Error::AlreadyInstalled)?;
-        tracing::info!(address = %listen, "serving metrics at http://{listen}/metrics");
+        if metrics::set_global_recorder(exporter).is_err() {
+            tracing::warn!(
+                "another `metrics` recorder is installed: `metrics::counter!` and friends keep going there"
+            );
+        }
+        server::spawn(listener, recorder.clone(), self.upkeep_interval)?;
+        tracing::info!("serving metrics at http://{bound}/metrics");
         Ok(recorder)
     }
 }

@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use catalog::DropReason;
 
+use crate::histogram::AtomicHistogram;
+
 /// Counts and logs (once per metric) samples dropped for an invalid value.
 #[derive(Clone, Debug)]
 pub(crate) struct ValueGuard {
@@ -122,7 +124,8 @@ impl GaugeHandle {
 /// A cached histogram series.
 #[derive(Clone, Debug)]
 pub struct HistogramHandle {
-    pub(crate) inner: metrics::Histogram,
+    /// `None` when detached.
+    pub(crate) inner: Option<Arc<AtomicHistogram>>,
     pub(crate) guard: Option<ValueGuard>,
 }
 
@@ -130,8 +133,10 @@ impl HistogramHandle {
     /// Records one observation; NaN and infinities are dropped and counted.
     #[inline]
     pub fn observe(&self, value: f64) {
-        if self.guard.as_ref().is_none_or(|g| g.accepts(value)) {
-            self.inner.record(value);
+        if let Some(histogram) = &self.inner
+            && self.guard.as_ref().is_none_or(|g| g.accepts(value))
+        {
+            histogram.observe(value);
         }
     }
 
@@ -181,7 +186,7 @@ impl HistogramHandle {
     /// A handle that records nothing (the call that made it was counted as misuse).
     pub(crate) fn detached() -> Self {
         HistogramHandle {
-            inner: metrics::Histogram::noop(),
+            inner: None,
             guard: None,
         }
     }

@@ -32,9 +32,11 @@ mod builder;
 mod error;
 mod global;
 mod handles;
+mod histogram;
 mod macros;
 mod recorder;
 mod series;
+mod server;
 
 pub use builder::{Builder, DEFAULT_LISTEN};
 pub use error::Error;

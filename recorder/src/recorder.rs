@@ -9,6 +9,7 @@
 //! `SAMPLES_DROPPED` self-metric and logged once per metric.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -21,6 +22,7 @@ use metrics_exporter_prometheus::{PrometheusHandle, PrometheusRecorder};
 use crate::handles::{
     CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
 };
+use crate::histogram::AtomicHistogram;
 use crate::series::{MAX_LABELS, SeriesRef, SeriesTable};
 
 /// Label values as callers pass them: catalog label key and value.
@@ -39,11 +41,22 @@ impl<C: MetricCatalog> Clone for Recorder<C> {
     }
 }
 
+impl<C: MetricCatalog> std::fmt::Debug for Recorder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("catalog", &std::any::type_name::<C>())
+            .field("listen_address", &self.inner.listen_address)
+            .field("panic_on_misuse", &self.inner.panic_on_misuse)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner<C: MetricCatalog> {
     exporter: Arc<PrometheusRecorder>,
     render: PrometheusHandle,
     metrics: Box<[MetricState<C>]>,
     panic_on_misuse: bool,
+    listen_address: Option<SocketAddr>,
 }
 
 /// Everything the recorder keeps for one catalog metric.
@@ -74,7 +87,7 @@ struct SelfMetrics {
 enum Handle {
     Counter(metrics::Counter),
     Gauge(metrics::Gauge),
-    Histogram(metrics::Histogram),
+    Histogram(Arc<AtomicHistogram>),
 }
 
 /// One recording operation, checked against the metric's kind.
@@ -119,7 +132,7 @@ impl Op {
             (Op::Add(v), Handle::Gauge(g)) => g.increment(v as f64),
             (Op::Decrement, Handle::Gauge(g)) => g.decrement(1.0),
             (Op::Set(v), Handle::Gauge(g)) => g.set(v),
-            (Op::Observe(v), Handle::Histogram(h)) => h.record(v),
+            (Op::Observe(v), Handle::Histogram(h)) => h.observe(v),
             // Kinds are checked before a handle is looked up.
             _ => unreachable!("operation checked against the metric kind"),
         }
@@ -131,7 +144,11 @@ static METADATA: Metadata<'static> = Metadata::new(module_path!(), metrics::Leve
 impl<C: MetricCatalog> Recorder<C> {
     /// Builds a recorder over `exporter`: describes every metric and registers every
     /// unlabeled metric and enumerated label combination.
-    pub(crate) fn new(exporter: Arc<PrometheusRecorder>, panic_on_misuse: bool) -> Self {
+    pub(crate) fn new(
+        exporter: Arc<PrometheusRecorder>,
+        panic_on_misuse: bool,
+        listen_address: Option<SocketAddr>,
+    ) -> Self {
         let render = exporter.handle();
         let mut metrics: Vec<MetricState<C>> = C::ALL
             .iter()
@@ -171,6 +188,7 @@ impl<C: MetricCatalog> Recorder<C> {
                 render,
                 metrics: metrics.into_boxed_slice(),
                 panic_on_misuse,
+                listen_address,
             }),
         }
     }
@@ -233,16 +251,52 @@ impl<C: MetricCatalog> Recorder<C> {
     pub fn histogram(&self, metric: C, labels: Labels<'_, C>) -> HistogramHandle {
         match self.resolve(metric, labels, Op::Observe(0.0)) {
             Some(Handle::Histogram(inner)) => HistogramHandle {
-                inner,
+                inner: Some(inner),
                 guard: Some(self.value_guard(metric)),
             },
             _ => HistogramHandle::detached(),
         }
     }
 
-    /// Renders every series in the Prometheus text format (what `/metrics` serves).
+    /// Renders every series in the Prometheus text format (what `/metrics` serves):
+    /// the exporter's counters and gauges (and anything recorded through the `metrics`
+    /// facade), then the catalog's histograms.
     pub fn render(&self) -> String {
-        self.inner.render.render()
+        let mut text = self.inner.render.render();
+        for state in self.inner.metrics.iter() {
+            let MetricKind::Histogram { .. } = state.def.kind else {
+                continue;
+            };
+            let name = state.def.name;
+            let help =
+                metrics_exporter_prometheus::formatting::sanitize_description(state.def.help);
+            let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} histogram");
+            let mut series: Vec<Arc<AtomicHistogram>> = Vec::new();
+            if let Some(Handle::Histogram(histogram)) = &state.unlabeled {
+                series.push(Arc::clone(histogram));
+            }
+            state.table.for_each(|handle| {
+                if let Handle::Histogram(histogram) = handle {
+                    series.push(Arc::clone(histogram));
+                }
+            });
+            series.sort_by(|a, b| a.labels().cmp(b.labels()));
+            for histogram in series {
+                histogram.render(name, &mut text);
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The address `/metrics` is served on, for an installed recorder.
+    pub fn listen_address(&self) -> Option<SocketAddr> {
+        self.inner.listen_address
+    }
+
+    /// Runs the exporter's upkeep (drains buffered samples of `metrics`-facade histograms).
+    pub(crate) fn run_upkeep(&self) {
+        self.inner.render.run_upkeep();
     }
 
     /// Number of series currently registered for `metric` (overflow series included).
@@ -531,7 +585,8 @@ fn describe<C: MetricCatalog>(exporter: &PrometheusRecorder, def: &'static Metri
     match def.kind {
         MetricKind::Counter => exporter.describe_counter(name, unit, help),
         MetricKind::Gauge => exporter.describe_gauge(name, unit, help),
-        MetricKind::Histogram { .. } => exporter.describe_histogram(name, unit, help),
+        // Rendered by the recorder itself (see `crate::histogram`).
+        MetricKind::Histogram { .. } => {}
     }
 }
 
@@ -541,18 +596,22 @@ fn register<C: MetricCatalog>(
     def: &'static MetricDef<C>,
     values: &[&str],
 ) -> Handle {
-    let labels: Vec<MetricsLabel> = def
+    let pairs: Vec<(&str, &str)> = def
         .labels
         .iter()
-        .zip(values)
-        .map(|(label, value)| MetricsLabel::new(label.def().name, value.to_string()))
+        .map(|l| l.def().name)
+        .zip(values.iter().copied())
+        .collect();
+    if let MetricKind::Histogram { buckets } = def.kind {
+        return Handle::Histogram(Arc::new(AtomicHistogram::new(buckets, &pairs)));
+    }
+    let labels: Vec<MetricsLabel> = pairs
+        .iter()
+        .map(|(name, value)| MetricsLabel::new(*name, value.to_string()))
         .collect();
     let key = Key::from_parts(def.name, labels);
     match def.kind {
         MetricKind::Counter => Handle::Counter(exporter.register_counter(&key, &METADATA)),
-        MetricKind::Gauge => Handle::Gauge(exporter.register_gauge(&key, &METADATA)),
-        MetricKind::Histogram { .. } => {
-            Handle::Histogram(exporter.register_histogram(&key, &METADATA))
-        }
+        _ => Handle::Gauge(exporter.register_gauge(&key, &METADATA)),
     }
 }

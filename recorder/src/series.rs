@@ -101,6 +101,15 @@ impl<H: Clone> SeriesTable<H> {
         Some((handle, true))
     }
 
+    /// Calls `f` on every handle, under the read lock.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&H)) {
+        let map = self
+            .map
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.values().for_each(&mut f);
+    }
+
     /// Number of series in the table.
     pub(crate) fn len(&self) -> usize {
         self.map
