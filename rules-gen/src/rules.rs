@@ -1,0 +1,320 @@
+//! From catalog to rules: the plan of one subsystem (recording rules, alerts, SLO burn
+//! alerts) and its rule file.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use catalog::{AlertDef, Comparison, MetricCatalog, Severity, SloDef, Subsystem};
+
+use crate::expr::{self, Record, SLO_WINDOWS, SignalExpr};
+use crate::render::format_duration;
+use crate::yaml::{Group, Rule, RuleFile};
+use crate::{Config, PanelLink};
+
+/// Everything one subsystem's rule file holds, with where each alert came from (the
+/// test generator needs it).
+pub(crate) struct Plan<C: MetricCatalog> {
+    /// Recording rules, deduplicated by name, in catalog order.
+    pub records: Vec<Record>,
+    /// Alerting rules, in catalog order, SLO burn alerts last.
+    pub alerts: Vec<PlannedAlert<C>>,
+}
+
+impl<C: MetricCatalog> Plan<C> {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.alerts.is_empty()
+    }
+}
+
+/// One alerting rule and its origin.
+pub(crate) struct PlannedAlert<C: MetricCatalog> {
+    pub name: String,
+    pub expr: String,
+    pub for_duration: Duration,
+    /// Static rule labels (`severity`, window labels).
+    pub labels: BTreeMap<String, String>,
+    /// Annotations as written in the rule (descriptions unrendered).
+    pub annotations: BTreeMap<String, String>,
+    pub origin: Origin<C>,
+}
+
+/// Where an alerting rule comes from.
+pub(crate) enum Origin<C: MetricCatalog> {
+    /// A catalog alert on `metric`.
+    Alert {
+        metric: C,
+        alert: &'static AlertDef<C>,
+    },
+    /// One window pair of an SLO's burn-rate alert.
+    Burn {
+        slo: &'static SloDef<C>,
+        burn: &'static BurnWindows,
+    },
+}
+
+/// A multi-window burn-rate condition (Google SRE workbook, chapter 5).
+#[derive(Debug)]
+pub(crate) struct BurnWindows {
+    pub long: Duration,
+    pub short: Duration,
+    /// Burn-rate factor both windows must exceed.
+    pub factor: f64,
+    pub severity: Severity,
+}
+
+/// Page on fast burns, ticket on slow ones.
+pub(crate) const BURN_WINDOWS: [BurnWindows; 4] = [
+    BurnWindows {
+        long: Duration::from_secs(3600),
+        short: Duration::from_secs(300),
+        factor: 14.4,
+        severity: Severity::Critical,
+    },
+    BurnWindows {
+        long: Duration::from_secs(6 * 3600),
+        short: Duration::from_secs(1800),
+        factor: 6.0,
+        severity: Severity::Critical,
+    },
+    BurnWindows {
+        long: Duration::from_secs(86_400),
+        short: Duration::from_secs(2 * 3600),
+        factor: 3.0,
+        severity: Severity::Warning,
+    },
+    BurnWindows {
+        long: Duration::from_secs(3 * 86_400),
+        short: Duration::from_secs(6 * 3600),
+        factor: 1.0,
+        severity: Severity::Warning,
+    },
+];
+
+/// Plans the rules of `subsystem`: its metrics' alerts, then the SLOs on its metrics.
+pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) -> Plan<C> {
+    let mut plan = Plan {
+        records: Vec::new(),
+        alerts: Vec::new(),
+    };
+    let add_record = |records: &mut Vec<Record>, record: Record| {
+        if !records.iter().any(|r| r.name == record.name) {
+            records.push(record);
+        }
+    };
+    let in_subsystem = |metric: C| metric.def().subsystem == subsystem;
+    for &metric in C::ALL.iter().filter(|m| in_subsystem(**m)) {
+        for alert in metric.def().alerts {
+            let compared = match expr::signal(metric, alert.signal, alert.by) {
+                SignalExpr::Recorded(record) => {
+                    let name = record.name.clone();
+                    add_record(&mut plan.records, record);
+                    let op = match alert.comparison {
+                        Comparison::Above => ">",
+                        Comparison::Below => "<",
+                    };
+                    format!("{name} {op} {}", alert.threshold)
+                }
+                SignalExpr::Raw(expr) => expr,
+            };
+            let mut annotations = BTreeMap::from([
+                ("summary".to_string(), alert.summary.to_string()),
+                ("description".to_string(), alert.description.to_string()),
+            ]);
+            add_links::<C>(&mut annotations, metric, &alert.anchor(), config);
+            plan.alerts.push(PlannedAlert {
+                name: alert.name.to_string(),
+                expr: compared,
+                for_duration: alert.for_duration,
+                labels: BTreeMap::from([(
+                    "severity".to_string(),
+                    alert.severity.as_str().to_string(),
+                )]),
+                annotations,
+                origin: Origin::Alert { metric, alert },
+            });
+        }
+    }
+    for slo in C::SLOS
+        .iter()
+        .filter(|slo| in_subsystem(slo.indicator.metric()))
+    {
+        for window in SLO_WINDOWS {
+            add_record(&mut plan.records, expr::slo_error_ratio(slo, window));
+        }
+        let name = burn_alert_name::<C>(slo);
+        for burn in &BURN_WINDOWS {
+            plan.alerts.push(burn_alert(slo, burn, &name, config));
+        }
+    }
+    plan
+}
+
+/// `sources_requests_availability` -> `SmsSourcesRequestsAvailabilityBudgetBurn`.
+pub(crate) fn burn_alert_name<C: MetricCatalog>(slo: &SloDef<C>) -> String {
+    format!(
+        "{}{}BudgetBurn",
+        camel_case(C::PREFIX),
+        camel_case(slo.name)
+    )
+}
+
+fn burn_alert<C: MetricCatalog>(
+    slo: &'static SloDef<C>,
+    burn: &'static BurnWindows,
+    name: &str,
+    config: &Config<C>,
+) -> PlannedAlert<C> {
+    let long = format_duration(burn.long);
+    let short = format_duration(burn.short);
+    let threshold = format!("({} * (1 - {}))", burn.factor, slo.objective);
+    let ratio = |window| expr::slo_error_ratio(slo, window).name;
+    let expr = format!(
+        "{} > {threshold}\nand\n{} > {threshold}",
+        ratio(burn.long),
+        ratio(burn.short)
+    );
+    let urgency = match burn.severity {
+        Severity::Critical => "page",
+        _ => "ticket",
+    };
+    let mut annotations = BTreeMap::from([
+        (
+            "summary".to_string(),
+            format!(
+                "SLO {} ({}): error budget burning over {}x too fast over {long} and {short} ({urgency}).",
+                slo.name, slo.title, burn.factor
+            ),
+        ),
+        (
+            "description".to_string(),
+            format!(
+                "{{{{ $labels.job }}}} spends the {} error budget of SLO {} (objective {}) more than {} times faster than sustainable, over both the last {long} and the last {short}.",
+                format_duration(slo.period),
+                slo.name,
+                percent(slo.objective),
+                burn.factor
+            ),
+        ),
+    ]);
+    add_links::<C>(
+        &mut annotations,
+        slo.indicator.metric(),
+        &name.to_ascii_lowercase(),
+        config,
+    );
+    PlannedAlert {
+        name: name.to_string(),
+        expr,
+        for_duration: Duration::ZERO,
+        labels: BTreeMap::from([
+            ("severity".to_string(), burn.severity.as_str().to_string()),
+            ("slo".to_string(), slo.name.to_string()),
+            ("long_window".to_string(), long),
+            ("short_window".to_string(), short),
+        ]),
+        annotations,
+        origin: Origin::Burn { slo, burn },
+    }
+}
+
+/// Runbook and dashboard annotations.
+fn add_links<C: MetricCatalog>(
+    annotations: &mut BTreeMap<String, String>,
+    metric: C,
+    anchor: &str,
+    config: &Config<C>,
+) {
+    if !C::RUNBOOK_BASE.is_empty() {
+        annotations.insert(
+            "runbook_url".to_string(),
+            format!("{}#{anchor}", C::RUNBOOK_BASE),
+        );
+    }
+    if let Some(PanelLink {
+        dashboard_uid,
+        panel_id,
+    }) = config.panels.get(&metric)
+    {
+        annotations.insert("__dashboardUid__".to_string(), dashboard_uid.clone());
+        annotations.insert("__panelId__".to_string(), panel_id.to_string());
+        annotations.insert(
+            "dashboard".to_string(),
+            format!(
+                "{}/d/{dashboard_uid}?viewPanel={panel_id}",
+                config.grafana_url.trim_end_matches('/')
+            ),
+        );
+    }
+}
+
+/// The rule file of one subsystem: one group, recording rules first so alerts see
+/// fresh values in the same evaluation.
+pub(crate) fn rule_file<C: MetricCatalog>(subsystem: &Subsystem, plan: &Plan<C>) -> RuleFile {
+    let records = plan.records.iter().map(|r| Rule::Recording {
+        record: r.name.clone(),
+        expr: r.expr.clone(),
+    });
+    let alerts = plan.alerts.iter().map(|a| Rule::Alerting {
+        alert: a.name.clone(),
+        expr: a.expr.clone(),
+        for_duration: (!a.for_duration.is_zero()).then(|| format_duration(a.for_duration)),
+        labels: a.labels.clone(),
+        annotations: a.annotations.clone(),
+    });
+    RuleFile {
+        groups: vec![Group {
+            name: format!("{}{}", C::PREFIX.replace('_', "."), subsystem.name),
+            rules: records.chain(alerts).collect(),
+        }],
+    }
+}
+
+/// `0.999` -> `99.9%`, without floating-point noise.
+pub(crate) fn percent(ratio: f64) -> String {
+    let text = ratio.to_string();
+    let Some(fraction) = text.strip_prefix("0.") else {
+        return format!("{}%", ratio * 100.0);
+    };
+    let padded = format!("{fraction:0<2}");
+    let (whole, rest) = padded.split_at(2);
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    if rest.is_empty() {
+        format!("{whole}%")
+    } else {
+        format!("{whole}.{rest}%")
+    }
+}
+
+fn camel_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objectives_read_as_percentages() {
+        for (ratio, expected) in [
+            (0.999, "99.9%"),
+            (0.99, "99%"),
+            (0.9, "90%"),
+            (0.95, "95%"),
+            (0.9995, "99.95%"),
+            (0.05, "5%"),
+        ] {
+            assert_eq!(percent(ratio), expected);
+        }
+    }
+}
