@@ -4,6 +4,7 @@
 //! written through [`codegen`], and checked in CI with `--check`.
 
 mod codegen;
+mod dashboards;
 
 use clap::{Parser, Subcommand};
 
@@ -16,9 +17,13 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Task {}
+enum Task {
+    Dashboards(dashboards::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.task {}
+    match cli.task {
+        Task::Dashboards(args) => dashboards::run(args),
+    }
 }
