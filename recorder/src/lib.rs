@@ -27,6 +27,14 @@
 //! logged dropped sample in release builds.
 //!
 //! Counter increments are `u64`, so negative or NaN counter increments cannot be written.
+//!
+//! Label values: a free-form value is taken as given (any UTF-8: quotes, backslashes,
+//! newlines, control characters; the empty string too, which Prometheus reads as an
+//! absent label) and escaped exactly on exposition. Absurd values are bounded on first
+//! touch: a new series with a value longer than [`MAX_LABEL_VALUE_BYTES`] is misuse
+//! (`wrong_labels`: dropped, counted, logged once with the value cut short). A
+//! caller-supplied `__overflow__` is recorded into the overflow series itself: it takes
+//! no slot of `max_series` and is not counted as a fold in `SERIES_OVERFLOW`.
 
 mod builder;
 mod error;
@@ -41,7 +49,7 @@ mod server;
 pub use builder::{Builder, DEFAULT_LISTEN};
 pub use error::Error;
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle, Timer};
-pub use recorder::{Labels, Recorder};
+pub use recorder::{Labels, MAX_LABEL_VALUE_BYTES, Recorder};
 
 use catalog::MetricCatalog;
 

@@ -28,6 +28,11 @@ use crate::series::{MAX_LABELS, SeriesRef, SeriesTable};
 /// Label values as callers pass them: catalog label key and value.
 pub type Labels<'a, C> = &'a [(<C as MetricCatalog>::Label, &'a str)];
 
+/// Longest label value, in bytes, the recorder accepts. A new series with a longer
+/// value is dropped as misuse (`wrong_labels`): counted in `SAMPLES_DROPPED` and logged
+/// once, or a panic with `panic_on_misuse`. Bounds scrape size and memory per series.
+pub const MAX_LABEL_VALUE_BYTES: usize = 256;
+
 /// Records metrics of catalog `C`. Cheap to clone (shared state).
 pub struct Recorder<C: MetricCatalog> {
     inner: Arc<Inner<C>>,
@@ -377,6 +382,19 @@ impl<C: MetricCatalog> Recorder<C> {
     #[cold]
     fn first_touch(&self, state: &MetricState<C>, values: &mut [&str]) -> Option<Handle> {
         for (position, value) in values.iter().enumerate() {
+            if value.len() > MAX_LABEL_VALUE_BYTES {
+                let label = state.def.labels[position].def().name;
+                let start: String = value.chars().take(32).collect();
+                self.misuse(
+                    state,
+                    DropReason::WrongLabels,
+                    &format!(
+                        "value of label `{label}` is {} bytes, over the {MAX_LABEL_VALUE_BYTES}-byte bound (starts {start:?})",
+                        value.len()
+                    ),
+                );
+                return None;
+            }
             if let Some(allowed) = &state.allowed[position]
                 && !allowed.contains(value)
             {
@@ -388,6 +406,11 @@ impl<C: MetricCatalog> Recorder<C> {
                 );
                 return None;
             }
+        }
+        // A caller-supplied overflow value is the overflow series itself: it never takes
+        // a slot of the bound and is not counted as a fold.
+        if (0..values.len()).any(|p| state.allowed[p].is_none() && values[p] == OVERFLOW_VALUE) {
+            return self.overflow_series(state, values);
         }
         let max_series = state.def.max_series;
         let under_bound = |_: usize| {
@@ -414,11 +437,6 @@ impl<C: MetricCatalog> Recorder<C> {
 
     /// Folds a series past the metric's bound into its overflow series.
     fn overflow(&self, state: &MetricState<C>, values: &mut [&str]) -> Option<Handle> {
-        for (position, value) in values.iter_mut().enumerate() {
-            if state.allowed[position].is_none() {
-                *value = OVERFLOW_VALUE;
-            }
-        }
         if let Some(self_metrics) = &state.self_metrics {
             self_metrics.overflow.increment(1);
         }
@@ -428,6 +446,16 @@ impl<C: MetricCatalog> Recorder<C> {
                 max_series = state.def.max_series,
                 "series bound reached: new label values are recorded as {OVERFLOW_VALUE:?} (logged once)"
             );
+        }
+        self.overflow_series(state, values)
+    }
+
+    /// The overflow series of the series `values`: every free-form value replaced.
+    fn overflow_series(&self, state: &MetricState<C>, values: &mut [&str]) -> Option<Handle> {
+        for (position, value) in values.iter_mut().enumerate() {
+            if state.allowed[position].is_none() {
+                *value = OVERFLOW_VALUE;
+            }
         }
         let key = SeriesRef(values);
         state.table.with(key, Clone::clone).or_else(|| {
@@ -596,11 +624,12 @@ fn register<C: MetricCatalog>(
     def: &'static MetricDef<C>,
     values: &[&str],
 ) -> Handle {
+    let escaped: Vec<String> = values.iter().map(|value| pre_escape(value)).collect();
     let pairs: Vec<(&str, &str)> = def
         .labels
         .iter()
         .map(|l| l.def().name)
-        .zip(values.iter().copied())
+        .zip(escaped.iter().map(String::as_str))
         .collect();
     if let MetricKind::Histogram { buckets } = def.kind {
         return Handle::Histogram(Arc::new(AtomicHistogram::new(buckets, &pairs)));
@@ -614,4 +643,20 @@ fn register<C: MetricCatalog>(
         MetricKind::Counter => Handle::Counter(exporter.register_counter(&key, &METADATA)),
         _ => Handle::Gauge(exporter.register_gauge(&key, &METADATA)),
     }
+}
+
+/// `value` with `\` and `"` backslash-escaped. The exporter's `sanitize_label_value`
+/// (used for every series, histograms included) takes `\\` and `\"` as already
+/// escaped, so a raw `\"` would lose its backslash and a `\` before a newline would
+/// move; given this form it emits exactly the text format's escaping of `value`.
+/// `tests/hostile_labels.rs` catches it if the exporter's behaviour changes.
+fn pre_escape(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '"') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
