@@ -3,8 +3,12 @@
 //! Every artifact derived from the catalog (dashboards, rules, docs) is generated here,
 //! written through [`codegen`], and checked in CI with `--check`.
 
+mod check;
 mod codegen;
 mod dashboards;
+mod docs;
+mod lint;
+mod rules;
 
 use clap::{Parser, Subcommand};
 
@@ -19,11 +23,58 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     Dashboards(dashboards::Args),
+    /// Generate Prometheus rules (prometheus/rules/) and their promtool tests
+    /// (prometheus/tests/) from the catalog; with --check, fail with a diff if stale.
+    Rules(GenerateArgs),
+    /// Generate docs/metrics.md from the catalog; with --check, fail with a diff if stale.
+    Docs(GenerateArgs),
+    /// Lint the catalog and its use in the workspace; every finding names the metric,
+    /// the rule and the fix.
+    Lint,
+    /// Run every generator with --check, then the lint; one line per artifact.
+    Check,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.task {
         Task::Dashboards(args) => dashboards::run(args),
+        Task::Rules(args) => generate(rules::artifacts()?, args),
+        Task::Docs(args) => generate(vec![docs::artifact()?], args),
+        Task::Lint => {
+            let findings = lint::lint::<catalog::Metric>(&codegen::workspace_root())?;
+            for finding in &findings {
+                println!("{finding}");
+            }
+            if !findings.is_empty() {
+                anyhow::bail!("lint: {} findings (see above)", findings.len());
+            }
+            println!("lint: no finding");
+            Ok(())
+        }
+        Task::Check => check::run(),
     }
+}
+
+/// Flags of the plain generators.
+#[derive(clap::Args, Debug)]
+struct GenerateArgs {
+    /// Compare the committed files with freshly generated ones; fail with a diff if any differ
+    #[arg(long)]
+    check: bool,
+}
+
+/// Writes or checks generated artifacts, one progress line each.
+fn generate(artifacts: Vec<codegen::Artifact>, args: GenerateArgs) -> anyhow::Result<()> {
+    let mode = if args.check {
+        codegen::Mode::Check
+    } else {
+        codegen::Mode::Write
+    };
+    let root = codegen::workspace_root();
+    for artifact in &artifacts {
+        let report = codegen::sync(&root, artifact, mode)?;
+        eprintln!("{}", report.summary(artifact, mode));
+    }
+    Ok(())
 }

@@ -1,0 +1,303 @@
+//! `cargo xtask docs [--check]`: `docs/metrics.md`, the catalog as a document.
+//!
+//! Per subsystem (in flow order): a table of its metrics (name, kind, unit, labels with
+//! their allowed values or bounds, help, dashboard panel), its alerts and its SLOs; at
+//! the top a Mermaid flowchart of the subsystems with the metrics each one emits.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use catalog::{
+    AlertDef, Comparison, Indicator, LabelKey, LabelValues, Metric, MetricCatalog, MetricDef,
+    Signal, Unit,
+};
+use dashboard_gen::PanelRef;
+use rules_gen::format_duration;
+
+use crate::codegen::Artifact;
+
+/// `docs/metrics.md` (the generator owns `docs/*.md`).
+pub fn artifact() -> Result<Artifact> {
+    let dashboards = dashboard_gen::generate::<Metric>()
+        .context("generating dashboards to list each metric's panel")?;
+    let panels: BTreeMap<Metric, PanelRef> = Metric::ALL
+        .iter()
+        .filter_map(|&m| dashboard_gen::panel_for(&dashboards, m).map(|p| (m, p)))
+        .collect();
+    Ok(Artifact {
+        name: "docs",
+        dir: PathBuf::from("docs"),
+        extension: "md",
+        files: BTreeMap::from([("metrics.md".to_string(), render::<Metric>(&panels))]),
+        fix_command: "cargo xtask docs",
+    })
+}
+
+/// The whole document for catalog `C`.
+pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Metrics\n\n<!-- Generated from the catalog by `cargo xtask docs`. Do not edit. -->\n\n\
+         Every metric of the catalog ({} in all), grouped by subsystem in flow order, with \
+         its dashboard panel, alerts and service-level objectives. Runbook: {}.\n",
+        C::ALL.len(),
+        if C::RUNBOOK_BASE.is_empty() {
+            "none"
+        } else {
+            C::RUNBOOK_BASE
+        }
+    );
+    out.push_str(&flowchart::<C>());
+    for subsystem in C::SUBSYSTEMS {
+        let metrics: Vec<C> = C::ALL
+            .iter()
+            .copied()
+            .filter(|m| m.def().subsystem == subsystem)
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n## {}\n\n{}\n\n| Metric | Kind | Unit | Labels | Help | Panel |\n|---|---|---|---|---|---|",
+            subsystem.title, subsystem.description
+        );
+        for &metric in &metrics {
+            let def = metric.def();
+            let panel = panels.get(&metric).map_or("none".to_string(), |p| {
+                format!(
+                    "{} (`{}`, panel {})",
+                    p.panel_title, p.dashboard_uid, p.panel_id
+                )
+            });
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} | {} |",
+                def.name,
+                kind(def),
+                unit(def.unit),
+                labels(def),
+                cell(def.help),
+                cell(&panel)
+            );
+        }
+        let alerts: Vec<(C, &AlertDef<C>)> = metrics
+            .iter()
+            .flat_map(|&m| m.def().alerts.iter().map(move |a| (m, a)))
+            .collect();
+        if !alerts.is_empty() {
+            out.push_str(
+                "\n### Alerts\n\n| Alert | Metric | Fires when | For | Severity | Summary |\n|---|---|---|---|---|---|\n",
+            );
+            for (metric, alert) in alerts {
+                let runbook = if C::RUNBOOK_BASE.is_empty() {
+                    alert.name.to_string()
+                } else {
+                    format!("[{}]({}#{})", alert.name, C::RUNBOOK_BASE, alert.anchor())
+                };
+                let _ = writeln!(
+                    out,
+                    "| {runbook} | `{}` | {} | {} | {} | {} |",
+                    metric.def().name,
+                    cell(&condition(metric, alert)),
+                    format_duration(alert.for_duration),
+                    alert.severity.as_str(),
+                    cell(alert.summary)
+                );
+            }
+        }
+        let slos: Vec<_> = C::SLOS
+            .iter()
+            .filter(|slo| slo.indicator.metric().def().subsystem == subsystem)
+            .collect();
+        if !slos.is_empty() {
+            out.push_str(
+                "\n### Service-level objectives\n\nPaged when the error budget burns 14.4 times too fast over 1h and 5m or 6 times over 6h and 30m; ticketed at 3 times over 1d and 2h or once over 3d and 6h.\n\n| SLO | Promise | Good events | Objective | Period |\n|---|---|---|---|---|\n",
+            );
+            for slo in slos {
+                let good = match slo.indicator {
+                    Indicator::Availability { errors } => format!(
+                        "`{}` against errors `{}`",
+                        errors
+                            .def()
+                            .success_twin
+                            .map_or("?", |twin| twin.def().name),
+                        errors.def().name
+                    ),
+                    Indicator::Latency {
+                        histogram,
+                        threshold,
+                    } => format!(
+                        "`{}` at or below {}",
+                        histogram.def().name,
+                        with_unit(threshold, histogram.def().unit)
+                    ),
+                };
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} | {} |",
+                    slo.name,
+                    cell(slo.title),
+                    good,
+                    percent(slo.objective),
+                    format_duration(slo.period)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Subsystems in flow order, each listing the metrics it emits.
+fn flowchart<C: MetricCatalog>() -> String {
+    let mut out = String::from("```mermaid\nflowchart LR\n");
+    for subsystem in C::SUBSYSTEMS {
+        let names: Vec<&str> = C::ALL
+            .iter()
+            .map(|m| m.def())
+            .filter(|d| d.subsystem == subsystem)
+            .map(|d| d.name)
+            .collect();
+        let _ = writeln!(
+            out,
+            "    {}[\"<b>{}</b><br/>{}\"]",
+            subsystem.name,
+            subsystem.title,
+            names.join("<br/>")
+        );
+    }
+    let chain: Vec<&str> = C::SUBSYSTEMS.iter().map(|s| s.name).collect();
+    if chain.len() > 1 {
+        let _ = writeln!(out, "    {}", chain.join(" --> "));
+    }
+    out.push_str("```\n");
+    out
+}
+
+fn kind<C: MetricCatalog>(def: &MetricDef<C>) -> String {
+    match def.buckets() {
+        Some(buckets) => format!(
+            "histogram ({})",
+            buckets
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => def.kind.type_name().to_string(),
+    }
+}
+
+fn unit(unit: Unit) -> &'static str {
+    unit.suffix().unwrap_or("-")
+}
+
+fn with_unit(value: f64, unit: Unit) -> String {
+    match unit.suffix() {
+        Some(suffix) => format!("{value} {suffix}"),
+        None => value.to_string(),
+    }
+}
+
+fn labels<C: MetricCatalog>(def: &MetricDef<C>) -> String {
+    if def.labels.is_empty() {
+        return "-".to_string();
+    }
+    def.labels
+        .iter()
+        .map(|label| {
+            let label = label.def();
+            let values = match label.values {
+                LabelValues::OneOf(values) => format!(
+                    "one of {}",
+                    values
+                        .iter()
+                        .map(|v| format!("`{v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                LabelValues::CatalogMetric => "a catalog metric name".to_string(),
+                LabelValues::FreeForm => format!("free-form, at most {} series", def.max_series),
+            };
+            format!("`{}`: {values}", label.name)
+        })
+        .collect::<Vec<_>>()
+        .join("<br/>")
+}
+
+/// The condition in words, e.g. `error ratio over 5m above 0.1, by source_id`.
+fn condition<C: MetricCatalog>(metric: C, alert: &AlertDef<C>) -> String {
+    let unit = metric.def().unit;
+    let signal = match alert.signal {
+        Signal::Rate { window } => format!("rate over {}", format_duration(window)),
+        Signal::ErrorRatio { window } => format!("error ratio over {}", format_duration(window)),
+        Signal::Ratio {
+            denominator,
+            window,
+        } => format!(
+            "ratio to `{}` over {}",
+            denominator.def().name,
+            format_duration(window)
+        ),
+        Signal::Quantile { quantile, window } => format!(
+            "p{} over {}",
+            percent(quantile).trim_end_matches('%'),
+            format_duration(window)
+        ),
+        Signal::Value => "value".to_string(),
+        Signal::Absent => return "no series".to_string(),
+    };
+    let threshold = match alert.signal {
+        Signal::Quantile { .. } | Signal::Value => with_unit(alert.threshold, unit),
+        _ => alert.threshold.to_string(),
+    };
+    let side = match alert.comparison {
+        Comparison::Above => "above",
+        Comparison::Below => "below",
+    };
+    let mut text = format!("{signal} {side} {threshold}");
+    if !alert.by.is_empty() {
+        let by: Vec<&str> = alert.by.iter().map(|l| l.def().name).collect();
+        let _ = write!(text, ", by {}", by.join(", "));
+    }
+    text
+}
+
+/// `0.999` -> `99.9%` without floating-point noise.
+fn percent(ratio: f64) -> String {
+    let hundredths = format!("{:.4}", ratio * 100.0);
+    format!(
+        "{}%",
+        hundredths.trim_end_matches('0').trim_end_matches('.')
+    )
+}
+
+/// Escapes a table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_metric_is_listed() {
+        let doc = render::<Metric>(&BTreeMap::new());
+        for metric in Metric::ALL {
+            let row = format!("| `{}` |", metric.def().name);
+            assert!(doc.contains(&row), "{} missing", metric.def().name);
+        }
+        for slo in Metric::SLOS {
+            assert!(doc.contains(&format!("| `{}` |", slo.name)));
+        }
+        assert!(doc.contains("```mermaid\nflowchart LR\n"));
+    }
+
+    #[test]
+    fn percentages_have_no_float_noise() {
+        for (ratio, expected) in [(0.999, "99.9%"), (0.99, "99%"), (0.5, "50%")] {
+            assert_eq!(percent(ratio), expected);
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! `cargo xtask lint`: the catalog and its use in the workspace, before anything runs.
+//!
+//! Rules:
+//! - everything `catalog::validate` reports (what `promtool check metrics` would say
+//!   about names, the application prefix, percent instead of `_ratio`, unit and suffix,
+//!   label bounds, buckets, alerts and SLOs);
+//! - `metric-unused`: a catalog metric never referenced as `Metric::Variant` from
+//!   non-test code of the workspace (outside `catalog/`, `tests/`, `benches/` and
+//!   `#[cfg(test)]`/`#[test]` items), unless the catalog marks it `unused` with a reason;
+//! - `metric-name-literal`: a catalog metric name (or its `_bucket`, `_sum`, `_count`
+//!   series) inside a string literal of any `.rs` file outside `catalog/`, tests
+//!   included: names come from `Metric::def()`, never from a copy.
+//!
+//! Sources are parsed with `syn`, so comments, doc comments and identifiers never match;
+//! macro bodies (`format!`, `assert!`, ...) are scanned token by token.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use catalog::{MetricCatalog, MetricKind};
+use proc_macro2::{TokenStream, TokenTree};
+use syn::visit::{self, Visit};
+
+/// One problem: the metric, the rule, what is wrong and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    /// The metric's Prometheus name.
+    pub metric: String,
+    /// Rule identifier, e.g. `metric-unused`.
+    pub rule: String,
+    /// What is wrong, where, and the fix.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} [{}]", self.metric, self.message, self.rule)
+    }
+}
+
+/// Runs every rule for catalog `C` over the workspace at `root`.
+pub fn lint<C: MetricCatalog>(root: &Path) -> Result<Vec<Finding>> {
+    let mut findings: Vec<Finding> = match catalog::validate::<C>() {
+        Ok(()) => Vec::new(),
+        Err(problems) => problems
+            .into_iter()
+            .map(|p| Finding {
+                metric: p.metric,
+                rule: p.rule.to_string(),
+                message: p.message,
+            })
+            .collect(),
+    };
+    let sources = workspace_sources(root)?;
+    findings.extend(unused_metrics::<C>(&sources));
+    findings.extend(name_literals::<C>(&sources));
+    Ok(findings)
+}
+
+/// A parsed `.rs` file of the workspace.
+pub struct Source {
+    /// Path relative to the workspace root.
+    pub path: PathBuf,
+    /// What the file holds.
+    pub scan: Scan,
+}
+
+impl Source {
+    /// Parses `text` as the file at `path` (relative to the workspace root).
+    pub fn parse(path: &Path, text: &str) -> Result<Source> {
+        let file = syn::parse_file(text).with_context(|| format!("parsing {}", path.display()))?;
+        let mut scan = Scan::default();
+        scan.visit_file(&file);
+        Ok(Source {
+            path: path.to_path_buf(),
+            scan,
+        })
+    }
+
+    /// True for integration tests and benchmarks (`tests/`, `benches/` directories).
+    fn is_test_file(&self) -> bool {
+        self.path
+            .components()
+            .any(|c| c.as_os_str() == "tests" || c.as_os_str() == "benches")
+    }
+}
+
+/// What one file references and which string literals it holds.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// `Metric::Variant` paths outside test items: variant names.
+    pub references: BTreeSet<String>,
+    /// `Metric::Variant` paths inside test items.
+    pub test_references: BTreeSet<String>,
+    /// String literals with their line.
+    pub literals: Vec<(usize, String)>,
+    test_depth: usize,
+}
+
+impl Scan {
+    fn reference(&mut self, variant: String) {
+        if self.test_depth == 0 {
+            self.references.insert(variant);
+        } else {
+            self.test_references.insert(variant);
+        }
+    }
+
+    /// `Metric :: Variant` and string literals inside macro bodies.
+    fn tokens(&mut self, tokens: TokenStream) {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, token) in tokens.iter().enumerate() {
+            match token {
+                TokenTree::Group(group) => self.tokens(group.stream()),
+                TokenTree::Ident(ident) if ident == "Metric" => {
+                    if let [
+                        TokenTree::Punct(a),
+                        TokenTree::Punct(b),
+                        TokenTree::Ident(v),
+                        ..,
+                    ] = &tokens[i + 1..]
+                    {
+                        if a.as_char() == ':' && b.as_char() == ':' {
+                            self.reference(v.to_string());
+                        }
+                    }
+                }
+                TokenTree::Literal(literal) => {
+                    if let syn::Lit::Str(s) = syn::Lit::new(literal.clone()) {
+                        self.literals.push((literal.span().start().line, s.value()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `#[test]`, `#[cfg(test)]` or a `cfg` mentioning `test` (e.g. `all(test, unix)`).
+fn is_test_only(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let path = attr.path();
+        if path.is_ident("test") {
+            return true;
+        }
+        if !path.is_ident("cfg") {
+            return false;
+        }
+        let Ok(list) = attr.meta.require_list() else {
+            return false;
+        };
+        list.tokens.clone().into_iter().any(|t| match t {
+            TokenTree::Ident(ident) => ident == "test",
+            TokenTree::Group(group) => group
+                .stream()
+                .into_iter()
+                .any(|t| matches!(t, TokenTree::Ident(ref i) if i == "test")),
+            _ => false,
+        }) && !list.tokens.to_string().starts_with("not")
+    })
+}
+
+impl<'ast> Visit<'ast> for Scan {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Fn(i) => &i.attrs,
+            syn::Item::Mod(i) => &i.attrs,
+            syn::Item::Impl(i) => &i.attrs,
+            syn::Item::Const(i) => &i.attrs,
+            syn::Item::Static(i) => &i.attrs,
+            syn::Item::Struct(i) => &i.attrs,
+            syn::Item::Enum(i) => &i.attrs,
+            syn::Item::Use(i) => &i.attrs,
+            syn::Item::Macro(i) => &i.attrs,
+            syn::Item::Trait(i) => &i.attrs,
+            _ => &[],
+        };
+        let test = is_test_only(attrs);
+        self.test_depth += usize::from(test);
+        visit::visit_item(self, item);
+        self.test_depth -= usize::from(test);
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        let test = is_test_only(&item.attrs);
+        self.test_depth += usize::from(test);
+        visit::visit_impl_item_fn(self, item);
+        self.test_depth -= usize::from(test);
+    }
+
+    fn visit_attribute(&mut self, _: &'ast syn::Attribute) {
+        // Doc comments and attributes are not code.
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        for pair in path.segments.iter().collect::<Vec<_>>().windows(2) {
+            if pair[0].ident == "Metric" {
+                self.reference(pair[1].ident.to_string());
+            }
+        }
+        visit::visit_path(self, path);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.tokens(mac.tokens.clone());
+        visit::visit_macro(self, mac);
+    }
+
+    fn visit_lit_str(&mut self, lit: &'ast syn::LitStr) {
+        self.literals.push((lit.span().start().line, lit.value()));
+    }
+}
+
+/// Every `.rs` file of the workspace outside `catalog/`, `target/` and hidden
+/// directories, parsed; sorted by path.
+pub fn workspace_sources(root: &Path) -> Result<Vec<Source>> {
+    let mut paths = Vec::new();
+    collect_rs(root, root, &mut paths)?;
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = fs::read_to_string(root.join(path))
+                .with_context(|| format!("reading {}", path.display()))?;
+            Source::parse(path, &text)
+        })
+        .collect()
+}
+
+fn collect_rs(root: &Path, dir: &Path, paths: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if entry.file_type()?.is_dir() {
+            let skipped =
+                name.starts_with('.') || name == "target" || (dir == root && name == "catalog");
+            if !skipped {
+                collect_rs(root, &path, paths)?;
+            }
+        } else if name.ends_with(".rs") {
+            paths.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// `metric-unused` (and `metric-unused-mark`, for a metric marked unused that code does
+/// reference).
+pub fn unused_metrics<C: MetricCatalog>(sources: &[Source]) -> Vec<Finding> {
+    let referenced: BTreeMap<String, &Path> = sources
+        .iter()
+        .filter(|s| !s.is_test_file())
+        .flat_map(|s| {
+            s.scan
+                .references
+                .iter()
+                .map(|r| (r.clone(), s.path.as_path()))
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for &metric in C::ALL {
+        let def = metric.def();
+        let variant = format!("{metric:?}");
+        match (referenced.get(&variant), def.unused) {
+            (None, None) => findings.push(Finding {
+                metric: def.name.to_string(),
+                rule: "metric-unused".to_string(),
+                message: format!(
+                    "`Metric::{variant}` is never referenced from non-test code of the workspace: \
+                     record it (e.g. `recorder::inc(Metric::{variant}, ..)`) where it happens, \
+                     delete it from the catalog, or mark it `.unused(\"why\")`"
+                ),
+            }),
+            (Some(path), Some(_)) => findings.push(Finding {
+                metric: def.name.to_string(),
+                rule: "metric-unused-mark".to_string(),
+                message: format!(
+                    "marked unused in the catalog but `Metric::{variant}` is referenced in {}: \
+                     remove the `.unused(..)` mark",
+                    path.display()
+                ),
+            }),
+            _ => {}
+        }
+    }
+    findings
+}
+
+/// `metric-name-literal`.
+pub fn name_literals<C: MetricCatalog>(sources: &[Source]) -> Vec<Finding> {
+    let mut names: BTreeMap<String, &'static str> = BTreeMap::new();
+    for metric in C::ALL {
+        let def = metric.def();
+        names.insert(def.name.to_string(), def.name);
+        if let MetricKind::Histogram { .. } = def.kind {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                names.insert(format!("{}{suffix}", def.name), def.name);
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for source in sources {
+        for (line, literal) in &source.scan.literals {
+            let words = literal.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+            let found: BTreeSet<&str> = words.filter_map(|w| names.get(w).copied()).collect();
+            for metric in found {
+                findings.push(Finding {
+                    metric: metric.to_string(),
+                    rule: "metric-name-literal".to_string(),
+                    message: format!(
+                        "{}:{line}: the metric name is spelled out in a string literal: \
+                         use `Metric::..def().name` (or generate the text from the catalog)",
+                        source.path.display()
+                    ),
+                });
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog::Metric;
+
+    fn names_found(code: &str) -> Vec<String> {
+        let source = Source::parse(Path::new("demo/src/lib.rs"), code).unwrap();
+        name_literals::<Metric>(&[source])
+            .into_iter()
+            .map(|f| f.metric)
+            .collect()
+    }
+
+    /// Fixtures are built from the catalog, so this file holds no metric name itself.
+    #[test]
+    fn name_literals_are_found_in_code_tests_and_macros_but_not_comments() {
+        let counter = Metric::SourcesRequestsError.def().name;
+        let histogram = Metric::SourcesRequestDuration.def().name;
+        let cases: Vec<(String, Vec<&str>)> = vec![
+            (format!("const A: &str = \"{counter}\";"), vec![counter]),
+            (
+                format!("fn f() {{ let q = \"rate({counter}[5m])\"; }}"),
+                vec![counter],
+            ),
+            (
+                format!("fn f() {{ let q = r#\"{histogram}_bucket{{le=\"1\"}}\"#; }}"),
+                vec![histogram],
+            ),
+            (
+                format!("fn f() {{ println!(\"{{}}\", \"{histogram}_count\"); }}"),
+                vec![histogram],
+            ),
+            (
+                format!(
+                    "#[cfg(test)] mod tests {{ #[test] fn t() {{ assert_eq!(x, \"{counter}\"); }} }}"
+                ),
+                vec![counter],
+            ),
+            (format!("// {counter}\nfn f() {{}}"), vec![]),
+            (format!("/// {counter}\nfn f() {{}}"), vec![]),
+            (format!("const A: &str = \"{counter}_extra\";"), vec![]),
+            (format!("const A: &str = \"x{counter}\";"), vec![]),
+            ("const A: &str = \"sms\";".to_string(), vec![]),
+        ];
+        for (code, expected) in cases {
+            assert_eq!(names_found(&code), expected, "{code}");
+        }
+    }
+
+    /// A tree where `demo` references every metric except the ones the catalog marks
+    /// unused; `files` replaces or adds files.
+    fn fixture(files: &[(&str, String)]) -> Vec<Finding> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("xtask-lint-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let uses: String = Metric::ALL
+            .iter()
+            .filter(|m| m.def().unused.is_none())
+            .map(|m| format!("    recorder::inc(Metric::{m:?}, &[]);\n"))
+            .collect();
+        let mut all = vec![("demo/src/main.rs", format!("fn main() {{\n{uses}}}\n"))];
+        all.extend(files.iter().cloned());
+        // The catalog directory is never scanned, whatever it holds.
+        all.push((
+            "catalog/src/sms.rs",
+            format!("const N: &str = \"{}\";", Metric::ALL[0].def().name),
+        ));
+        for (path, content) in all {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, content).unwrap();
+        }
+        let sources = workspace_sources(&root).unwrap();
+        let mut findings = unused_metrics::<Metric>(&sources);
+        findings.extend(name_literals::<Metric>(&sources));
+        fs::remove_dir_all(root).unwrap();
+        findings
+    }
+
+    fn rules(findings: &[Finding]) -> Vec<(String, String)> {
+        findings
+            .iter()
+            .map(|f| (f.metric.clone(), f.rule.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_fully_used_tree_is_clean() {
+        assert_eq!(fixture(&[]), vec![]);
+    }
+
+    #[test]
+    fn removing_the_only_use_of_a_metric_is_reported_with_the_fix() {
+        let metric = Metric::GatewayQueueDepth;
+        let name = metric.def().name.to_string();
+        let only_other_uses = |code: &str| {
+            let uses: String = Metric::ALL
+                .iter()
+                .filter(|m| m.def().unused.is_none() && **m != metric)
+                .map(|m| format!("    recorder::inc(Metric::{m:?}, &[]);\n"))
+                .collect();
+            vec![(
+                "demo/src/main.rs",
+                format!("fn main() {{\n{uses}}}\n{code}"),
+            )]
+        };
+        let cases = [
+            // Gone entirely.
+            "",
+            // Only in a unit test, an integration test or a test function.
+            "#[cfg(test)] mod tests { fn t() { recorder::inc(Metric::GatewayQueueDepth, &[]); } }",
+            "#[test] fn t() { recorder::set(Metric::GatewayQueueDepth, 1.0); }",
+        ];
+        for code in cases {
+            let findings = fixture(&only_other_uses(code));
+            assert_eq!(
+                rules(&findings),
+                vec![(name.clone(), "metric-unused".to_string())],
+                "{code}"
+            );
+            assert!(findings[0].message.contains("mark it `.unused(\"why\")`"));
+        }
+        let mut files = only_other_uses("");
+        files.push((
+            "demo/tests/it.rs",
+            "fn t() { recorder::inc(Metric::GatewayQueueDepth, &[]); }".to_string(),
+        ));
+        assert_eq!(
+            rules(&fixture(&files)),
+            vec![(name.clone(), "metric-unused".to_string())]
+        );
+        // A use inside a macro counts.
+        let files = only_other_uses("fn g() { record!(Metric::GatewayQueueDepth, 1.0); }");
+        assert_eq!(fixture(&files), vec![]);
+    }
+
+    #[test]
+    fn referencing_a_metric_marked_unused_is_reported() {
+        let marked = Metric::ALL
+            .iter()
+            .find(|m| m.def().unused.is_some())
+            .expect("the catalog marks its self-metrics unused");
+        let findings = fixture(&[(
+            "demo/src/extra.rs",
+            format!("fn f() {{ recorder::inc(Metric::{marked:?}, &[]); }}"),
+        )]);
+        assert_eq!(
+            rules(&findings),
+            vec![(
+                marked.def().name.to_string(),
+                "metric-unused-mark".to_string()
+            )]
+        );
+    }
+
+    /// The house rule, enforced by `cargo test`: no metric name string literal outside
+    /// `catalog/` (generated files are not Rust).
+    #[test]
+    fn no_metric_name_literal_outside_the_catalog() {
+        let sources = workspace_sources(&crate::codegen::workspace_root()).unwrap();
+        let findings = name_literals::<Metric>(&sources);
+        assert!(
+            findings.is_empty(),
+            "metric names spelled out in string literals:\n{}",
+            findings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
