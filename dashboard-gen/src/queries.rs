@@ -347,4 +347,39 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// Whatever filter variables a dashboard has, every query of every metric passes
+        /// the PromQL checks with exactly those variables.
+        #[test]
+        fn queries_pass_the_promql_checks_for_any_filters(
+            metric_idx in 0..<Metric as MetricCatalog>::ALL.len(),
+            filters in proptest::sample::subsequence(vec!["source_id", "error_type", "metric", "reason"], 0..=4),
+        ) {
+            let metric = <Metric as MetricCatalog>::ALL[metric_idx];
+            let variables: Vec<String> = ["job", "instance"]
+                .iter()
+                .chain(&filters)
+                .map(|v| v.to_string())
+                .collect();
+            for panel in panels(metric, &filters) {
+                // Custom catalog queries are written for the catalog's own filters.
+                if metric.def().dashboard.queries.iter().any(|q| q.title == panel.title) {
+                    continue;
+                }
+                for query in &panel.queries {
+                    let analysis = crate::promql::analyze::<Metric>(
+                        &query.expr,
+                        crate::promql::Rules {
+                            variables: &variables,
+                            require_variable_matchers: true,
+                            allow_raw_counters: false,
+                        },
+                    );
+                    proptest::prop_assert!(analysis.findings.is_empty(), "{}: {:?}", query.expr, analysis.findings);
+                    proptest::prop_assert!(analysis.metrics.contains(&metric));
+                }
+            }
+        }
+    }
 }
