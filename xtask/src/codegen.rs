@@ -28,8 +28,10 @@ pub struct Artifact {
     pub name: &'static str,
     /// Directory relative to the workspace root that the generator owns.
     pub dir: PathBuf,
-    /// Only files with this extension in `dir` are considered owned (stale ones are deleted).
-    pub extension: &'static str,
+    /// Files with this extension in `dir` are owned by the generator, so those it no
+    /// longer generates are stale (deleted or reported). `None`: only the listed files
+    /// are owned, for directories shared with hand-written files (like `docs/`).
+    pub extension: Option<&'static str>,
     /// File name (relative to `dir`) -> full content.
     pub files: BTreeMap<String, String>,
     /// The command that regenerates the files, e.g. `cargo xtask dashboards`.
@@ -137,6 +139,9 @@ pub fn sync(root: &Path, artifact: &Artifact, mode: Mode) -> Result<Report> {
 
 /// Files with the artifact's extension in its directory that it no longer generates.
 fn stale_files(dir: &Path, artifact: &Artifact) -> Result<Vec<String>> {
+    let Some(extension) = artifact.extension else {
+        return Ok(Vec::new());
+    };
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -145,9 +150,7 @@ fn stale_files(dir: &Path, artifact: &Artifact) -> Result<Vec<String>> {
     let mut stale = Vec::new();
     for entry in entries {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        let owned = Path::new(&name)
-            .extension()
-            .is_some_and(|e| e == artifact.extension);
+        let owned = Path::new(&name).extension().is_some_and(|e| e == extension);
         if owned && !artifact.files.contains_key(&name) {
             stale.push(name);
         }
@@ -179,7 +182,7 @@ mod tests {
         Artifact {
             name: "things",
             dir: PathBuf::from("things"),
-            extension: "json",
+            extension: Some("json"),
             files: files
                 .iter()
                 .map(|(n, c)| (n.to_string(), c.to_string()))
@@ -239,6 +242,22 @@ mod tests {
         let written = sync(&root, &artifact(&[("a.json", "one\n2\n")]), Mode::Write).unwrap();
         assert_eq!(written.stale, vec!["things/old.json".to_string()]);
         assert!(!root.join("things/old.json").exists());
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn an_artifact_without_extension_owns_only_its_listed_files() {
+        let root = temp_root("listed");
+        let mut listed = artifact(&[("metrics.md", "generated\n")]);
+        listed.extension = None;
+        fs::create_dir_all(root.join("things")).unwrap();
+        fs::write(root.join("things/performance.md"), "hand-written\n").unwrap();
+        sync(&root, &listed, Mode::Write).unwrap();
+        assert!(sync(&root, &listed, Mode::Check).is_ok());
+        assert_eq!(
+            fs::read_to_string(root.join("things/performance.md")).unwrap(),
+            "hand-written\n"
+        );
         fs::remove_dir_all(root).unwrap();
     }
 }

@@ -84,7 +84,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
         Artifact {
             name: "dashboards",
             dir: PathBuf::from("dashboards"),
-            extension: "json",
+            extension: Some("json"),
             files: dashboards
                 .iter()
                 .map(|d| (dashboard_gen::file_name(d), dashboard_gen::render(d)))
@@ -94,7 +94,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
         Artifact {
             name: "grafana datasources",
             dir: provisioning_dir.join("datasources"),
-            extension: "yaml",
+            extension: Some("yaml"),
             files: [(
                 "prometheus.yaml".to_string(),
                 dashboard_gen::datasource_yaml(&settings),
@@ -105,7 +105,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
         Artifact {
             name: "grafana dashboard providers",
             dir: provisioning_dir.join("dashboards"),
-            extension: "yaml",
+            extension: Some("yaml"),
             files: [(
                 "generated.yaml".to_string(),
                 dashboard_gen::dashboard_provider_yaml(&settings),

@@ -39,14 +39,14 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
         Artifact {
             name: "rules",
             dir: PathBuf::from("prometheus/rules"),
-            extension: "yaml",
+            extension: Some("yaml"),
             files: output.rules,
             fix_command: "cargo xtask rules",
         },
         Artifact {
             name: "rule tests",
             dir: PathBuf::from("prometheus/tests"),
-            extension: "yaml",
+            extension: Some("yaml"),
             files: output.tests,
             fix_command: "cargo xtask rules",
         },
