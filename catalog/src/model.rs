@@ -374,4 +374,6 @@ pub struct CustomQuery {
     pub expr: &'static str,
     /// Grafana legend format, e.g. `{{source_id}}`.
     pub legend: &'static str,
+    /// Unit of the result (`Unit::Ratio` for a share, shown as a percentage).
+    pub unit: Unit,
 }

@@ -258,6 +258,7 @@ impl Metric {
                         title: "Duplicate share of received envelopes",
                         expr: "sum(rate(sms_gateway_envelopes_deduplicated_total{job=~\"$job\", instance=~\"$instance\", source_id=~\"$source_id\"}[$__rate_interval])) / sum(rate(sms_sources_envelopes_received_total{job=~\"$job\", instance=~\"$instance\", source_id=~\"$source_id\"}[$__rate_interval]))",
                         legend: "duplicates",
+                        unit: Unit::Ratio,
                     },
                 ]))
                 }

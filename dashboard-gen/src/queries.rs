@@ -221,7 +221,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             visual: Visual::Timeseries,
             title: custom.title.to_string(),
             description: format!("{} Custom query of `{}`.", def.help, def.name),
-            unit: value_unit(Unit::None),
+            unit: value_unit(custom.unit),
             queries: vec![Query {
                 expr: custom.expr.to_string(),
                 legend: custom.legend.to_string(),

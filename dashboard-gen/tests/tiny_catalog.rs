@@ -150,6 +150,7 @@ tiny_catalog!(
         title: "Failure share",
         expr: "sum(rate(tiny_work_jobs_failed_total{job=~\"$job\", instance=~\"$instance\", queue=~\"$queue\"}[$__rate_interval])) / sum(rate(tiny_work_jobs_done_total{job=~\"$job\", instance=~\"$instance\", queue=~\"$queue\"}[$__rate_interval]))",
         legend: "failed",
+        unit: Unit::Ratio,
     }]
 );
 tiny_catalog!(
@@ -158,6 +159,7 @@ tiny_catalog!(
         title: "Backlog growth",
         expr: "rate(tiny_work_backlog{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval])",
         legend: "growth",
+        unit: Unit::None,
     }]
 );
 tiny_catalog!(
@@ -166,6 +168,7 @@ tiny_catalog!(
         title: "By host",
         expr: "sum by (host) (rate(tiny_work_jobs_done_total{job=~\"$job\", instance=~\"$instance\", queue=~\"$queue\"}[5m]))",
         legend: "{{host}}",
+        unit: Unit::None,
     }]
 );
 
