@@ -7,6 +7,7 @@ mod check;
 mod codegen;
 mod dashboards;
 mod docs;
+mod e2e;
 mod lint;
 mod rules;
 
@@ -33,6 +34,13 @@ enum Task {
     Lint,
     /// Run every generator with --check, then the lint; one line per artifact.
     Check,
+    /// Generate deploy/prometheus/prometheus.yml (the docker compose scrape config);
+    /// with --check, fail with a diff if stale.
+    Deploy(GenerateArgs),
+    /// Prove it live: 3 pipeline-demo instances scraped by a real Prometheus (and
+    /// VictoriaMetrics): conformance, every dashboard panel has data, rules healthy,
+    /// numbers agree. Needs the Debian packages prometheus and victoria-metrics.
+    E2e,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,6 +61,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Task::Check => check::run(),
+        Task::Deploy(args) => generate(vec![e2e::deploy::artifact()], args),
+        Task::E2e => e2e::run(),
     }
 }
 

@@ -1,0 +1,799 @@
+//! `cargo xtask e2e`: a real Prometheus (and VictoriaMetrics) scraping a fleet of demo
+//! instances shows data in every panel.
+//!
+//! The run builds `pipeline-demo`, starts [`INSTANCES`] instances, Prometheus with the
+//! committed rule files (`prometheus/rules/*.yaml`) and, when installed, VictoriaMetrics,
+//! all on free 127.0.0.1 ports with temporary storage and a 1 s scrape interval. Once
+//! every target is up and has been scraped a few times it checks:
+//!
+//! - conformance: each instance's `/metrics` against the catalog ([`conformance`]);
+//! - numbers agree: each counter's fleet-wide total in Prometheus lies between the sums
+//!   the instances expose just before and just after the scrape it reflects;
+//! - every target of every committed dashboard (`dashboards/*.json`), variables
+//!   substituted as Grafana does ([`queries`]), returns at least one series, on both
+//!   backends;
+//! - every rule expression Prometheus loaded evaluates, and every rule's health is ok;
+//! - every demo instance exits 0 on SIGTERM.
+//!
+//! It prints a summary table and fails when any check failed. Every process it starts
+//! is a [`processes::Process`], killed when dropped: on errors, on panics, and on
+//! Ctrl-C (which drops the whole run). Every wait is bounded.
+
+mod conformance;
+pub mod deploy;
+#[cfg(test)]
+mod fixtures;
+mod processes;
+mod prometheus;
+mod queries;
+mod victoria;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result, anyhow, bail};
+use catalog::{Metric, MetricCatalog, MetricKind};
+use dashboard_gen::model::Dashboard;
+
+use self::conformance::Exposition;
+use self::processes::{Process, find_program, free_ports};
+use self::prometheus::{Api, ScrapeConfig};
+use self::queries::{Intervals, Outcome, Target};
+use crate::codegen::workspace_root;
+
+/// Demo instances in the fleet.
+pub const INSTANCES: usize = 3;
+/// Scrape and rule evaluation interval of the run.
+const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
+/// Simulated sources per instance, and envelopes per second each.
+const DEMO_SOURCES: u16 = 3;
+const DEMO_RATE: f64 = 20.0;
+/// Demo instances stop by themselves after this long, even if this process is killed.
+const DEMO_DURATION: Duration = Duration::from_secs(110);
+/// Bound on every wait for a server to come up or a target to be scraped.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The demo records every catalog metric within 10 s of start; allow some slack.
+const ALL_METRICS_TIMEOUT: Duration = Duration::from_secs(20);
+/// Scrapes of every target before rates are expected (rate windows are 4 scrapes).
+const WARM_UP_SCRAPES: u32 = 8;
+/// Time a demo instance has to drain and exit after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+/// Poll period of every wait.
+const POLL: Duration = Duration::from_millis(250);
+
+/// The install command shown when Prometheus is missing.
+const PROMETHEUS_INSTALL: &str = "apt-get update && apt-get install -y prometheus";
+/// The install command shown when VictoriaMetrics is missing.
+const VICTORIA_INSTALL: &str = "apt-get update && apt-get install -y victoria-metrics";
+
+/// Outcome of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// The check passed.
+    Passed,
+    /// The check failed; its problems say why.
+    Failed,
+    /// The check could not run (a backend is not installed).
+    Skipped,
+}
+
+/// One row of the summary table.
+#[derive(Debug)]
+pub struct Check {
+    /// What was checked, e.g. `dashboards on Prometheus`.
+    pub name: String,
+    /// Passed, failed or skipped.
+    pub status: Status,
+    /// One-line figures, e.g. `panels with data: 31/31`.
+    pub detail: String,
+    /// Every problem found, one readable line (or paragraph) each.
+    pub problems: Vec<String>,
+}
+
+impl Check {
+    fn new(name: impl Into<String>, detail: impl Into<String>, problems: Vec<String>) -> Check {
+        let status = if problems.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        };
+        Check {
+            name: name.into(),
+            status,
+            detail: detail.into(),
+            problems,
+        }
+    }
+}
+
+/// Runs the whole end-to-end check; fails when a check fails or the run cannot proceed.
+pub fn run() -> Result<()> {
+    let started = Instant::now();
+    let Some(prometheus) = find_program("prometheus") else {
+        bail!(
+            "prometheus is not installed (Debian package `prometheus`): run `{PROMETHEUS_INSTALL}`"
+        );
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let root = workspace_root();
+    let checks = runtime.block_on(async {
+        tokio::select! {
+            checks = run_checks(&root, &prometheus) => checks,
+            _ = tokio::signal::ctrl_c() => {
+                Err(anyhow!("interrupted by Ctrl-C: stopped every process the run had started"))
+            }
+        }
+    })?;
+    drop(runtime);
+    eprint!("{}", summary(&checks, started.elapsed()));
+    let failed = checks.iter().filter(|c| c.status == Status::Failed).count();
+    if failed > 0 {
+        bail!(
+            "e2e failed: {failed} of {} checks failed (details above)",
+            checks.len()
+        );
+    }
+    Ok(())
+}
+
+/// The summary table, then the problems of every failed check.
+pub fn summary(checks: &[Check], elapsed: Duration) -> String {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut text = format!("\ne2e summary ({:.1} s)\n", elapsed.as_secs_f64());
+    for check in checks {
+        let status = match check.status {
+            Status::Passed => "ok",
+            Status::Failed => "FAILED",
+            Status::Skipped => "skipped",
+        };
+        let _ = writeln!(
+            text,
+            "  {status:<7}  {:<width$}  {}",
+            check.name, check.detail
+        );
+    }
+    for check in checks.iter().filter(|c| c.status == Status::Failed) {
+        let _ = writeln!(text, "\n{} failed:", check.name);
+        for problem in &check.problems {
+            let _ = writeln!(text, "  - {problem}");
+        }
+    }
+    text
+}
+
+/// Everything the run started; dropping it kills what is still running.
+struct Fleet {
+    demos: Vec<(String, Process)>,
+    prometheus: Process,
+    victoria: Option<Process>,
+}
+
+impl Fleet {
+    fn ensure_running(&mut self) -> Result<()> {
+        for (_, demo) in &mut self.demos {
+            demo.ensure_running()?;
+        }
+        self.prometheus.ensure_running()?;
+        if let Some(victoria) = &mut self.victoria {
+            victoria.ensure_running()?;
+        }
+        Ok(())
+    }
+}
+
+async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>> {
+    let intervals = Intervals {
+        scrape: SCRAPE_INTERVAL,
+        step: SCRAPE_INTERVAL,
+        range: Duration::from_secs(300),
+    };
+    let dashboards = committed_dashboards(root)?;
+    let targets = queries::targets(&dashboards, intervals).map_err(anyhow::Error::msg)?;
+    let rule_files = committed_rule_files(root)?;
+    let demo = build_demo(root).await?;
+
+    let temp = tempfile::Builder::new()
+        .prefix("xtask-e2e-")
+        .tempdir()
+        .context("creating the run's temporary directory")?;
+    let dir = temp.path();
+    let ports = free_ports(INSTANCES + 2)?;
+    let addresses: Vec<String> = ports[..INSTANCES]
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    let demo_started = SystemTime::now();
+    let mut demos = Vec::new();
+    for (index, address) in addresses.iter().enumerate() {
+        let data = dir.join(format!("demo-{index}"));
+        let args = [
+            "--listen",
+            address,
+            "--duration",
+            &DEMO_DURATION.as_secs().to_string(),
+            "--sources",
+            &DEMO_SOURCES.to_string(),
+            "--rate",
+            &DEMO_RATE.to_string(),
+            "--seed",
+            &index.to_string(),
+            "--data-dir",
+            &data.display().to_string(),
+        ]
+        .map(String::from);
+        let name = format!("pipeline-demo {address}");
+        let log = dir.join(format!("demo-{index}.log"));
+        demos.push((address.clone(), Process::spawn(&name, &demo, &args, &log)?));
+    }
+
+    let scrape_interval = queries::duration(SCRAPE_INTERVAL);
+    let prometheus_config = dir.join("prometheus.yml");
+    let rule_glob = root.join("prometheus/rules/*.yaml").display().to_string();
+    write(
+        &prometheus_config,
+        &prometheus::config(&ScrapeConfig {
+            generated_by: "`cargo xtask e2e` for one run",
+            interval: &scrape_interval,
+            targets: &addresses,
+            rule_files: &[rule_glob],
+        }),
+    )?;
+    let prometheus_port = ports[INSTANCES];
+    let prometheus_args = [
+        format!("--config.file={}", prometheus_config.display()),
+        format!(
+            "--storage.tsdb.path={}",
+            dir.join("prometheus-data").display()
+        ),
+        format!("--web.listen-address=127.0.0.1:{prometheus_port}"),
+    ];
+    let prometheus = Process::spawn(
+        "prometheus",
+        prometheus_program,
+        &prometheus_args,
+        &dir.join("prometheus.log"),
+    )?;
+
+    let mut victoria_skipped = None;
+    let victoria = match find_program(victoria::PROGRAM) {
+        Some(program) => {
+            let config = dir.join("victoria.yml");
+            write(
+                &config,
+                &prometheus::config(&ScrapeConfig {
+                    generated_by: "`cargo xtask e2e` for one run",
+                    interval: &scrape_interval,
+                    targets: &addresses,
+                    rule_files: &[],
+                }),
+            )?;
+            let args = victoria::args(&config, &dir.join("victoria-data"), ports[INSTANCES + 1]);
+            let log = dir.join("victoria.log");
+            Some(Process::spawn(victoria::PROGRAM, &program, &args, &log)?)
+        }
+        None => {
+            victoria_skipped = Some(format!(
+                "{} is not installed: run `{VICTORIA_INSTALL}`",
+                victoria::PROGRAM
+            ));
+            None
+        }
+    };
+    let mut fleet = Fleet {
+        demos,
+        prometheus,
+        victoria,
+    };
+    let prometheus_api = Api::new(format!("http://127.0.0.1:{prometheus_port}"))?;
+    let victoria_api = Api::new(format!("http://127.0.0.1:{}", ports[INSTANCES + 1]))?;
+    let demo_apis = addresses
+        .iter()
+        .map(|a| Api::new(format!("http://{a}")))
+        .collect::<Result<Vec<_>>>()?;
+
+    let mut apis = vec![("Prometheus", &prometheus_api)];
+    if fleet.victoria.is_some() {
+        apis.push(("VictoriaMetrics", &victoria_api));
+    }
+    for (backend, api) in &apis {
+        wait_for_targets(&mut fleet, backend, api).await?;
+    }
+    wait_for_every_metric(&mut fleet, &demo_apis).await?;
+    wait_for_scrapes(&mut fleet, &prometheus_api).await?;
+
+    let mut checks = Vec::new();
+    let mut exposed = BTreeSet::new();
+    for (address, api) in addresses.iter().zip(&demo_apis) {
+        let exposition = Exposition::parse(&api.get_text("/metrics").await?);
+        let problems: Vec<String> = conformance::check::<Metric>(&exposition)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let families = exposition
+            .families
+            .iter()
+            .filter(|(name, _)| name.starts_with(Metric::PREFIX));
+        let (n_families, n_series) = families.fold((0, 0), |(f, s), (_, family)| {
+            (f + 1, s + family.series.len())
+        });
+        checks.push(Check::new(
+            format!("conformance {address}"),
+            format!("{n_families} families, {n_series} series"),
+            problems,
+        ));
+        exposed.extend(exposition.sample_names);
+    }
+    checks.push(numbers_agree(&prometheus_api, &demo_apis).await?);
+
+    let rules = wait_for_rule_evaluation(&mut fleet, &prometheus_api).await?;
+    let recorded: BTreeSet<String> = rules
+        .iter()
+        .filter(|r| r.kind == "recording")
+        .map(|r| r.name.clone())
+        .collect();
+    let (expressions, health) = check_rules(&prometheus_api, &rules, &rule_files).await?;
+    checks.push(expressions);
+    checks.push(health);
+    checks.push(
+        check_dashboards(
+            "Prometheus",
+            &prometheus_api,
+            &targets,
+            demo_started,
+            &exposed,
+            &recorded,
+        )
+        .await?,
+    );
+    match victoria_skipped {
+        Some(why) => checks.push(Check {
+            name: "dashboards on VictoriaMetrics".to_string(),
+            status: Status::Skipped,
+            detail: why,
+            problems: Vec::new(),
+        }),
+        None => {
+            wait_for_victoria_data(&mut fleet, &victoria_api).await?;
+            checks.push(
+                check_dashboards(
+                    "VictoriaMetrics",
+                    &victoria_api,
+                    &targets,
+                    demo_started,
+                    &exposed,
+                    &BTreeSet::new(),
+                )
+                .await?,
+            );
+        }
+    }
+
+    eprintln!("e2e: stopping every process (SIGTERM)");
+    let mut exit_problems = Vec::new();
+    for (address, demo) in fleet.demos {
+        match demo.stop(STOP_GRACE).await {
+            Ok(status) if status.success() => {}
+            Ok(status) => exit_problems.push(format!("pipeline-demo {address}: {status}")),
+            Err(e) => exit_problems.push(format!("{e:#}")),
+        }
+    }
+    checks.push(Check::new(
+        "demo instances exit 0 on SIGTERM",
+        format!("{}/{INSTANCES}", INSTANCES - exit_problems.len()),
+        exit_problems,
+    ));
+    for server in std::iter::once(fleet.prometheus).chain(fleet.victoria) {
+        let name = server.name.clone();
+        if let Err(e) = server.stop(STOP_GRACE).await {
+            eprintln!("e2e: warning: stopping {name}: {e:#}");
+        }
+    }
+    Ok(checks)
+}
+
+/// The committed dashboards, `dashboards/*.json`.
+fn committed_dashboards(root: &Path) -> Result<Vec<Dashboard>> {
+    let files = files_with_extension(&root.join("dashboards"), "json")?;
+    if files.is_empty() {
+        bail!("no dashboards in dashboards/: run `cargo xtask dashboards`");
+    }
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        })
+        .collect()
+}
+
+/// The committed rule files, `prometheus/rules/*.yaml`.
+fn committed_rule_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let files = files_with_extension(&root.join("prometheus/rules"), "yaml")?;
+    if files.is_empty() {
+        bail!("no rule files in prometheus/rules/: run `cargo xtask rules`");
+    }
+    Ok(files)
+}
+
+fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == extension) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn write(path: &Path, content: &str) -> Result<()> {
+    std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Builds `pipeline-demo` (debug profile, shared with `cargo test`) and returns its path.
+async fn build_demo(root: &Path) -> Result<PathBuf> {
+    eprintln!("e2e: building pipeline-demo (cargo build -p pipeline-demo)");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = tokio::process::Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "pipeline-demo",
+            "--bin",
+            "pipeline-demo",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .context("running cargo build -p pipeline-demo")?;
+    if !output.status.success() {
+        bail!("cargo build -p pipeline-demo failed ({})", output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "pipeline-demo")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .context("cargo build -p pipeline-demo reported no pipeline-demo executable")
+}
+
+/// Runs `poll` every [`POLL`] until it returns `Some`, for at most `timeout`; fails
+/// when a process of the fleet exits, or on time-out with `what` and the last state.
+async fn wait_until<T, F>(
+    fleet: &mut Fleet,
+    what: &str,
+    timeout: Duration,
+    mut poll: impl FnMut() -> F,
+) -> Result<T>
+where
+    F: std::future::Future<Output = Result<std::result::Result<T, String>>>,
+{
+    eprintln!("e2e: waiting (at most {}s) {what}", timeout.as_secs());
+    let deadline = Instant::now() + timeout;
+    loop {
+        fleet.ensure_running()?;
+        let state = match poll().await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(state)) => state,
+            Err(e) => format!("{e:#}"),
+        };
+        if Instant::now() >= deadline {
+            bail!("timed out after {}s {what}: {state}", timeout.as_secs());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn wait_for_targets(fleet: &mut Fleet, backend: &str, api: &Api) -> Result<()> {
+    let what = format!("for {backend} to scrape all {INSTANCES} demo instances");
+    wait_until(fleet, &what, STARTUP_TIMEOUT, || async {
+        let targets = api.targets().await?;
+        let up = targets.iter().filter(|t| t.health == "up").count();
+        if up == INSTANCES {
+            return Ok(Ok(()));
+        }
+        let states: Vec<String> = targets
+            .iter()
+            .map(|t| format!("{} {} {}", t.scrape_url, t.health, t.last_error))
+            .collect();
+        Ok(Err(format!("{up}/{INSTANCES} up [{}]", states.join("; "))))
+    })
+    .await
+}
+
+async fn wait_for_every_metric(fleet: &mut Fleet, demos: &[Api]) -> Result<()> {
+    let what = "for every instance to expose every catalog metric";
+    wait_until(fleet, what, ALL_METRICS_TIMEOUT, || async {
+        let mut missing = BTreeSet::new();
+        for demo in demos {
+            let exposition = Exposition::parse(&demo.get_text("/metrics").await?);
+            missing.extend(Metric::ALL.iter().map(|m| m.def().name).filter(|name| {
+                exposition
+                    .families
+                    .get(*name)
+                    .is_none_or(|f| f.series.is_empty())
+            }));
+        }
+        if missing.is_empty() {
+            Ok(Ok(()))
+        } else {
+            let missing: Vec<&str> = missing.into_iter().collect();
+            Ok(Err(format!("still missing: {}", missing.join(", "))))
+        }
+    })
+    .await
+}
+
+async fn wait_for_scrapes(fleet: &mut Fleet, api: &Api) -> Result<()> {
+    let job = prometheus::job_name();
+    let expr = format!("min(count_over_time(up{{job=\"{job}\"}}[5m]))");
+    let what = format!("for {WARM_UP_SCRAPES} scrapes of every instance");
+    wait_until(fleet, &what, STARTUP_TIMEOUT, || async {
+        let scrapes = api.number(&expr, SystemTime::now()).await?.unwrap_or(0.0);
+        if scrapes >= f64::from(WARM_UP_SCRAPES) {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(format!("{scrapes} scrapes so far")))
+        }
+    })
+    .await
+}
+
+/// Numbers agree: for every catalog counter, Prometheus's fleet-wide total lies between
+/// the sums the instances expose right before and right after the scrape it reflects.
+///
+/// Counters only grow, so reading every instance (before), waiting until Prometheus has
+/// scraped every instance after that read, querying, then reading again (after) brackets
+/// the value Prometheus holds: `before <= prometheus <= after`. The bracket is about
+/// one scrape interval wide.
+async fn numbers_agree(prometheus: &Api, demos: &[Api]) -> Result<Check> {
+    let counters: Vec<&str> = Metric::ALL
+        .iter()
+        .map(|m| m.def())
+        .filter(|d| d.kind == MetricKind::Counter)
+        .map(|d| d.name)
+        .collect();
+    let before = fleet_totals(demos, &counters).await?;
+    let read_at = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)?
+        .as_secs_f64();
+    let job = prometheus::job_name();
+    let oldest_scrape = format!("min(timestamp(up{{job=\"{job}\"}}))");
+    let deadline = Instant::now() + SCRAPE_INTERVAL * 10;
+    loop {
+        let scraped = prometheus.number(&oldest_scrape, SystemTime::now()).await?;
+        if scraped.is_some_and(|t| t > read_at) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            bail!("Prometheus did not scrape every instance within 10 scrape intervals");
+        }
+        tokio::time::sleep(SCRAPE_INTERVAL / 4).await;
+    }
+    let at = SystemTime::now();
+    let mut in_prometheus = Vec::new();
+    for name in &counters {
+        let expr = format!("sum({name}{{job=\"{job}\"}})");
+        in_prometheus.push(prometheus.number(&expr, at).await?.unwrap_or(0.0));
+    }
+    let after = fleet_totals(demos, &counters).await?;
+    let mut problems = Vec::new();
+    let mut example = String::new();
+    for (i, name) in counters.iter().enumerate() {
+        let (low, value, high) = (before[i], in_prometheus[i], after[i]);
+        if !(low <= value && value <= high) {
+            problems.push(format!(
+                "{name}: Prometheus says {value} for the fleet, the instances exposed {low} before and {high} after"
+            ));
+        } else if example.is_empty() && low > 0.0 {
+            example = format!(", e.g. {name}: {low} <= {value} <= {high}");
+        }
+    }
+    Ok(Check::new(
+        format!("numbers agree ({} counters)", counters.len()),
+        format!("fleet totals within one scrape{example}"),
+        problems,
+    ))
+}
+
+/// For each counter, the sum over every series of every instance.
+async fn fleet_totals(demos: &[Api], counters: &[&str]) -> Result<Vec<f64>> {
+    let mut totals = vec![0.0; counters.len()];
+    for demo in demos {
+        let exposition = Exposition::parse(&demo.get_text("/metrics").await?);
+        for (total, name) in totals.iter_mut().zip(counters) {
+            *total += exposition.total(name);
+        }
+    }
+    Ok(totals)
+}
+
+async fn wait_for_rule_evaluation(
+    fleet: &mut Fleet,
+    api: &Api,
+) -> Result<Vec<prometheus::RuleState>> {
+    let what = "for Prometheus to evaluate every rule once";
+    wait_until(fleet, what, STARTUP_TIMEOUT, || async {
+        let rules = api.rules().await?;
+        let pending: Vec<&str> = rules
+            .iter()
+            .filter(|r| r.health == "unknown")
+            .map(|r| r.name.as_str())
+            .collect();
+        if rules.is_empty() {
+            Ok(Err("no rule loaded yet".to_string()))
+        } else if pending.is_empty() {
+            Ok(Ok(rules))
+        } else {
+            Ok(Err(format!("not evaluated yet: {}", pending.join(", "))))
+        }
+    })
+    .await
+}
+
+/// Rule expressions parse and evaluate (sent to `/api/v1/query`), every rule of the
+/// files is loaded, and every rule's health is ok.
+async fn check_rules(
+    api: &Api,
+    rules: &[prometheus::RuleState],
+    files: &[PathBuf],
+) -> Result<(Check, Check)> {
+    let mut in_files = 0;
+    for file in files {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let yaml: serde_norway::Value =
+            serde_norway::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+        in_files += yaml["groups"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|g| g["rules"].as_sequence().map_or(0, Vec::len))
+            .sum::<usize>();
+    }
+    let mut problems = Vec::new();
+    if rules.len() != in_files {
+        problems.push(format!(
+            "Prometheus loaded {} rules, prometheus/rules/*.yaml hold {in_files}",
+            rules.len()
+        ));
+    }
+    let now = SystemTime::now();
+    let mut with_data = 0;
+    for rule in rules {
+        match api.query(&rule.query, now).await? {
+            Outcome::Series(n) => with_data += usize::from(n > 0),
+            Outcome::Error(e) => {
+                problems.push(format!("{}: {e}\n    expr: {}", rule.name, rule.query))
+            }
+        }
+    }
+    let expressions = Check::new(
+        "rule expressions evaluate",
+        format!(
+            "{}/{in_files} rules loaded and evaluated, {with_data} with data now",
+            rules.len()
+        ),
+        problems,
+    );
+    let unhealthy: Vec<String> = rules
+        .iter()
+        .filter(|r| r.health != "ok")
+        .map(|r| {
+            format!(
+                "{} ({}): health {}: {}",
+                r.name, r.kind, r.health, r.last_error
+            )
+        })
+        .collect();
+    let health = Check::new(
+        "rule health",
+        format!("{}/{} ok", rules.len() - unhealthy.len(), rules.len()),
+        unhealthy,
+    );
+    Ok((expressions, health))
+}
+
+async fn wait_for_victoria_data(fleet: &mut Fleet, api: &Api) -> Result<()> {
+    let job = prometheus::job_name();
+    let expr = format!("min(count_over_time(up{{job=\"{job}\"}}[5m]))");
+    let what = format!("for VictoriaMetrics to hold {WARM_UP_SCRAPES} scrapes of every instance");
+    wait_until(fleet, &what, STARTUP_TIMEOUT, || async {
+        victoria::force_flush(api).await?;
+        let scrapes = api.number(&expr, SystemTime::now()).await?.unwrap_or(0.0);
+        if scrapes >= f64::from(WARM_UP_SCRAPES) {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(format!("{scrapes} scrapes queryable so far")))
+        }
+    })
+    .await
+}
+
+/// Sends every dashboard target to `api` as Grafana would (instant or range query over
+/// the run so far, step = scrape interval) and reports panels with data.
+async fn check_dashboards(
+    backend: &str,
+    api: &Api,
+    targets: &[Target],
+    start: SystemTime,
+    exposed: &BTreeSet<String>,
+    recorded: &BTreeSet<String>,
+) -> Result<Check> {
+    let end = SystemTime::now();
+    let mut outcomes = Vec::new();
+    for target in targets {
+        let outcome = if target.instant {
+            api.query(&target.expr, end).await?
+        } else {
+            api.query_range(&target.expr, start, end, SCRAPE_INTERVAL)
+                .await?
+        };
+        outcomes.push(outcome);
+    }
+    let report = queries::report(targets, &outcomes, exposed, recorded);
+    Ok(Check::new(
+        format!("dashboards on {backend}"),
+        format!(
+            "panels with data: {}/{} ({} targets)",
+            report.panels_with_data,
+            report.panels,
+            targets.len()
+        ),
+        report.failures,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lists_every_check_then_the_problems_of_failed_ones() {
+        let checks = [
+            Check::new(
+                "conformance 127.0.0.1:1",
+                "20 families, 90 series",
+                Vec::new(),
+            ),
+            Check::new(
+                "dashboards on Prometheus",
+                "panels with data: 30/31 (40 targets)",
+                vec!["dashboard d panel \"p\" target A: no series".to_string()],
+            ),
+            Check {
+                name: "dashboards on VictoriaMetrics".to_string(),
+                status: Status::Skipped,
+                detail: "victoria-metrics is not installed".to_string(),
+                problems: Vec::new(),
+            },
+        ];
+        assert_eq!(
+            summary(&checks, Duration::from_millis(41_250)),
+            "\ne2e summary (41.2 s)\n\
+             \x20 ok       conformance 127.0.0.1:1        20 families, 90 series\n\
+             \x20 FAILED   dashboards on Prometheus       panels with data: 30/31 (40 targets)\n\
+             \x20 skipped  dashboards on VictoriaMetrics  victoria-metrics is not installed\n\
+             \n\
+             dashboards on Prometheus failed:\n\
+             \x20 - dashboard d panel \"p\" target A: no series\n"
+        );
+    }
+}
