@@ -20,6 +20,7 @@
 mod cli;
 
 use std::path::Path;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -52,20 +53,26 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const STORAGE_FAULT_PROBABILITY: f64 = 0.001;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    run(cli).await
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // Handle signals before anything is visible from outside.
     let mut signals = Signals::new()?;
-    recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<Metric>::new()
         .listen(cli.listen)
         .install()
         .map_err(|error| match error {
@@ -74,6 +81,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             other => anyhow::Error::new(other),
         })?;
+    // The bound address: differs from --listen with port 0.
+    let metrics_address = recorder.listen_address().unwrap_or(cli.listen);
 
     let temporary;
     let data_dir = match &cli.data_dir {
@@ -139,7 +148,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     drop(queue);
     tracing::info!(
-        metrics = %format!("http://{}/metrics", cli.listen),
+        metrics = %format!("http://{metrics_address}/metrics"),
         data_dir = %data_dir.display(),
         sources = cli.sources,
         rate = cli.rate,
@@ -194,7 +203,7 @@ fn open_storage(
     cas_faults: FaultPlan<StorageErrorType>,
     log_faults: FaultPlan<StorageErrorType>,
 ) -> anyhow::Result<(Cas, IngestLog, pipeline_demo::dedup::DedupWindow)> {
-    let hint = || format!("check --data-dir {}", data_dir.display());
+    let hint = || format!("cannot open the data directory {}", data_dir.display());
     let cas = Cas::open(&data_dir.join("cas"), cas_faults).with_context(hint)?;
     let log_dir = data_dir.join("ingest-log");
     let (window, recovered) = gateway::recover_window(&log_dir, DEDUP_CAPACITY)

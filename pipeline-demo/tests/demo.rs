@@ -1,0 +1,412 @@
+//! End to end: the built binary serves every catalog metric as the catalog defines it,
+//! shuts down cleanly on `--duration` and on SIGTERM, leaves an ingest log that reads
+//! back whole, and refuses a bad `--listen` naming it.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use catalog::{LabelKey, Metric, MetricCatalog, MetricKind};
+use pipeline_demo::envelope::ContentHash;
+use pipeline_demo::ingest_log::{self, LogRecord, Tail};
+
+/// A running `pipeline-demo`, killed on drop if still running.
+struct Demo {
+    child: Child,
+    listen: String,
+    started: Instant,
+    data_dir: tempfile::TempDir,
+}
+
+impl Demo {
+    /// Starts the binary on a free loopback port with a fresh data directory.
+    fn start(extra_args: &[&str]) -> Demo {
+        Demo::start_on(&free_address().to_string(), extra_args)
+    }
+
+    /// Starts the binary with `--listen listen` and a fresh data directory.
+    fn start_on(listen: &str, extra_args: &[&str]) -> Demo {
+        let data_dir = tempfile::tempdir().unwrap();
+        let output = File::create(data_dir.path().join("output.txt")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_pipeline-demo"))
+            .args(["--listen", listen])
+            .arg("--data-dir")
+            .arg(data_dir.path().join("data"))
+            .args(extra_args)
+            .env("RUST_LOG", "info")
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().unwrap())
+            .stderr(output)
+            .spawn()
+            .unwrap();
+        Demo {
+            child,
+            listen: listen.to_string(),
+            started: Instant::now(),
+            data_dir,
+        }
+    }
+
+    /// What the process printed so far.
+    fn output(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("output.txt")).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit, at most `timeout`.
+    fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "pipeline-demo still running after {timeout:?}; output:\n{}",
+            self.output()
+        );
+    }
+
+    /// The text of `/metrics`, or `None` if the server does not answer (yet).
+    fn scrape(&self) -> Option<String> {
+        let address: SocketAddr = self.listen.parse().unwrap();
+        let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{head}"
+        );
+        Some(body.to_string())
+    }
+
+    /// Scrapes until one succeeds, at most 10 s.
+    fn wait_until_serving(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.scrape().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "no /metrics after 10 s:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback address nothing listens on (bound once, then released).
+fn free_address() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Label names and values of a sample, in exposition order.
+type LabelPairs = Vec<(String, String)>;
+
+/// One sample line of the text format.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: LabelPairs,
+    value: f64,
+}
+
+fn parse_samples(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let value = value.parse().unwrap_or_else(|_| panic!("value of {line}"));
+            let Some((name, labels)) = series.split_once('{') else {
+                return Sample {
+                    name: series.to_string(),
+                    labels: Vec::new(),
+                    value,
+                };
+            };
+            Sample {
+                name: name.to_string(),
+                labels: parse_labels(labels.strip_suffix('}').unwrap()),
+                value,
+            }
+        })
+        .collect()
+}
+
+/// `a="x",b="y\"z"` into pairs (values unescaped).
+fn parse_labels(text: &str) -> LabelPairs {
+    let mut labels = Vec::new();
+    let mut rest = text;
+    while let Some((name, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            match chars.next().expect("closing quote") {
+                (_, '\\') => value.push(chars.next().expect("escaped character").1),
+                (i, '"') => break i,
+                (_, c) => value.push(c),
+            }
+        };
+        labels.push((name.trim_start_matches(',').to_string(), value));
+        rest = &after[end + 1..];
+    }
+    labels
+}
+
+/// Per metric, the names its samples carry: the metric's own for counters and gauges,
+/// `_bucket`, `_sum` and `_count` for histograms.
+fn sample_names(metric: Metric) -> Vec<String> {
+    let name = metric.def().name;
+    match metric.def().kind {
+        MetricKind::Histogram { .. } => ["_bucket", "_sum", "_count"]
+            .map(|suffix| format!("{name}{suffix}"))
+            .to_vec(),
+        MetricKind::Counter | MetricKind::Gauge => vec![name.to_string()],
+    }
+}
+
+/// True when `metric` is recorded by the demo (not a self-metric of the recorder).
+fn recorded_by_demo(metric: Metric) -> bool {
+    metric.def().unused.is_none()
+}
+
+/// Metrics with a non-zero sample in `text`: counters and gauges with a non-zero value,
+/// histograms with a non-zero `_count`.
+fn non_zero(text: &str) -> HashSet<Metric> {
+    let samples = parse_samples(text);
+    Metric::ALL
+        .iter()
+        .copied()
+        .filter(|metric| {
+            let def = metric.def();
+            let wanted = match def.kind {
+                MetricKind::Histogram { .. } => format!("{}_count", def.name),
+                MetricKind::Counter | MetricKind::Gauge => def.name.to_string(),
+            };
+            samples.iter().any(|s| s.name == wanted && s.value != 0.0)
+        })
+        .collect()
+}
+
+/// Everything the catalog says about `metric` holds in `text`.
+fn check_metric(text: &str, metric: Metric) {
+    let def = metric.def();
+    let name = def.name;
+    assert!(
+        text.contains(&format!("# HELP {name} {}\n", def.help)),
+        "{name}: HELP missing or different from the catalog's"
+    );
+    assert!(
+        text.contains(&format!("# TYPE {name} {}\n", def.kind.type_name())),
+        "{name}: TYPE missing or not {}",
+        def.kind.type_name()
+    );
+    let names = sample_names(metric);
+    let samples: Vec<Sample> = parse_samples(text)
+        .into_iter()
+        .filter(|s| names.contains(&s.name))
+        .collect();
+    assert!(!samples.is_empty(), "{name}: no sample");
+    let catalog_labels: Vec<&str> = def.labels.iter().map(|l| l.def().name).collect();
+    for sample in &samples {
+        let mut labels: Vec<&str> = sample.labels.iter().map(|(n, _)| n.as_str()).collect();
+        if sample.name.ends_with("_bucket") && def.buckets().is_some() {
+            assert_eq!(labels.pop(), Some("le"), "{sample:?}");
+        }
+        assert_eq!(labels, catalog_labels, "{name}: labels of {sample:?}");
+    }
+    if let Some(buckets) = def.buckets() {
+        let bucket_name = format!("{name}_bucket");
+        let mut expected: Vec<f64> = buckets.to_vec();
+        expected.push(f64::INFINITY);
+        let mut series: Vec<(LabelPairs, Vec<f64>)> = Vec::new();
+        for sample in samples.iter().filter(|s| s.name == bucket_name) {
+            let (le, others) = sample.labels.split_last().unwrap();
+            let bound: f64 = match le.1.as_str() {
+                "+Inf" => f64::INFINITY,
+                other => other.parse().unwrap(),
+            };
+            match series.iter_mut().find(|(labels, _)| labels == others) {
+                Some((_, bounds)) => bounds.push(bound),
+                None => series.push((others.to_vec(), vec![bound])),
+            }
+        }
+        assert!(!series.is_empty(), "{name}: no buckets");
+        for (labels, bounds) in series {
+            assert_eq!(
+                bounds, expected,
+                "{name}{labels:?}: buckets differ from the catalog's"
+            );
+        }
+    }
+}
+
+/// `promtool check metrics` on `text` prints nothing (skipped without promtool outside CI).
+fn check_with_promtool(text: &str) {
+    let found = Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool missing: apt-get install -y prometheus"
+        );
+        eprintln!(
+            "skipping the promtool check: promtool not installed (apt-get install -y prometheus)"
+        );
+        return;
+    }
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && printed.trim().is_empty(),
+        "promtool check metrics: {printed}"
+    );
+}
+
+/// Every ingest log file ends cleanly, every record decodes and names a CAS object
+/// holding content of that hash, and no envelope was logged twice. Returns the count.
+fn check_ingest_log(data_dir: &Path) -> usize {
+    let files = ingest_log::read_dir(&data_dir.join("ingest-log")).unwrap();
+    let mut hashes = HashSet::new();
+    for file in &files {
+        assert_eq!(file.parsed.tail, Tail::Clean, "{}", file.path.display());
+        for payload in &file.parsed.records {
+            let record: LogRecord = serde_json::from_slice(payload).unwrap();
+            let object = data_dir
+                .join("cas/objects")
+                .join(&record.hash[..2])
+                .join(&record.hash);
+            let content = std::fs::read(&object).unwrap();
+            assert_eq!(ContentHash::of(&content).to_hex(), record.hash);
+            assert_eq!(content.len() as u64, record.size);
+            assert!(hashes.insert(record.hash), "logged twice");
+        }
+    }
+    hashes.len()
+}
+
+#[test]
+fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
+    let mut demo = Demo::start(&["--duration", "12", "--seed", "7"]);
+    demo.wait_until_serving();
+    // Gauges go up and down: scrape often and remember which ever were non-zero.
+    let mut seen_non_zero = HashSet::new();
+    let mut last = String::new();
+    while demo.started.elapsed() < Duration::from_secs(10) {
+        if let Some(text) = demo.scrape() {
+            seen_non_zero.extend(non_zero(&text));
+            last = text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = demo.output();
+    for metric in Metric::ALL {
+        check_metric(&last, *metric);
+        if recorded_by_demo(*metric) {
+            assert!(
+                seen_non_zero.contains(metric),
+                "{} was never non-zero in 10 s; output:\n{output}",
+                metric.def().name
+            );
+        }
+    }
+    // Every error type of every error counter got data.
+    for (metric, types) in [
+        (Metric::SourcesRequestsError, catalog::SOURCE_ERROR_TYPES),
+        (Metric::GatewayCasWritesError, catalog::STORAGE_ERROR_TYPES),
+        (Metric::IngestLogWritesError, catalog::STORAGE_ERROR_TYPES),
+    ] {
+        let samples = parse_samples(&last);
+        for error_type in types {
+            assert!(
+                samples.iter().any(|s| s.name == metric.def().name
+                    && s.value > 0.0
+                    && s.labels
+                        .iter()
+                        .any(|(n, v)| n == "error_type" && v == error_type)),
+                "{} has no {error_type} error",
+                metric.def().name
+            );
+        }
+    }
+    check_with_promtool(&last);
+    let status = demo.wait(Duration::from_secs(15));
+    assert!(status.success(), "{status}; output:\n{}", demo.output());
+    assert!(check_ingest_log(&demo.data_dir.path().join("data")) > 0);
+}
+
+#[test]
+fn sigterm_drains_the_queue_and_leaves_a_whole_ingest_log() {
+    let mut demo = Demo::start(&[]);
+    demo.wait_until_serving();
+    std::thread::sleep(Duration::from_secs(3));
+    let killed = Command::new("kill")
+        .args(["-TERM", &demo.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = demo.wait(Duration::from_secs(15));
+    let output = demo.output();
+    assert!(status.success(), "{status}; output:\n{output}");
+    assert!(output.contains("SIGTERM"), "{output}");
+    assert!(check_ingest_log(&demo.data_dir.path().join("data")) > 0);
+}
+
+#[test]
+fn an_unusable_listen_address_fails_naming_it() {
+    let mut demo = Demo::start_on("not-an-address", &[]);
+    let status = demo.wait(Duration::from_secs(10));
+    assert!(!status.success());
+    assert!(
+        demo.output().contains("'not-an-address'"),
+        "{}",
+        demo.output()
+    );
+
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let mut demo = Demo::start_on(&address, &[]);
+    let status = demo.wait(Duration::from_secs(10));
+    let output = demo.output();
+    assert!(!status.success(), "{output}");
+    assert!(output.contains(&address), "{output}");
+    drop(taken);
+}
