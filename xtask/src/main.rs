@@ -3,6 +3,7 @@
 //! Every artifact derived from the catalog (dashboards, rules, docs) is generated here,
 //! written through [`codegen`], and checked in CI with `--check`.
 
+mod bench;
 mod check;
 mod codegen;
 mod dashboards;
@@ -41,6 +42,9 @@ enum Task {
     /// VictoriaMetrics): conformance, every dashboard panel has data, rules healthy,
     /// numbers agree. Needs the Debian packages prometheus and victoria-metrics.
     E2e,
+    /// Run the recorder benchmarks against the `metrics` facade, the seed design and
+    /// the peer crates; print one table (ns/op, ratio to ours). --quick: short subset.
+    Bench(bench::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,6 +67,7 @@ fn main() -> anyhow::Result<()> {
         Task::Check => check::run(),
         Task::Deploy(args) => generate(vec![e2e::deploy::artifact()], args),
         Task::E2e => e2e::run(),
+        Task::Bench(args) => bench::run(args),
     }
 }
 
