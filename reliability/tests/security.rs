@@ -1,0 +1,197 @@
+//! Security defaults: `/metrics` binds loopback unless configured, a busy port is a
+//! clear error, no `unsafe` outside justified test allocators, and every dependency
+//! comes from crates.io (or the workspace) under an allowed licence.
+//!
+//! The dependency check stands in for `cargo deny check sources licenses`: neither
+//! cargo-deny nor cargo-audit is installed, their advisory database is fetched from
+//! GitHub (not reachable here), and building them from crates.io on every fresh CI
+//! machine costs minutes. See `docs/reliability.md`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use reliability::Load;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+#[test]
+fn metrics_bind_loopback_unless_configured() {
+    assert!(recorder::DEFAULT_LISTEN.ip().is_loopback());
+    let builder = format!("{:?}", recorder::Builder::<Load>::new());
+    assert!(
+        builder.contains(&format!("listen: {}", recorder::DEFAULT_LISTEN)),
+        "{builder}"
+    );
+    // A detached recorder serves nothing at all.
+    let detached = recorder::Builder::<Load>::new().build().expect("build");
+    assert_eq!(detached.listen_address(), None);
+}
+
+#[test]
+fn a_busy_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy = taken.local_addr().expect("address");
+    let error = recorder::Builder::<Load>::new()
+        .listen(busy)
+        .install()
+        .expect_err("port in use");
+    let text = error.to_string();
+    assert!(
+        text.starts_with(&format!("cannot serve /metrics on {busy}: ")),
+        "{text}"
+    );
+    assert!(text.to_lowercase().contains("in use"), "{text}");
+}
+
+/// Every `.rs` file of the workspace (sources, tests, benches, build scripts).
+fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                rust_files(&path, found);
+            }
+        } else if name.ends_with(".rs") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_unsafe_outside_justified_test_allocators() {
+    let root = workspace_root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        manifest.contains("unsafe_code = \"deny\""),
+        "workspace lints must deny unsafe_code"
+    );
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut problems = Vec::new();
+    let mut justified = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            // The line without comments and string literals.
+            let code: String = line
+                .split("//")
+                .next()
+                .unwrap_or("")
+                .split('"')
+                .step_by(2)
+                .collect();
+            if !code.contains("unsafe ") && !code.contains("unsafe{") {
+                continue;
+            }
+            let shown = file.strip_prefix(&root).unwrap_or(file).display();
+            // Allowed: a test's counting `#[global_allocator]`, each `unsafe impl` and
+            // block preceded by a `SAFETY:` comment within five lines.
+            let allocator = text.contains("#[global_allocator]")
+                && file.starts_with(&root)
+                && file
+                    .components()
+                    .any(|c| c.as_os_str() == "tests" || c.as_os_str() == "benches");
+            // `unsafe fn` lines are the `GlobalAlloc` trait's own signatures.
+            let commented = code.contains("unsafe fn ")
+                || lines[n.saturating_sub(5)..n]
+                    .iter()
+                    .any(|l| l.contains("SAFETY:"));
+            if allocator && commented {
+                justified += 1;
+            } else {
+                problems.push(format!("{shown}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "unsafe outside a justified test allocator:\n{}",
+        problems.join("\n")
+    );
+    eprintln!(
+        "security: {} Rust files scanned, {justified} unsafe uses, all in test counting allocators with SAFETY comments",
+        files.len()
+    );
+}
+
+/// Licences every dependency may be under (SPDX ids; `OR` expressions need one of
+/// them, `AND` expressions all of them).
+const ALLOWED_LICENSES: &[&str] = &[
+    "MIT",
+    "Apache-2.0",
+    "Apache-2.0 WITH LLVM-exception",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "ISC",
+    "Zlib",
+    "Unicode-3.0",
+    "Unicode-DFS-2016",
+    "CDLA-Permissive-2.0",
+    "0BSD",
+    "Unlicense",
+    "BSL-1.0",
+    "MPL-2.0",
+];
+
+fn license_allowed(expression: &str) -> bool {
+    let expression = expression.replace(['(', ')'], "").replace('/', " OR ");
+    expression.split(" OR ").any(|alternative| {
+        alternative
+            .split(" AND ")
+            .all(|id| ALLOWED_LICENSES.contains(&id.trim()))
+    })
+}
+
+#[test]
+fn dependencies_come_from_crates_io_under_allowed_licenses() {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("metadata json");
+    let packages = metadata["packages"].as_array().expect("packages");
+    let mut problems = Vec::new();
+    let mut licenses = BTreeSet::new();
+    let mut external = 0;
+    for package in packages {
+        let name = package["name"].as_str().unwrap_or("?");
+        let Some(source) = package["source"].as_str() else {
+            continue; // a workspace member
+        };
+        external += 1;
+        if source != "registry+https://github.com/rust-lang/crates.io-index" {
+            problems.push(format!("{name}: source {source}"));
+        }
+        match package["license"].as_str() {
+            Some(license) if license_allowed(license) => {
+                licenses.insert(license.to_string());
+            }
+            Some(license) => problems.push(format!("{name}: license {license}")),
+            None => problems.push(format!("{name}: no license field")),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    eprintln!(
+        "security: {external} external packages, all from crates.io, {} distinct licence expressions, all allowed",
+        licenses.len()
+    );
+}
