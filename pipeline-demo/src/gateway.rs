@@ -20,10 +20,9 @@ use catalog::{Label, Metric};
 
 use crate::cas::Cas;
 use crate::dedup::DedupWindow;
-use crate::envelope::ContentHash;
+use crate::envelope::{ContentHash, unix_millis};
 use crate::ingest_log::{self, IngestLog, LogRecord};
 use crate::queue::QueueReceiver;
-use crate::sources::unix_millis;
 use crate::storage::StorageError;
 
 /// Most envelopes the gateway handles per ingest log batch (and fsync).
@@ -47,7 +46,7 @@ pub struct Summary {
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     /// Asked to give up while storage kept failing.
-    #[error("gave up with envelopes not persisted; storage kept failing: {0}")]
+    #[error("storage kept failing: {0}")]
     GaveUp(StorageError),
     /// The final fsync of the ingest log failed.
     #[error("cannot close the ingest log: {0}")]

@@ -246,7 +246,9 @@ impl IngestLog {
     }
 
     /// Appends one record per payload and fsyncs: on `Ok` every record is durable; on
-    /// `Err` none is in the log (the caller may retry the whole batch).
+    /// `Err` none is in the log (the caller may retry the whole batch). Metrics count
+    /// records either way (one success or one error per record), so the error ratio is
+    /// per record.
     pub fn append_batch(&mut self, payloads: &[Vec<u8>]) -> Result<(), StorageError> {
         let result = self.try_append(payloads);
         if let Err(error) = &result {

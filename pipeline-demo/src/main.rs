@@ -184,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     second_signal.abort();
     let summary = drained
         .context("the gateway thread panicked")?
-        .context("the queue was not fully persisted")?;
+        .context("gave up draining the queue: envelopes were not persisted")?;
     while let Some(poller) = pollers.join_next().await {
         poller.context("a source poller panicked")?;
     }

@@ -9,7 +9,7 @@
 //! types, queues the envelopes for the gateway and records the sources' metrics.
 
 use std::collections::VecDeque;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use catalog::{Label, Metric};
 use rand::rngs::StdRng;
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, unix_millis};
 use crate::faults::{FaultPlan, Schedule};
 use crate::queue::QueueSender;
 
@@ -267,13 +267,6 @@ impl RemoteSource {
             sent_at_ms: unix_millis(),
         }
     }
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 /// A failed request: its catalog type and what happened.
