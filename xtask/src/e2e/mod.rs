@@ -40,7 +40,7 @@ use dashboard_gen::model::Dashboard;
 use self::conformance::Exposition;
 use self::processes::{Process, find_program, free_ports};
 use self::prometheus::{Api, ScrapeConfig};
-use self::queries::{Intervals, Outcome, Target};
+use self::queries::{Intervals, Outcome, Target, VariableQuery};
 use crate::codegen::workspace_root;
 
 /// Demo instances in the fleet.
@@ -195,6 +195,8 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     };
     let dashboards = committed_dashboards(root)?;
     let targets = queries::targets(&dashboards, intervals).map_err(anyhow::Error::msg)?;
+    let variables =
+        queries::variable_queries(&dashboards, intervals).map_err(anyhow::Error::msg)?;
     let rule_files = committed_rule_files(root)?;
     let demo = build_demo(root).await?;
 
@@ -344,7 +346,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         check_dashboards(
             "Prometheus",
             &prometheus_api,
-            &targets,
+            (&targets, &variables),
             demo_started,
             &exposed,
             &recorded,
@@ -364,7 +366,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
                 check_dashboards(
                     "VictoriaMetrics",
                     &victoria_api,
-                    &targets,
+                    (&targets, &variables),
                     demo_started,
                     &exposed,
                     &BTreeSet::new(),
@@ -728,11 +730,12 @@ async fn wait_for_victoria_data(fleet: &mut Fleet, api: &Api) -> Result<()> {
 }
 
 /// Sends every dashboard target to `api` as Grafana would (instant or range query over
-/// the run so far, step = scrape interval) and reports panels with data.
+/// the run so far, step = scrape interval) and reports panels with data; every query
+/// variable must have values too.
 async fn check_dashboards(
     backend: &str,
     api: &Api,
-    targets: &[Target],
+    (targets, variables): (&[Target], &[VariableQuery]),
     start: SystemTime,
     exposed: &BTreeSet<String>,
     recorded: &BTreeSet<String>,
@@ -749,15 +752,27 @@ async fn check_dashboards(
         outcomes.push(outcome);
     }
     let report = queries::report(targets, &outcomes, exposed, recorded);
+    let mut problems = report.failures;
+    let mut with_values = 0;
+    for variable in variables {
+        match api.query(&variable.expr, end).await? {
+            Outcome::Series(n) if n > 0 => with_values += 1,
+            outcome => problems.push(format!(
+                "dashboard {} variable ${}: no values ({outcome:?})\n    query: {}",
+                variable.dashboard, variable.name, variable.expr
+            )),
+        }
+    }
     Ok(Check::new(
         format!("dashboards on {backend}"),
         format!(
-            "panels with data: {}/{} ({} targets)",
+            "panels with data: {}/{} ({} targets), variables with values: {with_values}/{}",
             report.panels_with_data,
             report.panels,
-            targets.len()
+            targets.len(),
+            variables.len()
         ),
-        report.failures,
+        problems,
     ))
 }
 

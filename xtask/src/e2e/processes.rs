@@ -65,11 +65,12 @@ impl Process {
             .child
             .id()
             .with_context(|| format!("{} has no pid", self.name))?;
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
+        // The shell's built-in `kill`: present wherever `sh` is, no `unsafe` needed.
+        let sent = Command::new("sh")
+            .args(["-c", "kill -TERM \"$1\"", "sh", &pid.to_string()])
             .status()
             .await
-            .context("running kill -TERM")?;
+            .context("running sh -c 'kill -TERM PID'")?;
         if sent.success() {
             if let Ok(status) = tokio::time::timeout(grace, self.child.wait()).await {
                 return Ok(status?);

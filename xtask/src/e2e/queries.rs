@@ -103,6 +103,58 @@ pub fn targets(dashboards: &[Dashboard], intervals: Intervals) -> Result<Vec<Tar
     Ok(out)
 }
 
+/// A query variable's `label_values(selector, label)` as PromQL: one series per value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariableQuery {
+    /// Uid of the dashboard.
+    pub dashboard: String,
+    /// Variable name.
+    pub name: String,
+    /// `count by (label) (selector)`, variables substituted.
+    pub expr: String,
+}
+
+/// The values query of every query variable of `dashboards`, as PromQL. Grafana asks
+/// `/api/v1/series` for `label_values(selector, label)`; `count by (label) (selector)`
+/// has one series per value on both backends. Fails naming a variable whose query is
+/// not `label_values(...)` or uses an unknown variable.
+pub fn variable_queries(
+    dashboards: &[Dashboard],
+    intervals: Intervals,
+) -> Result<Vec<VariableQuery>, String> {
+    let mut out = Vec::new();
+    for dashboard in dashboards {
+        let values = variable_values(dashboard, intervals);
+        for variable in &dashboard.templating.list {
+            if variable.kind != VariableType::Query {
+                continue;
+            }
+            let context = || format!("dashboard {} variable ${}", dashboard.uid, variable.name);
+            let (selector, label) = variable
+                .query
+                .trim()
+                .strip_prefix("label_values(")
+                .and_then(|q| q.strip_suffix(')'))
+                .and_then(|q| q.rsplit_once(','))
+                .ok_or_else(|| {
+                    format!(
+                        "{}: not label_values(selector, label): {:?}",
+                        context(),
+                        variable.query
+                    )
+                })?;
+            let selector =
+                substitute(selector.trim(), &values).map_err(|e| format!("{}: {e}", context()))?;
+            out.push(VariableQuery {
+                dashboard: dashboard.uid.clone(),
+                name: variable.name.clone(),
+                expr: format!("count by ({}) ({selector})", label.trim()),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The value of each variable of `dashboard` (built-in interval variables included).
 pub fn variable_values(dashboard: &Dashboard, intervals: Intervals) -> BTreeMap<String, String> {
     let mut values: BTreeMap<String, String> = dashboard
@@ -344,6 +396,27 @@ mod tests {
                 "{target:?}"
             );
             assert!(!selected_metrics(&target.expr).is_empty(), "{target:?}");
+        }
+    }
+
+    #[test]
+    fn label_values_become_count_by() {
+        let dashboards = dashboard_gen::generate::<Metric>().unwrap();
+        let queries = variable_queries(&dashboards, ONE_SECOND).unwrap();
+        let names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+        assert!(names.starts_with(&["job", "instance"]), "{names:?}");
+        for query in &queries {
+            assert!(
+                query
+                    .expr
+                    .starts_with(&format!("count by ({}) (", query.name)),
+                "{query:?}"
+            );
+            assert!(!query.expr.contains('$'), "{query:?}");
+            assert!(
+                promql_parser::parser::parse(&query.expr).is_ok(),
+                "{query:?}"
+            );
         }
     }
 
