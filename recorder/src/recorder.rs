@@ -1,8 +1,10 @@
 //! [`Recorder`]: records catalog metrics into a `metrics-exporter-prometheus` registry.
 //!
 //! Per metric it keeps the exporter handles of every series it has seen, so recording a
-//! seen series costs one hash lookup under a read lock and one atomic operation, with
-//! no allocation and no `metrics::Key` built. Enumerated label combinations and
+//! seen series costs one lock-free hash lookup (see `crate::series`) and the exporter's
+//! atomic operation, with no allocation and no `metrics::Key` built. Metrics whose
+//! labels are all enumerated skip hashing: each value's position in its allowed list
+//! indexes a dense array of handles. Enumerated label combinations and
 //! unlabeled metrics are registered up front, so they are exposed at 0 from the first
 //! scrape. Misuse (label set or value not matching the catalog) panics when
 //! `panic_on_misuse` is set, and otherwise is counted in the catalog's
@@ -23,7 +25,7 @@ use crate::handles::{
     CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
 };
 use crate::histogram::AtomicHistogram;
-use crate::series::{MAX_LABELS, SeriesRef, SeriesTable};
+use crate::series::{MAX_LABELS, SeriesRef, SeriesTable, ValueIndex};
 
 /// Label values as callers pass them: catalog label key and value.
 pub type Labels<'a, C> = &'a [(<C as MetricCatalog>::Label, &'a str)];
@@ -71,8 +73,11 @@ struct MetricState<C: MetricCatalog> {
     unlabeled: Option<Handle>,
     /// Series of a labeled metric, keyed by label values in catalog order.
     table: SeriesTable<Handle>,
+    /// For a metric whose labels are all enumerated: every series, indexed by the
+    /// positions of its values in `allowed` (mixed radix, last label fastest).
+    dense: Option<Box<[Handle]>>,
     /// Allowed values per label position; `None` for free-form labels.
-    allowed: Box<[Option<Vec<&'static str>>]>,
+    allowed: Box<[Option<ValueIndex>]>,
     /// Series admitted so far (overflow series excluded), for metrics with a free-form label.
     admitted: AtomicUsize,
     /// `SAMPLES_DROPPED{metric=this}` per [`DropReason`], and `SERIES_OVERFLOW{metric=this}`.
@@ -344,6 +349,9 @@ impl<C: MetricCatalog> Recorder<C> {
         let Some(count) = ordered_values(state.def, labels, &mut values) else {
             return self.label_mismatch(state, labels);
         };
+        if let Some(handle) = state.dense_handle(&values[..count]) {
+            return op.apply(handle);
+        }
         let key = SeriesRef(&values[..count]);
         if state.table.with(key, |handle| op.apply(handle)).is_none() {
             if let Some(handle) = self.first_touch(state, &mut values[..count]) {
@@ -371,6 +379,9 @@ impl<C: MetricCatalog> Recorder<C> {
             self.label_mismatch(state, labels);
             return None;
         };
+        if let Some(handle) = state.dense_handle(&values[..count]) {
+            return Some(handle.clone());
+        }
         state
             .table
             .with(SeriesRef(&values[..count]), Clone::clone)
@@ -396,13 +407,16 @@ impl<C: MetricCatalog> Recorder<C> {
                 return None;
             }
             if let Some(allowed) = &state.allowed[position]
-                && !allowed.contains(value)
+                && allowed.position(value).is_none()
             {
                 let label = state.def.labels[position].def().name;
                 self.misuse(
                     state,
                     DropReason::WrongLabels,
-                    &format!("value {value:?} of label `{label}` is not one of {allowed:?}"),
+                    &format!(
+                        "value {value:?} of label `{label}` is not one of {:?}",
+                        allowed.values()
+                    ),
                 );
                 return None;
             }
@@ -414,7 +428,7 @@ impl<C: MetricCatalog> Recorder<C> {
         }
         let max_series = state.def.max_series;
         let under_bound = |_: usize| {
-            // Called under the table's write lock: admission is race-free.
+            // Called under the table's insert lock: admission is race-free.
             let admitted = state.admitted.load(Ordering::Relaxed);
             let admit = max_series == 0 || admitted < max_series;
             if admit {
@@ -440,7 +454,10 @@ impl<C: MetricCatalog> Recorder<C> {
         if let Some(self_metrics) = &state.self_metrics {
             self_metrics.overflow.increment(1);
         }
-        if !state.overflow_logged.swap(true, Ordering::Relaxed) {
+        // A plain load first: the flag's cache line stays shared once it is set.
+        if !state.overflow_logged.load(Ordering::Relaxed)
+            && !state.overflow_logged.swap(true, Ordering::Relaxed)
+        {
             tracing::warn!(
                 metric = state.def.name,
                 max_series = state.def.max_series,
@@ -528,7 +545,7 @@ impl<C: MetricCatalog> Recorder<C> {
 impl<C: MetricCatalog> MetricState<C> {
     fn new(metric: C, exporter: &PrometheusRecorder) -> Self {
         let def = metric.def();
-        let allowed: Box<[Option<Vec<&'static str>>]> = def
+        let allowed: Box<[Option<ValueIndex>]> = def
             .labels
             .iter()
             .map(|label| match label.def().values {
@@ -536,12 +553,22 @@ impl<C: MetricCatalog> MetricState<C> {
                 LabelValues::CatalogMetric => Some(C::ALL.iter().map(|m| m.def().name).collect()),
                 LabelValues::FreeForm => None,
             })
+            .map(|values| values.map(ValueIndex::new))
             .collect();
         describe(exporter, def);
-        let state = MetricState {
+        // Every series the table can hold: the admitted ones plus one overflow series
+        // per combination of enumerated values (all of them when nothing is free-form).
+        let combinations: usize = allowed.iter().flatten().map(|a| a.values().len()).product();
+        let capacity = match def.labels.len() {
+            0 => 0,
+            _ if def.has_free_form_label() => def.max_series + combinations,
+            _ => combinations,
+        };
+        let mut state = MetricState {
             def,
             unlabeled: def.labels.is_empty().then(|| register(exporter, def, &[])),
-            table: SeriesTable::new(),
+            table: SeriesTable::with_capacity(capacity),
+            dense: None,
             allowed,
             admitted: AtomicUsize::new(0),
             self_metrics: None,
@@ -549,24 +576,34 @@ impl<C: MetricCatalog> MetricState<C> {
             overflow_logged: AtomicBool::new(false),
         };
         if !def.labels.is_empty() && !def.has_free_form_label() {
-            state.register_all_combinations(exporter);
+            state.dense = Some(state.register_all_combinations(exporter));
         }
         state
     }
 
-    /// Registers every combination of enumerated label values.
-    fn register_all_combinations(&self, exporter: &PrometheusRecorder) {
-        let lists: Vec<&Vec<&'static str>> = self.allowed.iter().flatten().collect();
+    /// Registers every combination of enumerated label values; returns their handles
+    /// in odometer order (last label fastest), the order `dense_handle` indexes.
+    fn register_all_combinations(&self, exporter: &PrometheusRecorder) -> Box<[Handle]> {
+        let lists: Vec<&[&'static str]> = self
+            .allowed
+            .iter()
+            .flatten()
+            .map(ValueIndex::values)
+            .collect();
         let mut positions = vec![0usize; lists.len()];
+        let mut handles = Vec::new();
         loop {
             let values: Vec<&str> = lists.iter().zip(&positions).map(|(l, p)| l[*p]).collect();
             let make = || register(exporter, self.def, &values);
-            self.table.get_or_insert(SeriesRef(&values), |_| true, make);
+            if let Some((handle, _)) = self.table.get_or_insert(SeriesRef(&values), |_| true, make)
+            {
+                handles.push(handle);
+            }
             // Advance the odometer; stop after the last combination.
             let mut digit = lists.len();
             loop {
                 if digit == 0 {
-                    return;
+                    return handles.into_boxed_slice();
                 }
                 digit -= 1;
                 positions[digit] += 1;
@@ -576,6 +613,22 @@ impl<C: MetricCatalog> MetricState<C> {
                 positions[digit] = 0;
             }
         }
+    }
+}
+
+impl<C: MetricCatalog> MetricState<C> {
+    /// The series of `values` of a metric whose labels are all enumerated, found by
+    /// each value's position in its allowed list: no hashing. `None` for other metrics
+    /// and for a value that is not allowed (the caller then reports the misuse).
+    #[inline]
+    fn dense_handle(&self, values: &[&str]) -> Option<&Handle> {
+        let dense = self.dense.as_deref()?;
+        let mut index = 0;
+        for (allowed, value) in self.allowed.iter().zip(values) {
+            let allowed = allowed.as_ref()?;
+            index = index * allowed.values().len() + allowed.position(value)?;
+        }
+        dense.get(index)
     }
 }
 
