@@ -197,16 +197,19 @@ mod tests {
             .iter()
             .find(|(_, c)| c == path)
             .unwrap_or_else(|| panic!("no grafana volume mounted at {path}"));
-        let n_dashboards = fs::read_dir(dashboards)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "json")
-            })
-            .count();
+        let mut n_dashboards = 0;
+        for entry in fs::read_dir(dashboards).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let dashboard: dashboard_gen::model::Dashboard =
+                serde_json::from_str(&fs::read_to_string(&path).unwrap())
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let findings = dashboard_gen::lint::<catalog::Metric>(&dashboard);
+            assert!(findings.is_empty(), "{}: {findings:?}", path.display());
+            n_dashboards += 1;
+        }
         assert!(n_dashboards > 0, "{}", dashboards.display());
         let datasource: Value = serde_norway::from_str(
             &fs::read_to_string(provisioning.join("datasources/prometheus.yaml")).unwrap(),
@@ -215,5 +218,29 @@ mod tests {
         let url = datasource["datasources"][0]["url"].as_str().unwrap();
         assert_eq!(url, "http://prometheus:9090");
         assert!(compose["services"].get("prometheus").is_some());
+    }
+
+    #[test]
+    fn dockerfile_builds_and_runs_the_demo() {
+        let compose = compose();
+        let build = &compose["services"]["pipeline-demo"]["build"];
+        let dockerfile = deploy_dir()
+            .join(build["context"].as_str().unwrap())
+            .join(build["dockerfile"].as_str().unwrap());
+        let text = fs::read_to_string(&dockerfile).unwrap();
+        for expected in [
+            "cargo build --release --locked -p pipeline-demo",
+            "COPY --from=build /src/target/release/pipeline-demo /usr/local/bin/pipeline-demo",
+            "ENTRYPOINT [\"pipeline-demo\"]",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{}: no {expected:?}",
+                dockerfile.display()
+            );
+        }
+        // BuildKit reads `<Dockerfile>.dockerignore` beside it: keep target/ out of the context.
+        let ignore = fs::read_to_string(format!("{}.dockerignore", dockerfile.display())).unwrap();
+        assert!(ignore.lines().any(|l| l == "target/"), "{ignore}");
     }
 }

@@ -131,7 +131,7 @@ pub fn run() -> Result<()> {
         }
     })?;
     drop(runtime);
-    eprint!("{}", summary(&checks, started.elapsed()));
+    print!("{}", summary(&checks, started.elapsed()));
     let failed = checks.iter().filter(|c| c.status == Status::Failed).count();
     if failed > 0 {
         bail!(
