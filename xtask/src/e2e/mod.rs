@@ -313,22 +313,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     let mut exposed = BTreeSet::new();
     for (address, api) in addresses.iter().zip(&demo_apis) {
         let exposition = Exposition::parse(&api.get_text("/metrics").await?);
-        let problems: Vec<String> = conformance::check::<Metric>(&exposition)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let families = exposition
-            .families
-            .iter()
-            .filter(|(name, _)| name.starts_with(Metric::PREFIX));
-        let (n_families, n_series) = families.fold((0, 0), |(f, s), (_, family)| {
-            (f + 1, s + family.series.len())
-        });
-        checks.push(Check::new(
-            format!("conformance {address}"),
-            format!("{n_families} families, {n_series} series"),
-            problems,
-        ));
+        checks.push(conformance_check(address, &exposition));
         exposed.extend(exposition.sample_names);
     }
     checks.push(numbers_agree(&prometheus_api, &demo_apis).await?);
@@ -397,6 +382,26 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         }
     }
     Ok(checks)
+}
+
+/// Conformance of one instance's exposition with the catalog, as a summary row.
+fn conformance_check(address: &str, exposition: &Exposition) -> Check {
+    let problems: Vec<String> = conformance::check::<Metric>(exposition)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let families = exposition
+        .families
+        .iter()
+        .filter(|(name, _)| name.starts_with(Metric::PREFIX));
+    let (n_families, n_series) = families.fold((0, 0), |(f, s), (_, family)| {
+        (f + 1, s + family.series.len())
+    });
+    Check::new(
+        format!("conformance {address}"),
+        format!("{n_families} families, {n_series} series"),
+        problems,
+    )
 }
 
 /// The committed dashboards, `dashboards/*.json`.
@@ -779,6 +784,75 @@ async fn check_dashboards(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The report of a run where the demo emits a metric the catalog does not know and
+    /// a dashboard queries a metric the demo does not emit.
+    #[test]
+    fn drift_fails_the_run_with_a_readable_report() {
+        let bogus = format!("{}bogus_total", Metric::PREFIX);
+        let text = format!(
+            "{}# HELP {bogus} Not in the catalog.\n# TYPE {bogus} counter\n{bogus} 1\n",
+            fixtures::exposition()
+        );
+        let exposition = Exposition::parse(&text);
+        let conformance = conformance_check("127.0.0.1:9464", &exposition);
+
+        let mut dashboards = dashboard_gen::generate::<Metric>().unwrap();
+        let panel = dashboards[0]
+            .panels
+            .iter_mut()
+            .find(|p| p.targets.as_ref().is_some_and(|t| !t.is_empty()))
+            .unwrap();
+        let missing = format!("{}not_emitted_total", Metric::PREFIX);
+        panel.targets.as_mut().unwrap()[0].expr =
+            format!("sum(rate({missing}{{job=~\"$job\"}}[$__rate_interval]))");
+        let intervals = Intervals {
+            scrape: SCRAPE_INTERVAL,
+            step: SCRAPE_INTERVAL,
+            range: Duration::from_secs(300),
+        };
+        let targets = queries::targets(&dashboards, intervals).unwrap();
+        let outcomes: Vec<Outcome> = targets
+            .iter()
+            .map(|t| Outcome::Series(usize::from(!t.expr.contains(&missing))))
+            .collect();
+        let report = queries::report(
+            &targets,
+            &outcomes,
+            &exposition.sample_names,
+            &BTreeSet::new(),
+        );
+        let dashboards = Check::new(
+            "dashboards on Prometheus",
+            format!(
+                "panels with data: {}/{}",
+                report.panels_with_data, report.panels
+            ),
+            report.failures,
+        );
+
+        let text = summary(&[conformance, dashboards], Duration::from_secs(30));
+        assert!(
+            text.contains("  FAILED   conformance 127.0.0.1:9464  21 families"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "  - {bogus}: exposed, but the catalog does not define it (declare it in catalog::Metric or stop recording it)\n"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("  FAILED   dashboards on Prometheus"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "target A: no series: it selects {missing}, which no demo instance exposes\n    query: sum(rate({missing}{{job=~\".+\"}}[4s]))"
+            )),
+            "{text}"
+        );
+    }
 
     #[test]
     fn summary_lists_every_check_then_the_problems_of_failed_ones() {
