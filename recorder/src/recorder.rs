@@ -345,13 +345,13 @@ impl<C: MetricCatalog> Recorder<C> {
             }
             return op.apply(handle);
         }
+        if let Some(handle) = state.dense_handle(labels) {
+            return op.apply(handle);
+        }
         let mut values = [""; MAX_LABELS];
         let Some(count) = ordered_values(state.def, labels, &mut values) else {
             return self.label_mismatch(state, labels);
         };
-        if let Some(handle) = state.dense_handle(&values[..count]) {
-            return op.apply(handle);
-        }
         let key = SeriesRef(&values[..count]);
         if state.table.with(key, |handle| op.apply(handle)).is_none() {
             if let Some(handle) = self.first_touch(state, &mut values[..count]) {
@@ -374,14 +374,14 @@ impl<C: MetricCatalog> Recorder<C> {
             }
             return Some(handle.clone());
         }
+        if let Some(handle) = state.dense_handle(labels) {
+            return Some(handle.clone());
+        }
         let mut values = [""; MAX_LABELS];
         let Some(count) = ordered_values(state.def, labels, &mut values) else {
             self.label_mismatch(state, labels);
             return None;
         };
-        if let Some(handle) = state.dense_handle(&values[..count]) {
-            return Some(handle.clone());
-        }
         state
             .table
             .with(SeriesRef(&values[..count]), Clone::clone)
@@ -617,14 +617,24 @@ impl<C: MetricCatalog> MetricState<C> {
 }
 
 impl<C: MetricCatalog> MetricState<C> {
-    /// The series of `values` of a metric whose labels are all enumerated, found by
-    /// each value's position in its allowed list: no hashing. `None` for other metrics
-    /// and for a value that is not allowed (the caller then reports the misuse).
+    /// The series of `labels` of a metric whose labels are all enumerated, found by
+    /// each value's position in its allowed list: no hashing, no copy of the values.
+    /// `None` for other metrics and for a label set or value that does not match the
+    /// catalog (the caller's slow path then reports the misuse).
     #[inline]
-    fn dense_handle(&self, values: &[&str]) -> Option<&Handle> {
+    fn dense_handle(&self, labels: Labels<'_, C>) -> Option<&Handle> {
         let dense = self.dense.as_deref()?;
+        let expected = self.def.labels;
+        if labels.len() != expected.len() {
+            return None;
+        }
         let mut index = 0;
-        for (allowed, value) in self.allowed.iter().zip(values) {
+        for (position, (label, allowed)) in expected.iter().zip(&self.allowed).enumerate() {
+            // Callers usually pass labels in catalog order: check that position first.
+            let value = match labels[position] {
+                (given, value) if given == *label => value,
+                _ => labels.iter().find(|(given, _)| given == label)?.1,
+            };
             let allowed = allowed.as_ref()?;
             index = index * allowed.values().len() + allowed.position(value)?;
         }
