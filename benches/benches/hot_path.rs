@@ -8,7 +8,8 @@
 //! times (what `cargo xtask bench --quick` sets).
 
 use std::hint::black_box;
-use std::sync::Barrier;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
@@ -165,6 +166,10 @@ fn main() {
 
     let mut group = criterion.benchmark_group("counter_unlabeled");
     each_subject!(subjects, |id, subject| unlabeled(&mut group, id, subject));
+    // The floor: one relaxed atomic add behind a `metrics::Counter` (no exporter
+    // generation counter), i.e. what a recorder-owned counter cell would cost.
+    let floor = metrics::Counter::from_arc(Arc::new(AtomicU64::new(0)));
+    group.bench_function("floor", |b| b.iter(|| floor.increment(1)));
     group.finish();
 
     let mut group = criterion.benchmark_group("counter_static2");

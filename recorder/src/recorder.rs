@@ -324,9 +324,29 @@ impl<C: MetricCatalog> Recorder<C> {
         &self.inner.metrics[metric.index()]
     }
 
+    /// The hot path, inlined into each caller: an unlabeled metric or a metric whose
+    /// labels are all enumerated, called correctly, records here; everything else
+    /// (runtime labels, first touch, misuse) goes through [`Recorder::record_slow`].
     #[inline]
     fn record(&self, metric: C, labels: Labels<'_, C>, op: Op) {
         let state = self.state(metric);
+        if op.fits(state.def.kind) && op.value().is_none_or(f64::is_finite) {
+            if let Some(handle) = &state.unlabeled
+                && labels.is_empty()
+            {
+                return op.apply(handle);
+            }
+            if let Some(handle) = state.dense_handle(labels) {
+                return op.apply(handle);
+            }
+        }
+        self.record_slow(state, labels, op);
+    }
+
+    /// Everything [`Recorder::record`] does not handle inline: checks and reports
+    /// misuse, looks up runtime label values, and handles first touch.
+    #[inline(never)]
+    fn record_slow(&self, state: &MetricState<C>, labels: Labels<'_, C>, op: Op) {
         if !op.fits(state.def.kind) {
             return self.wrong_kind(state, op);
         }
@@ -343,9 +363,6 @@ impl<C: MetricCatalog> Recorder<C> {
             if !labels.is_empty() {
                 return self.label_mismatch(state, labels);
             }
-            return op.apply(handle);
-        }
-        if let Some(handle) = state.dense_handle(labels) {
             return op.apply(handle);
         }
         let mut values = [""; MAX_LABELS];

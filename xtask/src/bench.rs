@@ -35,6 +35,7 @@ const IMPLEMENTATIONS: &[&str] = &[
     "prometheus",
     "prometheus_client",
     "measured",
+    "floor",
 ];
 
 /// Table rows: criterion groups and what they measure, in display order.
