@@ -371,9 +371,7 @@ impl<C: MetricCatalog> Recorder<C> {
         };
         let key = SeriesRef(&values[..count]);
         if state.table.with(key, |handle| op.apply(handle)).is_none() {
-            if let Some(handle) = self.first_touch(state, &mut values[..count]) {
-                op.apply(&handle);
-            }
+            self.first_touch(state, &mut values[..count], |handle| op.apply(handle));
         }
     }
 
@@ -402,13 +400,21 @@ impl<C: MetricCatalog> Recorder<C> {
         state
             .table
             .with(SeriesRef(&values[..count]), Clone::clone)
-            .or_else(|| self.first_touch(state, &mut values[..count]))
+            .or_else(|| self.first_touch(state, &mut values[..count], Clone::clone))
     }
 
     /// A series not seen yet: check its values, admit it or fold it into the overflow
     /// series, and register it with the exporter.
+    ///
+    /// `f` runs on the series' handle (by reference, so folding into the overflow
+    /// series, the one first-touch path that repeats at run time, clones nothing).
     #[cold]
-    fn first_touch(&self, state: &MetricState<C>, values: &mut [&str]) -> Option<Handle> {
+    fn first_touch<R>(
+        &self,
+        state: &MetricState<C>,
+        values: &mut [&str],
+        f: impl FnOnce(&Handle) -> R,
+    ) -> Option<R> {
         for (position, value) in values.iter().enumerate() {
             if value.len() > MAX_LABEL_VALUE_BYTES {
                 let label = state.def.labels[position].def().name;
@@ -441,7 +447,7 @@ impl<C: MetricCatalog> Recorder<C> {
         // A caller-supplied overflow value is the overflow series itself: it never takes
         // a slot of the bound and is not counted as a fold.
         if (0..values.len()).any(|p| state.allowed[p].is_none() && values[p] == OVERFLOW_VALUE) {
-            return self.overflow_series(state, values);
+            return self.overflow_series(state, values, f);
         }
         let max_series = state.def.max_series;
         let under_bound = |_: usize| {
@@ -460,14 +466,19 @@ impl<C: MetricCatalog> Recorder<C> {
                     .table
                     .get_or_insert(SeriesRef(values), under_bound, make)
             {
-                return Some(handle);
+                return Some(f(&handle));
             }
         }
-        self.overflow(state, values)
+        self.overflow(state, values, f)
     }
 
     /// Folds a series past the metric's bound into its overflow series.
-    fn overflow(&self, state: &MetricState<C>, values: &mut [&str]) -> Option<Handle> {
+    fn overflow<R>(
+        &self,
+        state: &MetricState<C>,
+        values: &mut [&str],
+        f: impl FnOnce(&Handle) -> R,
+    ) -> Option<R> {
         if let Some(self_metrics) = &state.self_metrics {
             self_metrics.overflow.increment(1);
         }
@@ -481,24 +492,30 @@ impl<C: MetricCatalog> Recorder<C> {
                 "series bound reached: new label values are recorded as {OVERFLOW_VALUE:?} (logged once)"
             );
         }
-        self.overflow_series(state, values)
+        self.overflow_series(state, values, f)
     }
 
     /// The overflow series of the series `values`: every free-form value replaced.
-    fn overflow_series(&self, state: &MetricState<C>, values: &mut [&str]) -> Option<Handle> {
+    fn overflow_series<R>(
+        &self,
+        state: &MetricState<C>,
+        values: &mut [&str],
+        f: impl FnOnce(&Handle) -> R,
+    ) -> Option<R> {
         for (position, value) in values.iter_mut().enumerate() {
             if state.allowed[position].is_none() {
                 *value = OVERFLOW_VALUE;
             }
         }
         let key = SeriesRef(values);
-        state.table.with(key, Clone::clone).or_else(|| {
-            let make = || register(&self.inner.exporter, state.def, values);
-            state
-                .table
-                .get_or_insert(key, |_| true, make)
-                .map(|(handle, _)| handle)
-        })
+        let mut f = Some(f);
+        let mut run = |handle: &Handle| f.take().map(|f| f(handle));
+        if let Some(result) = state.table.with(key, &mut run) {
+            return result;
+        }
+        let make = || register(&self.inner.exporter, state.def, values);
+        let (handle, _) = state.table.get_or_insert(key, |_| true, make)?;
+        run(&handle)
     }
 
     #[cold]
