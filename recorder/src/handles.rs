@@ -96,7 +96,7 @@ impl CounterHandle {
 #[derive(Clone, Debug)]
 pub struct GaugeHandle {
     pub(crate) inner: metrics::Gauge,
-    pub(crate) guard: Option<ValueGuard>,
+    pub(crate) guard: Option<Arc<ValueGuard>>,
 }
 
 impl GaugeHandle {
@@ -126,7 +126,7 @@ impl GaugeHandle {
 pub struct HistogramHandle {
     /// `None` when detached.
     pub(crate) inner: Option<Arc<AtomicHistogram>>,
-    pub(crate) guard: Option<ValueGuard>,
+    pub(crate) guard: Option<Arc<ValueGuard>>,
 }
 
 impl HistogramHandle {
@@ -143,7 +143,7 @@ impl HistogramHandle {
     /// Starts a timer that observes the elapsed seconds into this histogram when dropped.
     pub fn start_timer(&self) -> Timer {
         Timer {
-            histogram: self.clone(),
+            histogram: self.inner.clone(),
             start: Instant::now(),
         }
     }
@@ -153,13 +153,16 @@ impl HistogramHandle {
 #[derive(Debug)]
 #[must_use = "a timer observes when dropped; bind it to a variable"]
 pub struct Timer {
-    histogram: HistogramHandle,
+    /// `None` when detached. No value guard: elapsed seconds are always finite.
+    histogram: Option<Arc<AtomicHistogram>>,
     start: Instant,
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.histogram.observe(self.start.elapsed().as_secs_f64());
+        if let Some(histogram) = &self.histogram {
+            histogram.observe(self.start.elapsed().as_secs_f64());
+        }
     }
 }
 

@@ -85,6 +85,8 @@ struct MetricState<C: MetricCatalog> {
     self_metrics: Option<SelfMetrics>,
     misuse_logged: Arc<AtomicBool>,
     overflow_logged: AtomicBool,
+    /// Shared by the metric's gauge and histogram handles (one clone per handle).
+    value_guard: Arc<ValueGuard>,
 }
 
 struct SelfMetrics {
@@ -190,6 +192,12 @@ impl<C: MetricCatalog> Recorder<C> {
             })
             .collect();
         for (state, self_metrics) in metrics.iter_mut().zip(self_metrics) {
+            state.value_guard = Arc::new(ValueGuard {
+                metric_name: state.def.name,
+                dropped_invalid: self_metrics.dropped[DropReason::InvalidValue as usize].clone(),
+                logged: Arc::clone(&state.misuse_logged),
+                panic_on_misuse,
+            });
             state.self_metrics = Some(self_metrics);
         }
         Recorder {
@@ -561,18 +569,9 @@ impl<C: MetricCatalog> Recorder<C> {
         );
     }
 
-    fn value_guard(&self, metric: C) -> ValueGuard {
-        let state = self.state(metric);
-        ValueGuard {
-            metric_name: state.def.name,
-            dropped_invalid: state
-                .self_metrics
-                .as_ref()
-                .map(|s| s.dropped[DropReason::InvalidValue as usize].clone())
-                .unwrap_or_else(metrics::Counter::noop),
-            logged: Arc::clone(&state.misuse_logged),
-            panic_on_misuse: self.inner.panic_on_misuse,
-        }
+    /// The metric's guard against invalid values, shared by its handles.
+    fn value_guard(&self, metric: C) -> Arc<ValueGuard> {
+        Arc::clone(&self.state(metric).value_guard)
     }
 }
 
@@ -608,6 +607,13 @@ impl<C: MetricCatalog> MetricState<C> {
             self_metrics: None,
             misuse_logged: Arc::new(AtomicBool::new(false)),
             overflow_logged: AtomicBool::new(false),
+            // Replaced once the self-metrics exist (see `Recorder::new`).
+            value_guard: Arc::new(ValueGuard {
+                metric_name: def.name,
+                dropped_invalid: metrics::Counter::noop(),
+                logged: Arc::new(AtomicBool::new(false)),
+                panic_on_misuse: false,
+            }),
         };
         if !def.labels.is_empty() && !def.has_free_form_label() {
             state.dense = Some(state.register_all_combinations(exporter));
