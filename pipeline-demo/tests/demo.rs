@@ -3,121 +3,18 @@
 //! back whole, and refuses a bad `--listen` naming it.
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+mod support;
 
 use catalog::{LabelKey, Metric, MetricCatalog, MetricKind};
 use pipeline_demo::envelope::ContentHash;
 use pipeline_demo::ingest_log::{self, LogRecord, Tail};
-
-/// A running `pipeline-demo`, killed on drop if still running.
-struct Demo {
-    child: Child,
-    listen: String,
-    started: Instant,
-    data_dir: tempfile::TempDir,
-}
-
-impl Demo {
-    /// Starts the binary on a free loopback port with a fresh data directory.
-    fn start(extra_args: &[&str]) -> Demo {
-        Demo::start_on(&free_address().to_string(), extra_args)
-    }
-
-    /// Starts the binary with `--listen listen` and a fresh data directory.
-    fn start_on(listen: &str, extra_args: &[&str]) -> Demo {
-        let data_dir = tempfile::tempdir().unwrap();
-        let output = File::create(data_dir.path().join("output.txt")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_pipeline-demo"))
-            .args(["--listen", listen])
-            .arg("--data-dir")
-            .arg(data_dir.path().join("data"))
-            .args(extra_args)
-            .env("RUST_LOG", "info")
-            .env_remove("NO_COLOR")
-            .stdin(Stdio::null())
-            .stdout(output.try_clone().unwrap())
-            .stderr(output)
-            .spawn()
-            .unwrap();
-        Demo {
-            child,
-            listen: listen.to_string(),
-            started: Instant::now(),
-            data_dir,
-        }
-    }
-
-    /// What the process printed so far.
-    fn output(&self) -> String {
-        std::fs::read_to_string(self.data_dir.path().join("output.txt")).unwrap_or_default()
-    }
-
-    /// Waits for the process to exit, at most `timeout`.
-    fn wait(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "pipeline-demo still running after {timeout:?}; output:\n{}",
-            self.output()
-        );
-    }
-
-    /// The text of `/metrics`, or `None` if the server does not answer (yet).
-    fn scrape(&self) -> Option<String> {
-        let address: SocketAddr = self.listen.parse().unwrap();
-        let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        stream
-            .write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        let (head, body) = response.split_once("\r\n\r\n")?;
-        assert!(
-            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-            "{head}"
-        );
-        Some(body.to_string())
-    }
-
-    /// Scrapes until one succeeds, at most 10 s.
-    fn wait_until_serving(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.scrape().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "no /metrics after 10 s:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback address nothing listens on (bound once, then released).
-fn free_address() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
+use support::Demo;
 
 /// Label names and values of a sample, in exposition order.
 type LabelPairs = Vec<(String, String)>;
@@ -326,7 +223,6 @@ fn check_ingest_log(data_dir: &Path) -> usize {
 #[test]
 fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
     let mut demo = Demo::start(&["--duration", "12", "--seed", "7"]);
-    demo.wait_until_serving();
     // Gauges go up and down: scrape often and remember which ever were non-zero.
     let mut seen_non_zero = HashSet::new();
     let mut last = String::new();
@@ -370,24 +266,19 @@ fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
     check_with_promtool(&last);
     let status = demo.wait(Duration::from_secs(15));
     assert!(status.success(), "{status}; output:\n{}", demo.output());
-    assert!(check_ingest_log(&demo.data_dir.path().join("data")) > 0);
+    assert!(check_ingest_log(&demo.data()) > 0);
 }
 
 #[test]
 fn sigterm_drains_the_queue_and_leaves_a_whole_ingest_log() {
     let mut demo = Demo::start(&[]);
-    demo.wait_until_serving();
     std::thread::sleep(Duration::from_secs(3));
-    let killed = Command::new("kill")
-        .args(["-TERM", &demo.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    demo.signal("-TERM");
     let status = demo.wait(Duration::from_secs(15));
     let output = demo.output();
     assert!(status.success(), "{status}; output:\n{output}");
     assert!(output.contains("SIGTERM"), "{output}");
-    assert!(check_ingest_log(&demo.data_dir.path().join("data")) > 0);
+    assert!(check_ingest_log(&demo.data()) > 0);
 }
 
 #[test]

@@ -8,132 +8,15 @@
 //! The read-only fault uses `chattr +i` (as root, permission bits do not stop writes);
 //! where the immutable flag cannot be set, that test prints why and passes.
 
-use std::fs::File;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+mod support;
 
 use catalog::Metric;
 use pipeline_demo::ingest_log::{self, Tail};
-
-/// A running `pipeline-demo` with its own data directory, killed on drop.
-struct Demo {
-    child: Child,
-    address: SocketAddr,
-    dir: tempfile::TempDir,
-}
-
-impl Demo {
-    fn start(args: &[&str]) -> Demo {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        Demo::start_in(dir, args)
-    }
-
-    /// Starts the binary on a free loopback port with data in `dir/data`.
-    fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Demo {
-        let address = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port");
-        let output = File::options()
-            .create(true)
-            .append(true)
-            .open(dir.path().join("output.txt"))
-            .expect("output file");
-        let child = Command::new(env!("CARGO_BIN_EXE_pipeline-demo"))
-            .args(["--listen", &address.to_string()])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(output.try_clone().expect("output"))
-            .stderr(output)
-            .spawn()
-            .expect("start pipeline-demo");
-        let demo = Demo {
-            child,
-            address,
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while demo.scrape().is_none() {
-            assert!(Instant::now() < deadline, "no /metrics:\n{}", demo.output());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        demo
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("output.txt")).unwrap_or_default()
-    }
-
-    /// `/metrics`, or `None` when the server does not answer.
-    fn scrape(&self) -> Option<String> {
-        let mut stream =
-            TcpStream::connect_timeout(&self.address, Duration::from_millis(500)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        stream
-            .write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        let (head, body) = response.split_once("\r\n\r\n")?;
-        head.contains(" 200 ").then(|| body.to_string())
-    }
-
-    /// Scrapes every 100 ms for `duration`; every scrape must answer. The last text.
-    fn scrape_for(&self, duration: Duration) -> String {
-        let started = Instant::now();
-        let mut last = None;
-        let mut scrapes = 0;
-        while started.elapsed() < duration {
-            let text = self
-                .scrape()
-                .unwrap_or_else(|| panic!("/metrics did not answer; output:\n{}", self.output()));
-            last = Some(text);
-            scrapes += 1;
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert!(scrapes > 0);
-        last.expect("scraped")
-    }
-
-    fn signal(&self, signal: &str) {
-        let sent = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-    }
-
-    fn wait(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running after {timeout:?}:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Demo;
 
 /// Sum of the samples of `metric` whose labels contain `labels` (e.g. `error_type="io"`).
 fn total(text: &str, metric: Metric, labels: &str) -> f64 {
