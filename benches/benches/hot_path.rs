@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
 use recorder_benches::catalog::{Bench, BenchLabel};
-use recorder_benches::fixtures::Fixtures;
+use recorder_benches::fixtures::{Fixtures, ROUTES};
 use recorder_benches::seed::Seed;
 use recorder_benches::subjects::{
     ExporterSeries, LATENCY, MetricsHandles, MetricsMacros, Ours, OursHandles, OursSeries,
@@ -210,7 +210,8 @@ fn main() {
             let mut group = criterion.benchmark_group(name);
             each_dynamic!(subjects, |id, subject| {
                 contended(&mut group, id, same, |thread| {
-                    let (tenant, route) = &fixtures.dynamic_pairs[thread];
+                    // Series (thread, thread), as for the handles below.
+                    let (tenant, route) = &fixtures.dynamic_pairs[thread * (ROUTES + 1)];
                     move || subject.inc_dynamic(tenant, route)
                 })
             });
@@ -404,7 +405,8 @@ fn first_touch<S: SeriesSubject>(group: &mut Group<'_>, id: &str, fixtures: &Fix
     });
 }
 
-/// Two threads recording at once; the time is per operation of one thread.
+/// Two threads recording at once; the time is per operation of one thread. With
+/// `same`, both record series 0; otherwise thread `t` records series `(t, t)`.
 fn contended<F: Fn() + Send>(
     group: &mut Group<'_>,
     id: &str,
