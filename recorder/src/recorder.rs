@@ -137,7 +137,7 @@ impl Op {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn apply(self, handle: &Handle) {
         match (self, handle) {
             (Op::Add(v), Handle::Counter(c)) => c.increment(v),
@@ -335,7 +335,7 @@ impl<C: MetricCatalog> Recorder<C> {
     /// The hot path, inlined into each caller: an unlabeled metric or a metric whose
     /// labels are all enumerated, called correctly, records here; everything else
     /// (runtime labels, first touch, misuse) goes through [`Recorder::record_slow`].
-    #[inline]
+    #[inline(always)]
     fn record(&self, metric: C, labels: Labels<'_, C>, op: Op) {
         let state = self.state(metric);
         if op.fits(state.def.kind) && op.value().is_none_or(f64::is_finite) {
