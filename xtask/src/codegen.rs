@@ -58,8 +58,9 @@ impl Report {
             Mode::Check => ("out of date", "stale"),
         };
         let mut line = format!(
-            "{}: {total} files in {}",
+            "{}: {total} {} in {}",
             artifact.name,
+            if total == 1 { "file" } else { "files" },
             artifact.dir.display()
         );
         if self.changed.is_empty() && self.stale.is_empty() {

@@ -12,6 +12,8 @@ mod e2e;
 mod lint;
 mod rules;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 /// Tasks for the metrics workspace. Run `cargo xtask <task> --help` for details.
@@ -47,8 +49,19 @@ enum Task {
     Bench(bench::Args),
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The chain, without a backtrace: errors here are about the workspace
+            // (stale files, lint findings, a failed push), and each says what fixes it.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.task {
         Task::Dashboards(args) => dashboards::run(args),
         Task::Rules(args) => generate(rules::artifacts()?, args),
