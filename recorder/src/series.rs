@@ -58,22 +58,20 @@ impl SeriesRef<'_> {
 #[derive(Debug)]
 pub(crate) struct ValueIndex {
     values: Box<[&'static str]>,
-    /// `position + 1` per slot, 0 for none; empty when no collision-free multiplier
-    /// was found (then lookups scan `values`).
-    slots: Box<[u8]>,
+    /// `position + 1` per slot, 0 for none; `None` when no collision-free multiplier
+    /// was found (then lookups scan `values`). Inline: no pointer to chase.
+    slots: Option<[u8; VALUE_INDEX_SLOTS]>,
     multiplier: u32,
-    shift: u32,
 }
 
 /// Slots of a [`ValueIndex`] table, as a power of two.
 const VALUE_INDEX_BITS: u32 = 8;
+const VALUE_INDEX_SLOTS: usize = 1 << VALUE_INDEX_BITS;
 
 impl ValueIndex {
     /// An index over `values` (distinct, as the catalog validates).
     pub(crate) fn new(values: Vec<&'static str>) -> Self {
-        let shift = 32 - VALUE_INDEX_BITS;
-        let size = 1usize << VALUE_INDEX_BITS;
-        let fits = values.len() < usize::from(u8::MAX) && values.len() * 4 <= size;
+        let fits = values.len() < usize::from(u8::MAX) && values.len() * 4 <= VALUE_INDEX_SLOTS;
         let found = fits
             .then(|| {
                 // Odd multipliers from a fixed sequence: deterministic, and with at most
@@ -81,24 +79,22 @@ impl ValueIndex {
                 (0..1024u32).find_map(|attempt| {
                     let multiplier =
                         0x9E37_79B1u32.wrapping_add(attempt.wrapping_mul(0x7F4A_7C16)) | 1;
-                    let mut slots = vec![0u8; size];
+                    let mut slots = [0u8; VALUE_INDEX_SLOTS];
                     for (position, value) in values.iter().enumerate() {
-                        let slot = &mut slots[slot_of(value, multiplier, shift)];
+                        let slot = &mut slots[slot_of(value, multiplier)];
                         if *slot != 0 {
                             return None;
                         }
                         *slot = position as u8 + 1;
                     }
-                    Some((slots.into_boxed_slice(), multiplier))
+                    Some((slots, multiplier))
                 })
             })
             .flatten();
-        let (slots, multiplier) = found.unwrap_or_default();
         ValueIndex {
             values: values.into_boxed_slice(),
-            slots,
-            multiplier,
-            shift,
+            slots: found.map(|(slots, _)| slots),
+            multiplier: found.map_or(0, |(_, multiplier)| multiplier),
         }
     }
 
@@ -110,11 +106,10 @@ impl ValueIndex {
     /// Position of `value` among the allowed values; `None` when it is not allowed.
     #[inline]
     pub(crate) fn position(&self, value: &str) -> Option<usize> {
-        if self.slots.is_empty() {
+        let Some(slots) = &self.slots else {
             return self.values.iter().position(|v| *v == value);
-        }
-        let position =
-            usize::from(self.slots[slot_of(value, self.multiplier, self.shift)]).checked_sub(1)?;
+        };
+        let position = usize::from(slots[slot_of(value, self.multiplier)]).checked_sub(1)?;
         let allowed = self.values[position];
         // Callers usually pass the catalog's own `&'static str`: then the pointers match
         // and no bytes are compared.
@@ -126,12 +121,12 @@ impl ValueIndex {
 /// The table slot of `value`: a multiplicative hash of its length and its first,
 /// middle and last bytes.
 #[inline]
-fn slot_of(value: &str, multiplier: u32, shift: u32) -> usize {
+fn slot_of(value: &str, multiplier: u32) -> usize {
     let bytes = value.as_bytes();
     let byte = |i: usize| bytes.get(i).copied().map_or(0, u32::from);
     let len = bytes.len();
     let key = (len as u32) ^ byte(0) << 8 ^ byte(len / 2) << 16 ^ byte(len.wrapping_sub(1)) << 24;
-    (key.wrapping_mul(multiplier) >> shift) as usize
+    (key.wrapping_mul(multiplier) >> (32 - VALUE_INDEX_BITS)) as usize
 }
 
 /// One series: its key, the key's hash (checked before comparing strings) and handle.
@@ -324,10 +319,7 @@ mod tests {
     fn value_index_finds_exactly_the_allowed_values() {
         let values = vec!["get", "put", "delete", "", "a", "ab", "ba", "abc", "acb"];
         let index = ValueIndex::new(values.clone());
-        assert!(
-            !index.slots.is_empty(),
-            "a collision-free multiplier exists"
-        );
+        assert!(index.slots.is_some(), "a collision-free multiplier exists");
         for (position, value) in values.iter().enumerate() {
             assert_eq!(index.position(value), Some(position));
         }
