@@ -4,6 +4,10 @@
 //! [`SERIES`] counter series of one runtime label in a fresh registry, and the growth
 //! in live bytes divided by [`SERIES`] is reported. Results go to stdout and to
 //! `$CARGO_TARGET_TMPDIR/recorder-benches-memory.json`, which `cargo xtask bench` reads.
+//!
+//! The allocator is written here rather than taken from `allocation-counter` (which the
+//! recorder's tests use): as a dev-dependency that crate would replace the global
+//! allocator of the criterion target too, taxing every allocating row of the suite.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
