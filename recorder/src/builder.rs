@@ -1,11 +1,10 @@
-//! [`Builder`]: validates the catalog, configures the Prometheus exporter and serves `/metrics`.
+//! [`Builder`]: validates the catalog, builds the recorder and serves `/metrics`.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use catalog::{MetricCatalog, MetricKind};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use catalog::MetricCatalog;
+use metrics_exporter_prometheus::PrometheusBuilder;
 
 use crate::error::Error;
 use crate::recorder::Recorder;
@@ -67,17 +66,14 @@ impl<C: MetricCatalog> Builder<C> {
     /// for tests and for embedding (render it with [`Recorder::render`]).
     pub fn build(self) -> Result<Recorder<C>, Error> {
         validate::<C>()?;
-        let exporter = exporter_builder::<C>()?.build_recorder();
-        Ok(Recorder::new(
-            Arc::new(exporter),
-            self.panic_on_misuse,
-            None,
-        ))
+        let facade = PrometheusBuilder::new().build_recorder();
+        Ok(Recorder::new(facade.handle(), self.panic_on_misuse, None))
     }
 
     /// Validates the catalog, serves `/metrics` on the listen address, installs the
     /// recorder as the target of the `recorder::inc`-style functions and as the global
-    /// `metrics` recorder (when none is installed yet), and runs the exporter's upkeep.
+    /// `metrics` recorder (when none is installed yet) for what other code records
+    /// through the `metrics` facade, and runs that exporter's upkeep.
     ///
     /// Inside a Tokio runtime the server runs on it; otherwise on a thread of its own.
     /// The bound address (useful with port 0) is [`Recorder::listen_address`].
@@ -95,10 +91,10 @@ impl<C: MetricCatalog> Builder<C> {
             address,
             reason: e.to_string(),
         })?;
-        let exporter = Arc::new(exporter_builder::<C>()?.build_recorder());
-        let recorder = Recorder::new(Arc::clone(&exporter), self.panic_on_misuse, Some(bound));
+        let facade = PrometheusBuilder::new().build_recorder();
+        let recorder = Recorder::new(facade.handle(), self.panic_on_misuse, Some(bound));
         crate::global::set(recorder.clone())?;
-        if metrics::set_global_recorder(exporter).is_err() {
+        if metrics::set_global_recorder(facade).is_err() {
             tracing::warn!(
                 "another `metrics` recorder is installed: `metrics::counter!` and friends keep going there"
             );
@@ -130,18 +126,4 @@ fn validate<C: MetricCatalog>() -> Result<(), Error> {
     } else {
         Err(Error::InvalidCatalog(problems))
     }
-}
-
-/// The exporter configured from the catalog: histogram buckets for every histogram.
-fn exporter_builder<C: MetricCatalog>() -> Result<PrometheusBuilder, Error> {
-    let mut builder = PrometheusBuilder::new();
-    for metric in C::ALL {
-        let def = metric.def();
-        if let MetricKind::Histogram { buckets } = def.kind {
-            builder = builder
-                .set_buckets_for_metric(Matcher::Full(def.name.to_string()), buckets)
-                .map_err(|e| Error::Exporter(format!("buckets of `{}`: {e}", def.name)))?;
-        }
-    }
-    Ok(builder)
 }

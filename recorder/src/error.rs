@@ -19,7 +19,7 @@ pub enum Error {
     /// A recorder is already installed in this process.
     #[error("a metrics recorder is already installed in this process")]
     AlreadyInstalled,
-    /// The exporter refused its configuration.
-    #[error("prometheus exporter: {0}")]
-    Exporter(String),
+    /// The `/metrics` server could not be started (runtime, thread or socket setup).
+    #[error("cannot start the metrics server: {0}")]
+    Server(String),
 }

@@ -2,7 +2,8 @@
 //!
 //! A handle is resolved once (metric + label values) and then records with a single
 //! atomic operation. Handles resolved from a call that did not match the catalog are
-//! detached: the misuse was counted and logged when resolving, and they record nothing.
+//! detached: the misuse was counted and logged when resolving, and what they record is
+//! never exposed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,13 +11,14 @@ use std::time::Instant;
 
 use catalog::DropReason;
 
+use crate::cells::{CounterCell, GaugeCell};
 use crate::histogram::AtomicHistogram;
 
 /// Counts and logs (once per metric) samples dropped for an invalid value.
 #[derive(Clone, Debug)]
 pub(crate) struct ValueGuard {
     pub(crate) metric_name: &'static str,
-    pub(crate) dropped_invalid: metrics::Counter,
+    pub(crate) dropped_invalid: Arc<CounterCell>,
     pub(crate) logged: Arc<AtomicBool>,
     pub(crate) panic_on_misuse: bool,
 }
@@ -39,7 +41,7 @@ impl ValueGuard {
             DropReason::InvalidValue,
             &format!("value {value} is not finite"),
             self.panic_on_misuse,
-            &self.dropped_invalid,
+            Some(&self.dropped_invalid),
             &self.logged,
         );
     }
@@ -53,7 +55,7 @@ pub(crate) fn report_misuse(
     reason: DropReason,
     detail: &str,
     panic_on_misuse: bool,
-    dropped: &metrics::Counter,
+    dropped: Option<&CounterCell>,
     logged: &AtomicBool,
 ) {
     if panic_on_misuse {
@@ -62,7 +64,9 @@ pub(crate) fn report_misuse(
             reason.as_str()
         );
     }
-    dropped.increment(1);
+    if let Some(dropped) = dropped {
+        dropped.add(1);
+    }
     if !logged.swap(true, Ordering::Relaxed) {
         tracing::warn!(
             metric = metric_name,
@@ -75,27 +79,27 @@ pub(crate) fn report_misuse(
 /// A cached counter series.
 #[derive(Clone, Debug)]
 pub struct CounterHandle {
-    pub(crate) inner: metrics::Counter,
+    pub(crate) inner: Arc<CounterCell>,
 }
 
 impl CounterHandle {
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
-        self.inner.increment(1);
+        self.inner.add(1);
     }
 
     /// Adds `value`.
     #[inline]
     pub fn add(&self, value: u64) {
-        self.inner.increment(value);
+        self.inner.add(value);
     }
 }
 
 /// A cached gauge series.
 #[derive(Clone, Debug)]
 pub struct GaugeHandle {
-    pub(crate) inner: metrics::Gauge,
+    pub(crate) inner: Arc<GaugeCell>,
     pub(crate) guard: Option<Arc<ValueGuard>>,
 }
 
@@ -111,13 +115,21 @@ impl GaugeHandle {
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
-        self.inner.increment(1.0);
+        self.inner.add(1.0);
     }
 
     /// Subtracts one.
     #[inline]
     pub fn dec(&self) {
-        self.inner.decrement(1.0);
+        self.inner.add(-1.0);
+    }
+
+    /// Adds `delta` (negative to subtract); NaN and infinities are dropped and counted.
+    #[inline]
+    pub fn add(&self, delta: f64) {
+        if self.guard.as_ref().is_none_or(|g| g.accepts(delta)) {
+            self.inner.add(delta);
+        }
     }
 }
 
@@ -170,7 +182,7 @@ impl CounterHandle {
     /// A handle that records nothing (the call that made it was counted as misuse).
     pub(crate) fn detached() -> Self {
         CounterHandle {
-            inner: metrics::Counter::noop(),
+            inner: Arc::new(CounterCell::new("".into())),
         }
     }
 }
@@ -179,7 +191,7 @@ impl GaugeHandle {
     /// A handle that records nothing (the call that made it was counted as misuse).
     pub(crate) fn detached() -> Self {
         GaugeHandle {
-            inner: metrics::Gauge::noop(),
+            inner: Arc::new(GaugeCell::new("".into())),
             guard: None,
         }
     }

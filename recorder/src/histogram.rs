@@ -9,6 +9,8 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::cells::Value;
+
 /// One histogram series: per-bucket counts (the last bucket is `+Inf`) and the sum.
 #[derive(Debug)]
 pub(crate) struct AtomicHistogram {
@@ -21,24 +23,20 @@ pub(crate) struct AtomicHistogram {
 }
 
 impl AtomicHistogram {
-    /// An empty series with catalog `bounds` and the given `name="value"` pairs.
-    pub(crate) fn new(bounds: &'static [f64], labels: &[(&str, &str)]) -> Self {
-        let mut rendered = String::new();
-        for (name, value) in labels {
-            let value = metrics_exporter_prometheus::formatting::sanitize_label_value(value);
-            let _ = write!(rendered, "{name}=\"{value}\",");
-        }
+    /// An empty series with catalog `bounds` and labels rendered by
+    /// [`crate::cells::label_pairs`].
+    pub(crate) fn new(bounds: &'static [f64], labels: &str) -> Self {
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{labels},")
+        };
         AtomicHistogram {
             bounds,
             counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             sum_bits: AtomicU64::new(0f64.to_bits()),
-            labels: rendered.into_boxed_str(),
+            labels: labels.into_boxed_str(),
         }
-    }
-
-    /// The pre-rendered labels, for ordering series deterministically.
-    pub(crate) fn labels(&self) -> &str {
-        &self.labels
     }
 
     /// Records one observation (finite; callers check).
@@ -78,7 +76,7 @@ impl AtomicHistogram {
                 }
             }
         }
-        let sum = f64::from_bits(self.sum_bits.load(Ordering::Relaxed));
+        let sum = Value(f64::from_bits(self.sum_bits.load(Ordering::Relaxed)));
         let bare = labels.trim_end_matches(',');
         if bare.is_empty() {
             let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
@@ -100,7 +98,8 @@ mod tests {
 
     #[test]
     fn renders_cumulative_buckets_sum_and_count() {
-        let histogram = AtomicHistogram::new(BOUNDS, &[("source_id", "a\"b")]);
+        let histogram =
+            AtomicHistogram::new(BOUNDS, &crate::cells::label_pairs([("source_id", "a\"b")]));
         for value in [0.1, 0.2, 0.5, 3.0] {
             histogram.observe(value);
         }
@@ -122,7 +121,7 @@ mod tests {
         /// `<=` its bound, and the count is the number of observations.
         #[test]
         fn buckets_count_observations_at_or_below_their_bound(values in prop::collection::vec(-1.0f64..5.0, 0..50)) {
-            let histogram = AtomicHistogram::new(BOUNDS, &[]);
+            let histogram = AtomicHistogram::new(BOUNDS, "");
             for value in &values {
                 histogram.observe(*value);
             }

@@ -18,10 +18,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Underneath, `metrics-exporter-prometheus` stores and renders the series; the recorder
-//! describes every metric, sets every histogram's catalog buckets, registers unlabeled
+//! Underneath, the recorder stores every catalog series itself (one cache-line-aligned
+//! atomic per counter or gauge, fixed atomic buckets per histogram with the catalog's
+//! buckets) and renders them with the catalog's HELP and types; anything other code
+//! records through the `metrics` facade goes to `metrics-exporter-prometheus`, installed
+//! as the global `metrics` recorder and rendered after them. It registers unlabeled
 //! metrics and enumerated label combinations up front (exposed at 0 from the first
-//! scrape), caches one handle per seen series (no allocation after first touch), caps
+//! scrape), finds a seen series without locking or allocating, caps
 //! free-form labels at the catalog's `max_series` (excess goes to one `__overflow__`
 //! series, counted), and turns misuse into a panic in debug builds or a counted, once-
 //! logged dropped sample in release builds.
@@ -37,6 +40,7 @@
 //! no slot of `max_series` and is not counted as a fold in `SERIES_OVERFLOW`.
 
 mod builder;
+mod cells;
 mod error;
 mod global;
 mod handles;

@@ -1,8 +1,9 @@
-//! [`Recorder`]: records catalog metrics into a `metrics-exporter-prometheus` registry.
+//! [`Recorder`]: records catalog metrics and renders them in the Prometheus text format.
 //!
-//! Per metric it keeps the exporter handles of every series it has seen, so recording a
-//! seen series costs one lock-free hash lookup (see `crate::series`) and the exporter's
-//! atomic operation, with no allocation and no `metrics::Key` built. Metrics whose
+//! Per metric it keeps the cell of every series it has seen (`crate::cells`,
+//! `crate::histogram`), so recording a seen series costs one lock-free hash lookup (see
+//! `crate::series`) and one atomic operation, with no allocation and no `metrics::Key`
+//! built. Metrics whose
 //! labels are all enumerated skip hashing: each value's position in its allowed list
 //! indexes a dense array of handles. Enumerated label combinations and
 //! unlabeled metrics are registered up front, so they are exposed at 0 from the first
@@ -18,9 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use catalog::{
     DropReason, LabelKey, LabelValues, MetricCatalog, MetricDef, MetricKind, OVERFLOW_VALUE,
 };
-use metrics::{Key, Label as MetricsLabel, Metadata, Recorder as _};
-use metrics_exporter_prometheus::{PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::cells::{CounterCell, GaugeCell, label_pairs, write_family_header};
 use crate::handles::{
     CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
 };
@@ -59,8 +60,9 @@ impl<C: MetricCatalog> std::fmt::Debug for Recorder<C> {
 }
 
 struct Inner<C: MetricCatalog> {
-    exporter: Arc<PrometheusRecorder>,
-    render: PrometheusHandle,
+    /// The `metrics`-facade exporter: renders what other code records through
+    /// `metrics::counter!` and friends, after the catalog's series.
+    facade: PrometheusHandle,
     metrics: Box<[MetricState<C>]>,
     panic_on_misuse: bool,
     listen_address: Option<SocketAddr>,
@@ -90,15 +92,15 @@ struct MetricState<C: MetricCatalog> {
 }
 
 struct SelfMetrics {
-    dropped: [metrics::Counter; 3],
-    overflow: metrics::Counter,
+    dropped: [Arc<CounterCell>; 3],
+    overflow: Arc<CounterCell>,
 }
 
-/// An exporter handle of one series.
+/// The storage of one series.
 #[derive(Clone)]
 enum Handle {
-    Counter(metrics::Counter),
-    Gauge(metrics::Gauge),
+    Counter(Arc<CounterCell>),
+    Gauge(Arc<GaugeCell>),
     Histogram(Arc<AtomicHistogram>),
 }
 
@@ -140,9 +142,9 @@ impl Op {
     #[inline(always)]
     fn apply(self, handle: &Handle) {
         match (self, handle) {
-            (Op::Add(v), Handle::Counter(c)) => c.increment(v),
-            (Op::Add(v), Handle::Gauge(g)) => g.increment(v as f64),
-            (Op::Decrement, Handle::Gauge(g)) => g.decrement(1.0),
+            (Op::Add(v), Handle::Counter(c)) => c.add(v),
+            (Op::Add(v), Handle::Gauge(g)) => g.add(v as f64),
+            (Op::Decrement, Handle::Gauge(g)) => g.add(-1.0),
             (Op::Set(v), Handle::Gauge(g)) => g.set(v),
             (Op::Observe(v), Handle::Histogram(h)) => h.observe(v),
             // Kinds are checked before a handle is looked up.
@@ -151,20 +153,17 @@ impl Op {
     }
 }
 
-static METADATA: Metadata<'static> = Metadata::new(module_path!(), metrics::Level::INFO, None);
-
 impl<C: MetricCatalog> Recorder<C> {
-    /// Builds a recorder over `exporter`: describes every metric and registers every
-    /// unlabeled metric and enumerated label combination.
+    /// Builds a recorder that registers every unlabeled metric and enumerated label
+    /// combination, and renders `facade` (the `metrics`-facade exporter) after them.
     pub(crate) fn new(
-        exporter: Arc<PrometheusRecorder>,
+        facade: PrometheusHandle,
         panic_on_misuse: bool,
         listen_address: Option<SocketAddr>,
     ) -> Self {
-        let render = exporter.handle();
         let mut metrics: Vec<MetricState<C>> = C::ALL
             .iter()
-            .map(|metric| MetricState::new(*metric, &exporter))
+            .map(|metric| MetricState::new(*metric))
             .collect();
         // Self-metric handles come from the (already registered) self-metric tables.
         let dropped_index = C::SAMPLES_DROPPED.index();
@@ -194,7 +193,9 @@ impl<C: MetricCatalog> Recorder<C> {
         for (state, self_metrics) in metrics.iter_mut().zip(self_metrics) {
             state.value_guard = Arc::new(ValueGuard {
                 metric_name: state.def.name,
-                dropped_invalid: self_metrics.dropped[DropReason::InvalidValue as usize].clone(),
+                dropped_invalid: Arc::clone(
+                    &self_metrics.dropped[DropReason::InvalidValue as usize],
+                ),
                 logged: Arc::clone(&state.misuse_logged),
                 panic_on_misuse,
             });
@@ -202,8 +203,7 @@ impl<C: MetricCatalog> Recorder<C> {
         }
         Recorder {
             inner: Arc::new(Inner {
-                exporter,
-                render,
+                facade,
                 metrics: metrics.into_boxed_slice(),
                 panic_on_misuse,
                 listen_address,
@@ -277,33 +277,26 @@ impl<C: MetricCatalog> Recorder<C> {
     }
 
     /// Renders every series in the Prometheus text format (what `/metrics` serves):
-    /// the exporter's counters and gauges (and anything recorded through the `metrics`
-    /// facade), then the catalog's histograms.
+    /// every catalog metric in catalog order, then anything recorded through the
+    /// `metrics` facade.
     pub fn render(&self) -> String {
-        let mut text = self.inner.render.render();
+        let mut text = String::new();
         for state in self.inner.metrics.iter() {
-            let MetricKind::Histogram { .. } = state.def.kind else {
-                continue;
-            };
             let name = state.def.name;
-            let help =
-                metrics_exporter_prometheus::formatting::sanitize_description(state.def.help);
-            let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} histogram");
-            let mut series: Vec<Arc<AtomicHistogram>> = Vec::new();
-            if let Some(Handle::Histogram(histogram)) = &state.unlabeled {
-                series.push(Arc::clone(histogram));
+            write_family_header(&mut text, name, state.def.help, state.def.kind.type_name());
+            let mut render = |handle: &Handle| match handle {
+                Handle::Counter(cell) => cell.render(name, &mut text),
+                Handle::Gauge(cell) => cell.render(name, &mut text),
+                Handle::Histogram(histogram) => histogram.render(name, &mut text),
+            };
+            match (&state.unlabeled, &state.dense) {
+                (Some(handle), _) => render(handle),
+                // Enumerated series in catalog order of their values.
+                (None, Some(dense)) => dense.iter().for_each(render),
+                (None, None) => state.table.for_each(render),
             }
-            state.table.for_each(|handle| {
-                if let Handle::Histogram(histogram) = handle {
-                    series.push(Arc::clone(histogram));
-                }
-            });
-            series.sort_by(|a, b| a.labels().cmp(b.labels()));
-            for histogram in series {
-                histogram.render(name, &mut text);
-            }
-            text.push('\n');
         }
+        text.push_str(&self.inner.facade.render());
         text
     }
 
@@ -312,9 +305,9 @@ impl<C: MetricCatalog> Recorder<C> {
         self.inner.listen_address
     }
 
-    /// Runs the exporter's upkeep (drains buffered samples of `metrics`-facade histograms).
+    /// Runs the facade exporter's upkeep (drains buffered samples of its histograms).
     pub(crate) fn run_upkeep(&self) {
-        self.inner.render.run_upkeep();
+        self.inner.facade.run_upkeep();
     }
 
     /// Number of series currently registered for `metric` (overflow series included).
@@ -412,7 +405,7 @@ impl<C: MetricCatalog> Recorder<C> {
     }
 
     /// A series not seen yet: check its values, admit it or fold it into the overflow
-    /// series, and register it with the exporter.
+    /// series, and create its storage.
     ///
     /// `f` runs on the series' handle (by reference, so folding into the overflow
     /// series, the one first-touch path that repeats at run time, clones nothing).
@@ -467,7 +460,7 @@ impl<C: MetricCatalog> Recorder<C> {
             }
             admit
         };
-        let make = || register(&self.inner.exporter, state.def, values);
+        let make = || register(state.def, values);
         if max_series == 0 || state.admitted.load(Ordering::Relaxed) < max_series {
             if let Some((handle, _)) =
                 state
@@ -488,7 +481,7 @@ impl<C: MetricCatalog> Recorder<C> {
         f: impl FnOnce(&Handle) -> R,
     ) -> Option<R> {
         if let Some(self_metrics) = &state.self_metrics {
-            self_metrics.overflow.increment(1);
+            self_metrics.overflow.add(1);
         }
         // A plain load first: the flag's cache line stays shared once it is set.
         if !state.overflow_logged.load(Ordering::Relaxed)
@@ -521,7 +514,7 @@ impl<C: MetricCatalog> Recorder<C> {
         if let Some(result) = state.table.with(key, &mut run) {
             return result;
         }
-        let make = || register(&self.inner.exporter, state.def, values);
+        let make = || register(state.def, values);
         let (handle, _) = state.table.get_or_insert(key, |_| true, make)?;
         run(&handle)
     }
@@ -554,11 +547,10 @@ impl<C: MetricCatalog> Recorder<C> {
 
     #[cold]
     fn misuse(&self, state: &MetricState<C>, reason: DropReason, detail: &str) {
-        let noop = metrics::Counter::noop();
         let dropped = state
             .self_metrics
             .as_ref()
-            .map_or(&noop, |s| &s.dropped[reason as usize]);
+            .map(|s| &*s.dropped[reason as usize]);
         report_misuse(
             state.def.name,
             reason,
@@ -576,7 +568,7 @@ impl<C: MetricCatalog> Recorder<C> {
 }
 
 impl<C: MetricCatalog> MetricState<C> {
-    fn new(metric: C, exporter: &PrometheusRecorder) -> Self {
+    fn new(metric: C) -> Self {
         let def = metric.def();
         let allowed: Box<[Option<ValueIndex>]> = def
             .labels
@@ -588,7 +580,6 @@ impl<C: MetricCatalog> MetricState<C> {
             })
             .map(|values| values.map(ValueIndex::new))
             .collect();
-        describe(exporter, def);
         // Every series the table can hold: the admitted ones plus one overflow series
         // per combination of enumerated values (all of them when nothing is free-form).
         let combinations: usize = allowed.iter().flatten().map(|a| a.values().len()).product();
@@ -599,7 +590,7 @@ impl<C: MetricCatalog> MetricState<C> {
         };
         let mut state = MetricState {
             def,
-            unlabeled: def.labels.is_empty().then(|| register(exporter, def, &[])),
+            unlabeled: def.labels.is_empty().then(|| register(def, &[])),
             table: SeriesTable::with_capacity(capacity),
             dense: None,
             allowed,
@@ -610,20 +601,20 @@ impl<C: MetricCatalog> MetricState<C> {
             // Replaced once the self-metrics exist (see `Recorder::new`).
             value_guard: Arc::new(ValueGuard {
                 metric_name: def.name,
-                dropped_invalid: metrics::Counter::noop(),
+                dropped_invalid: Arc::new(CounterCell::new("".into())),
                 logged: Arc::new(AtomicBool::new(false)),
                 panic_on_misuse: false,
             }),
         };
         if !def.labels.is_empty() && !def.has_free_form_label() {
-            state.dense = Some(state.register_all_combinations(exporter));
+            state.dense = Some(state.register_all_combinations());
         }
         state
     }
 
     /// Registers every combination of enumerated label values; returns their handles
     /// in odometer order (last label fastest), the order `dense_handle` indexes.
-    fn register_all_combinations(&self, exporter: &PrometheusRecorder) -> Box<[Handle]> {
+    fn register_all_combinations(&self) -> Box<[Handle]> {
         let lists: Vec<&[&'static str]> = self
             .allowed
             .iter()
@@ -634,7 +625,7 @@ impl<C: MetricCatalog> MetricState<C> {
         let mut handles = Vec::new();
         loop {
             let values: Vec<&str> = lists.iter().zip(&positions).map(|(l, p)| l[*p]).collect();
-            let make = || register(exporter, self.def, &values);
+            let make = || register(self.def, &values);
             if let Some((handle, _)) = self.table.get_or_insert(SeriesRef(&values), |_| true, make)
             {
                 handles.push(handle);
@@ -704,62 +695,19 @@ fn ordered_values<'a, C: MetricCatalog>(
     Some(expected.len())
 }
 
-/// Describes `def` to the exporter (`# HELP`; units are carried by the name).
-fn describe<C: MetricCatalog>(exporter: &PrometheusRecorder, def: &'static MetricDef<C>) {
-    let name = metrics::KeyName::from_const_str(def.name);
-    let unit = match def.unit {
-        catalog::Unit::Seconds => Some(metrics::Unit::Seconds),
-        catalog::Unit::Bytes => Some(metrics::Unit::Bytes),
-        catalog::Unit::Ratio | catalog::Unit::None => None,
-    };
-    let help = metrics::SharedString::const_str(def.help);
+/// Creates the storage of one series. Allocates: only called on first touch.
+fn register<C: MetricCatalog>(def: &'static MetricDef<C>, values: &[&str]) -> Handle {
+    let labels = label_pairs(
+        def.labels
+            .iter()
+            .map(|l| l.def().name)
+            .zip(values.iter().copied()),
+    );
     match def.kind {
-        MetricKind::Counter => exporter.describe_counter(name, unit, help),
-        MetricKind::Gauge => exporter.describe_gauge(name, unit, help),
-        // Rendered by the recorder itself (see `crate::histogram`).
-        MetricKind::Histogram { .. } => {}
-    }
-}
-
-/// Registers one series with the exporter. Allocates: only called on first touch.
-fn register<C: MetricCatalog>(
-    exporter: &PrometheusRecorder,
-    def: &'static MetricDef<C>,
-    values: &[&str],
-) -> Handle {
-    let escaped: Vec<String> = values.iter().map(|value| pre_escape(value)).collect();
-    let pairs: Vec<(&str, &str)> = def
-        .labels
-        .iter()
-        .map(|l| l.def().name)
-        .zip(escaped.iter().map(String::as_str))
-        .collect();
-    if let MetricKind::Histogram { buckets } = def.kind {
-        return Handle::Histogram(Arc::new(AtomicHistogram::new(buckets, &pairs)));
-    }
-    let labels: Vec<MetricsLabel> = pairs
-        .iter()
-        .map(|(name, value)| MetricsLabel::new(*name, value.to_string()))
-        .collect();
-    let key = Key::from_parts(def.name, labels);
-    match def.kind {
-        MetricKind::Counter => Handle::Counter(exporter.register_counter(&key, &METADATA)),
-        _ => Handle::Gauge(exporter.register_gauge(&key, &METADATA)),
-    }
-}
-
-/// `value` with `\` and `"` backslash-escaped. The exporter's `sanitize_label_value`
-/// (used for every series, histograms included) takes `\\` and `\"` as already
-/// escaped, so a raw `\"` would lose its backslash and a `\` before a newline would
-/// move; given this form it emits exactly the text format's escaping of `value`.
-/// `tests/hostile_labels.rs` catches it if the exporter's behaviour changes.
-fn pre_escape(value: &str) -> String {
-    let mut escaped = String::with_capacity(value.len());
-    for c in value.chars() {
-        if matches!(c, '\\' | '"') {
-            escaped.push('\\');
+        MetricKind::Counter => Handle::Counter(Arc::new(CounterCell::new(labels))),
+        MetricKind::Gauge => Handle::Gauge(Arc::new(GaugeCell::new(labels))),
+        MetricKind::Histogram { buckets } => {
+            Handle::Histogram(Arc::new(AtomicHistogram::new(buckets, &labels)))
         }
-        escaped.push(c);
     }
-    escaped
 }

@@ -1,7 +1,7 @@
-//! Series lookup: label values -> cached exporter handle, without allocating or locking.
+//! Series lookup: label values -> series storage, without allocating or locking.
 //!
 //! A table maps the label values of one metric (in catalog label order) to the handle
-//! registered with the exporter. Lookups hash the caller's borrowed `&str`s and compare
+//! created at first touch. Lookups hash the caller's borrowed `&str`s and compare
 //! them in full (no hash-only identity, so `["ab", "c"]` and `["a", "bc"]` differ); only
 //! inserting a new series allocates.
 //!

@@ -25,7 +25,7 @@ pub(crate) fn spawn<C: MetricCatalog>(
 ) -> Result<(), Error> {
     listener
         .set_nonblocking(true)
-        .map_err(|e| Error::Exporter(format!("cannot configure the listener: {e}")))?;
+        .map_err(|e| Error::Server(format!("cannot configure the listener: {e}")))?;
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         runtime.spawn(serve(listener, recorder, upkeep));
         return Ok(());
@@ -33,11 +33,11 @@ pub(crate) fn spawn<C: MetricCatalog>(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Exporter(format!("cannot start a runtime: {e}")))?;
+        .map_err(|e| Error::Server(format!("cannot start a runtime: {e}")))?;
     std::thread::Builder::new()
         .name("recorder-metrics-server".into())
         .spawn(move || runtime.block_on(serve(listener, recorder, upkeep)))
-        .map_err(|e| Error::Exporter(format!("cannot start the server thread: {e}")))?;
+        .map_err(|e| Error::Server(format!("cannot start the server thread: {e}")))?;
     Ok(())
 }
 

@@ -253,8 +253,8 @@ fn an_empty_value_is_a_series_of_its_own() {
 
 #[test]
 fn pre_escaped_looking_values_keep_every_backslash() {
-    // `metrics-exporter-prometheus` alone exposes `\"` as `\"` (read back as `"`) and
-    // `\` + newline as `\n\\`; the recorder pre-escapes so both read back exactly.
+    // `metrics-exporter-prometheus` 0.18's escaping exposes `\"` as `\"` (read back as
+    // `"`) and `\` + newline as `\n\\`; the recorder's own escaping must not.
     let recorder = recorder();
     let metric = Metric::SourcesRequestsSuccess;
     let values = ["\\\"", "\"", "\\\n", "\n\\", "\\", "\\\\n", "a\\"];
