@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use catalog::MetricCatalog;
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::error::Error;
 use crate::recorder::Recorder;
@@ -66,7 +66,7 @@ impl<C: MetricCatalog> Builder<C> {
     /// for tests and for embedding (render it with [`Recorder::render`]).
     pub fn build(self) -> Result<Recorder<C>, Error> {
         validate::<C>()?;
-        let facade = PrometheusBuilder::new().build_recorder();
+        let facade = facade_builder::<C>()?.build_recorder();
         Ok(Recorder::new(facade.handle(), self.panic_on_misuse, None))
     }
 
@@ -91,7 +91,7 @@ impl<C: MetricCatalog> Builder<C> {
             address,
             reason: e.to_string(),
         })?;
-        let facade = PrometheusBuilder::new().build_recorder();
+        let facade = facade_builder::<C>()?.build_recorder();
         let recorder = Recorder::new(facade.handle(), self.panic_on_misuse, Some(bound));
         crate::global::set(recorder.clone())?;
         if metrics::set_global_recorder(facade).is_err() {
@@ -126,4 +126,21 @@ fn validate<C: MetricCatalog>() -> Result<(), Error> {
     } else {
         Err(Error::InvalidCatalog(problems))
     }
+}
+
+/// The `metrics`-facade exporter. Catalog histograms get their catalog buckets there
+/// too, so a catalog histogram that other code records through the facade (a library
+/// calling `metrics::histogram!`, or a benchmark comparing with the facade) is a real
+/// histogram with the same buckets, not a summary.
+fn facade_builder<C: MetricCatalog>() -> Result<PrometheusBuilder, Error> {
+    let mut builder = PrometheusBuilder::new();
+    for metric in C::ALL {
+        let def = metric.def();
+        if let Some(buckets) = def.buckets() {
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full(def.name.to_string()), buckets)
+                .map_err(|e| Error::Server(format!("buckets of `{}`: {e}", def.name)))?;
+        }
+    }
+    Ok(builder)
 }
