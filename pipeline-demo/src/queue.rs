@@ -65,9 +65,7 @@ impl QueueReceiver {
                 Err(_) => break,
             }
         }
-        for _ in &batch {
-            self.depth.dec();
-        }
+        self.depth.add(-(batch.len() as f64));
         batch
     }
 }
