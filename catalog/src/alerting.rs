@@ -267,6 +267,17 @@ impl<C: MetricCatalog> SloDef<C> {
     /// The standard SLO period: 30 days.
     pub const DEFAULT_PERIOD: Duration = days(30);
 
+    /// Name of this objective's burn-rate alerts: the catalog prefix and the SLO name in
+    /// CamelCase, e.g. `sources_requests_availability` ->
+    /// `SmsSourcesRequestsAvailabilityBudgetBurn`.
+    pub fn burn_alert_name(&self) -> String {
+        format!(
+            "{}{}BudgetBurn",
+            crate::validate::camel_case(C::PREFIX),
+            crate::validate::camel_case(self.name)
+        )
+    }
+
     /// Availability: errors over errors plus successes of `errors`' success twin.
     pub const fn availability(
         name: &'static str,

@@ -742,9 +742,9 @@ fn check_slos<C: MetricCatalog>(push: &mut impl FnMut(&str, &'static str, String
     }
 }
 
-/// `sms_` -> `Sms`, `my_app_` -> `MyApp`.
-fn camel_case(prefix: &str) -> String {
-    prefix
+/// `sms_` -> `Sms`, `my_app_` -> `MyApp`: how alert names spell the catalog's words.
+pub(crate) fn camel_case(snake: &str) -> String {
+    snake
         .split('_')
         .filter(|word| !word.is_empty())
         .map(|word| {

@@ -141,21 +141,12 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
         for window in SLO_WINDOWS {
             add_record(&mut plan.records, expr::slo_error_ratio(slo, window));
         }
-        let name = burn_alert_name::<C>(slo);
+        let name = slo.burn_alert_name();
         for burn in &BURN_WINDOWS {
             plan.alerts.push(burn_alert(slo, burn, &name, config));
         }
     }
     plan
-}
-
-/// `sources_requests_availability` -> `SmsSourcesRequestsAvailabilityBudgetBurn`.
-pub(crate) fn burn_alert_name<C: MetricCatalog>(slo: &SloDef<C>) -> String {
-    format!(
-        "{}{}BudgetBurn",
-        camel_case(C::PREFIX),
-        camel_case(slo.name)
-    )
 }
 
 fn burn_alert<C: MetricCatalog>(
@@ -284,20 +275,6 @@ pub(crate) fn percent(ratio: f64) -> String {
     } else {
         format!("{whole}.{rest}%")
     }
-}
-
-fn camel_case(snake: &str) -> String {
-    snake
-        .split('_')
-        .filter(|word| !word.is_empty())
-        .map(|word| {
-            let mut chars = word.chars();
-            chars
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 #[cfg(test)]
