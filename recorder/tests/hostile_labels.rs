@@ -9,9 +9,12 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
+mod support;
+
 use catalog::{Label, LabelKey, Metric, OVERFLOW_VALUE};
 use proptest::prelude::*;
 use recorder::MAX_LABEL_VALUE_BYTES;
+use support::dropped;
 
 /// Pieces that break naive escaping, combined at random.
 const PIECES: &[&str] = &[
@@ -170,17 +173,6 @@ proptest! {
     }
 }
 
-fn dropped_wrong_labels(text: &str, metric: Metric) -> f64 {
-    let series = format!(
-        "{}{{metric=\"{}\",reason=\"wrong_labels\"}} ",
-        Metric::RecorderSamplesDropped.def().name,
-        metric.def().name
-    );
-    text.lines()
-        .find_map(|line| line.strip_prefix(&series)?.parse().ok())
-        .unwrap_or_else(|| panic!("{series} missing"))
-}
-
 #[test]
 fn values_over_the_length_bound_are_dropped_and_counted() {
     let recorder = recorder::Builder::<Metric>::new()
@@ -198,7 +190,7 @@ fn values_over_the_length_bound_are_dropped_and_counted() {
     let text = recorder.render();
     let exposed = read_back(&text, metric.def().name, Label::SourceId.def().name);
     assert_eq!(exposed, BTreeMap::from([(at_bound, 1.0)]));
-    assert_eq!(dropped_wrong_labels(&text, metric), 3.0);
+    assert_eq!(dropped(&text, metric, "wrong_labels"), 3.0);
     assert_eq!(recorder.series_count(metric), 1);
     assert!(text.len() < 64 * 1024, "scrape of {} bytes", text.len());
 }

@@ -3,16 +3,7 @@
 mod support;
 
 use proptest::prelude::*;
-use support::{MAX_TENANT_SERIES, Tiny, TinyLabel, counting_recorder, sample};
-
-fn dropped(text: &str, metric: Tiny, reason: &str) -> f64 {
-    let series = format!(
-        "{}{{metric=\"{}\",reason=\"{reason}\"}}",
-        Tiny::Dropped.def().name,
-        metric.def().name
-    );
-    sample(text, &series).unwrap_or_else(|| panic!("{series} not in:\n{text}"))
-}
+use support::{MAX_TENANT_SERIES, Tiny, TinyLabel, counting_recorder, dropped, sample};
 
 #[test]
 fn wrong_label_sets_are_dropped_and_counted() {

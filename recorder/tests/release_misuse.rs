@@ -7,7 +7,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod support;
+
 use catalog::{Label, Metric};
+use support::dropped;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
@@ -45,17 +48,6 @@ fn misuse(recorder: &recorder::Recorder<Metric>) {
         .histogram(duration, &[(Label::SourceId, "a")])
         .observe(f64::INFINITY);
     recorder.set(Metric::GatewayQueueDepth, &[], f64::NAN);
-}
-
-fn dropped(text: &str, metric: Metric, reason: &str) -> f64 {
-    let series = format!(
-        "{}{{metric=\"{}\",reason=\"{reason}\"}} ",
-        Metric::RecorderSamplesDropped.def().name,
-        metric.def().name
-    );
-    text.lines()
-        .find_map(|line| line.strip_prefix(&series)?.parse().ok())
-        .unwrap_or_else(|| panic!("{series} missing"))
 }
 
 #[test]

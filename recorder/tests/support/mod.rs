@@ -1,4 +1,6 @@
-//! A second, tiny catalog: proves the recorder works with any `MetricCatalog`.
+//! A second, tiny catalog (proves the recorder works with any `MetricCatalog`) and
+//! helpers to read samples back. Shared by several test binaries; each uses a part.
+#![allow(dead_code)]
 
 use catalog::{
     DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog, MetricDef,
@@ -140,6 +142,16 @@ pub fn counting_recorder() -> recorder::Recorder<Tiny> {
         .panic_on_misuse(false)
         .build()
         .expect("tiny catalog is valid")
+}
+
+/// The value of `SAMPLES_DROPPED{metric=metric, reason=reason}` of catalog `C` in `text`.
+pub fn dropped<C: MetricCatalog>(text: &str, metric: C, reason: &str) -> f64 {
+    let series = format!(
+        "{}{{metric=\"{}\",reason=\"{reason}\"}}",
+        C::SAMPLES_DROPPED.def().name,
+        metric.def().name
+    );
+    sample(text, &series).unwrap_or_else(|| panic!("{series} not in:\n{text}"))
 }
 
 /// The value of the sample line `series` (e.g. `name{a="b"}`) in `text`.
