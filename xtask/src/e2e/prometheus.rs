@@ -129,10 +129,24 @@ impl Api {
 
     /// `GET base/path`; the body on HTTP 200, an error naming the URL otherwise.
     pub async fn get_text(&self, path: &str) -> Result<String> {
+        let (url, status, body) = self.get(path, &[]).await?;
+        if !status.is_success() {
+            bail!("GET {url}: HTTP {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    /// `GET base/path?params`: the URL (for messages), the status and the body.
+    async fn get(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<(String, reqwest::StatusCode, String)> {
         let url = format!("{}{path}", self.base);
         let response = self
             .http
             .get(&url)
+            .query(params)
             .send()
             .await
             .with_context(|| format!("GET {url}"))?;
@@ -141,10 +155,7 @@ impl Api {
             .text()
             .await
             .with_context(|| format!("GET {url}"))?;
-        if !status.is_success() {
-            bail!("GET {url}: HTTP {status}: {body}");
-        }
-        Ok(body)
+        Ok((url, status, body))
     }
 
     /// Evaluates `expr` at `time` (an instant query).
@@ -223,19 +234,7 @@ impl Api {
         path: &str,
         params: &[(&str, String)],
     ) -> Result<std::result::Result<Value, String>> {
-        let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .get(&url)
-            .query(params)
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .with_context(|| format!("GET {url}"))?;
+        let (url, status, body) = self.get(path, params).await?;
         let envelope: Envelope = serde_json::from_str(&body)
             .with_context(|| format!("GET {url}: HTTP {status}, not an API response: {body}"))?;
         if envelope.status == "success" {
