@@ -165,9 +165,26 @@ async fn every_push_fault_has_its_documented_outcome_in_bounded_time_without_the
             (Case::ServerErrorsThenSuccess, Ok(Action::Created)) => true,
             (Case::WrongToken, Err(Error::Unauthorized { .. })) => true,
             (Case::ViewerToken, Err(Error::Forbidden { .. })) => true,
-            (Case::BadRequest, Err(Error::Rejected { .. })) => true,
-            (Case::Conflict412, Err(Error::Conflict { status: 412, .. })) => true,
-            (Case::Conflict409, Err(Error::Conflict { status: 409, .. })) => true,
+            // Grafana's own message reaches the user.
+            (Case::BadRequest, Err(Error::Rejected { message, .. })) => {
+                message == "bad request data"
+            }
+            (
+                Case::Conflict412,
+                Err(Error::Conflict {
+                    status: 412,
+                    message,
+                    ..
+                }),
+            ) => message.contains("changed by someone else"),
+            (
+                Case::Conflict409,
+                Err(Error::Conflict {
+                    status: 409,
+                    message,
+                    ..
+                }),
+            ) => message.contains("Use overwrite flag"),
             (Case::InvalidJson, Err(Error::Unexpected { .. })) => true,
             _ => false,
         };

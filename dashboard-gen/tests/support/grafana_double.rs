@@ -213,12 +213,22 @@ async fn gate(State(state): State<Shared>, request: Request, next: Next) -> Resp
     };
     match fault {
         Some(Fault::Status(status)) => {
-            let message = if path == "/api/dashboards/db" && status == 500 {
-                "Failed to save dashboard"
-            } else {
-                "Internal Server Error"
+            // Grafana's documented bodies for the statuses a save can fail with.
+            let body = match status {
+                400 => json!({ "message": "bad request data" }),
+                409 => {
+                    json!({ "message": "Dashboard already exists. Use overwrite flag to update." })
+                }
+                412 => json!({
+                    "message": "The dashboard has been changed by someone else",
+                    "status": "version-mismatch",
+                }),
+                500 if path == "/api/dashboards/db" => {
+                    json!({ "message": "Failed to save dashboard" })
+                }
+                _ => json!({ "message": "Internal Server Error" }),
             };
-            return reply(status, json!({ "message": message }));
+            return reply(status, body);
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
         None => {}
