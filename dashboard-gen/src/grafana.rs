@@ -82,6 +82,7 @@ pub struct Client {
     base: String,
     auth: Auth,
     settings: Settings,
+    org_id: Option<u64>,
 }
 
 /// What `GET /api/health` says.
@@ -209,7 +210,15 @@ impl Client {
                 attempts: settings.attempts.max(1),
                 ..settings
             },
+            org_id: None,
         })
+    }
+
+    /// Acts in organization `org_id` rather than the user's current one: sends Grafana's
+    /// `X-Grafana-Org-Id` header with every request.
+    pub fn org(mut self, org_id: u64) -> Self {
+        self.org_id = Some(org_id);
+        self
     }
 
     /// The base URL, without a trailing slash.
@@ -322,6 +331,9 @@ impl Client {
                 .http
                 .request(method.clone(), format!("{}{path}", self.base))
                 .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(org_id) = self.org_id {
+                request = request.header("X-Grafana-Org-Id", org_id);
+            }
             request = match &self.auth {
                 Auth::Token(token) => request.bearer_auth(token),
                 Auth::Basic { user, password } => request.basic_auth(user, Some(password)),

@@ -106,6 +106,27 @@ async fn first_push_creates_folder_and_dashboard_then_repush_is_unchanged() {
 }
 
 #[tokio::test]
+async fn an_organization_is_named_on_every_request_and_only_when_asked() {
+    let double = GrafanaDouble::start().await;
+    let plain = client(&double, Auth::Token(TOKEN.to_string()));
+    run(&plain, &dashboards(), &options(true)).await;
+    let before = double.org_ids().len();
+    assert!(before > 0);
+    assert!(double.org_ids().iter().all(Option::is_none));
+
+    let in_org = client(&double, Auth::Token(TOKEN.to_string())).org(7);
+    let report = run(&in_org, &dashboards(), &options(false)).await;
+    assert_eq!(actions(&report), [Action::Created]);
+    let sent = &double.org_ids()[before..];
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter().all(|org| org.as_deref() == Some("7")),
+        "{sent:?}"
+    );
+    double.stop().await;
+}
+
+#[tokio::test]
 async fn a_changed_dashboard_is_updated_with_a_new_version() {
     let double = GrafanaDouble::start().await;
     let client = client(&double, Auth::Token(TOKEN.to_string()));

@@ -55,6 +55,10 @@ pub struct Args {
     /// Uid of the Grafana folder for --push, created if missing [default: sms-generated]
     #[arg(long, value_name = "UID")]
     folder: Option<String>,
+    /// Grafana organization id for --push (sent as X-Grafana-Org-Id); default: the
+    /// credentials' current organization
+    #[arg(long, env = "GRAFANA_ORG_ID", value_name = "ID")]
+    org_id: Option<u64>,
     /// Per-request timeout for --push, in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     timeout: u64,
@@ -156,6 +160,10 @@ fn push(args: &Args) -> Result<()> {
         ..Settings::default()
     };
     let client = Client::new(url, auth, settings)?;
+    let client = match args.org_id {
+        Some(org_id) => client.org(org_id),
+        None => client,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -72,6 +72,8 @@ struct Inner {
     next_id: u64,
     injections: Vec<Injection>,
     requests: Vec<String>,
+    /// The `X-Grafana-Org-Id` header of each request, in order (`None` when absent).
+    org_ids: Vec<Option<String>>,
     unhealthy: bool,
     grafana_13: bool,
 }
@@ -168,6 +170,11 @@ impl GrafanaDouble {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// The `X-Grafana-Org-Id` header of every request so far, in order.
+    pub fn org_ids(&self) -> Vec<Option<String>> {
+        self.state.lock().unwrap().org_ids.clone()
+    }
+
     /// How many requests were `METHOD path` exactly.
     pub fn count(&self, request: &str) -> usize {
         self.requests().iter().filter(|r| *r == request).count()
@@ -202,6 +209,9 @@ async fn gate(State(state): State<Shared>, request: Request, next: Next) -> Resp
     let fault = {
         let mut state = state.lock().unwrap();
         state.requests.push(format!("{method} {path}"));
+        let org_id = request.headers().get("x-grafana-org-id");
+        let org_id = org_id.and_then(|v| v.to_str().ok()).map(str::to_string);
+        state.org_ids.push(org_id);
         let injection = state
             .injections
             .iter_mut()
