@@ -6,15 +6,13 @@
 //! through a real Prometheus server lives in `reliability/tests/prometheus_roundtrip.rs`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 mod support;
 
 use catalog::{Label, LabelKey, Metric, OVERFLOW_VALUE};
 use proptest::prelude::*;
 use recorder::MAX_LABEL_VALUE_BYTES;
-use support::dropped;
+use support::{dropped, promtool_accepts};
 
 /// Pieces that break naive escaping, combined at random.
 const PIECES: &[&str] = &[
@@ -105,41 +103,6 @@ fn read_back(text: &str, series: &str, label: &str) -> BTreeMap<String, f64> {
         assert!(previous.is_none(), "series exposed twice: {line:?}");
     }
     found
-}
-
-/// Runs `promtool check metrics` on `text`; `Err` with its output when it rejects it.
-/// `Ok(false)` when promtool is not installed (allowed outside CI only).
-fn promtool_accepts(text: &str) -> Result<bool, String> {
-    let child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "promtool missing: apt-get install -y prometheus"
-        );
-        return Ok(false);
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write to promtool");
-    let output = child.wait_with_output().expect("promtool");
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if output.status.success() && printed.trim().is_empty() {
-        Ok(true)
-    } else {
-        Err(printed)
-    }
 }
 
 proptest! {

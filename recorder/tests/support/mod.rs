@@ -2,6 +2,9 @@
 //! helpers to read samples back. Shared by several test binaries; each uses a part.
 #![allow(dead_code)]
 
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
 use catalog::{
     DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog, MetricDef,
     Subsystem, Unit,
@@ -213,5 +216,43 @@ pub mod bad {
         fn index(self) -> usize {
             self as usize
         }
+    }
+}
+
+/// Runs `promtool check metrics` on `text`; `Err` with its output when it rejects it.
+/// `Ok(false)` when promtool is not installed (allowed outside CI only).
+pub fn promtool_accepts(text: &str) -> Result<bool, String> {
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool missing: apt-get install -y prometheus"
+        );
+        eprintln!(
+            "skipping the promtool check: promtool not installed (apt-get install -y prometheus)"
+        );
+        return Ok(false);
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let output = child.wait_with_output().expect("promtool");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() && printed.trim().is_empty() {
+        Ok(true)
+    } else {
+        Err(printed)
     }
 }
