@@ -41,3 +41,19 @@ pub fn exposition() -> String {
     }
     recorder.render()
 }
+
+/// The generated dashboards, with the first target of the first panel that has one
+/// replaced by a rate of `metric` (a metric no instance emits) and that panel titled
+/// `title`: the input of the "dashboard queries a metric nobody emits" reports.
+pub fn dashboards_querying(metric: &str, title: &str) -> Vec<dashboard_gen::model::Dashboard> {
+    let mut dashboards = dashboard_gen::generate::<Metric>().expect("the catalog generates");
+    let panel = dashboards[0]
+        .panels
+        .iter_mut()
+        .find(|p| p.targets.as_ref().is_some_and(|t| !t.is_empty()))
+        .expect("a panel with targets");
+    panel.title = title.to_string();
+    panel.targets.as_mut().expect("targets")[0].expr =
+        format!("sum(rate({metric}{{job=~\"$job\"}}[$__rate_interval]))");
+    dashboards
+}

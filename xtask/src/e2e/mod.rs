@@ -797,15 +797,8 @@ mod tests {
         let exposition = Exposition::parse(&text);
         let conformance = conformance_check("127.0.0.1:9464", &exposition);
 
-        let mut dashboards = dashboard_gen::generate::<Metric>().unwrap();
-        let panel = dashboards[0]
-            .panels
-            .iter_mut()
-            .find(|p| p.targets.as_ref().is_some_and(|t| !t.is_empty()))
-            .unwrap();
         let missing = format!("{}not_emitted_total", Metric::PREFIX);
-        panel.targets.as_mut().unwrap()[0].expr =
-            format!("sum(rate({missing}{{job=~\"$job\"}}[$__rate_interval]))");
+        let dashboards = fixtures::dashboards_querying(&missing, "Not emitted");
         let intervals = Intervals {
             scrape: SCRAPE_INTERVAL,
             step: SCRAPE_INTERVAL,

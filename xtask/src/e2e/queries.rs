@@ -423,15 +423,7 @@ mod tests {
     /// The readable report when a dashboard queries a metric the demo does not emit.
     #[test]
     fn report_names_a_metric_the_demo_does_not_emit() {
-        let mut dashboards = dashboard_gen::generate::<Metric>().unwrap();
-        let panel = dashboards[0]
-            .panels
-            .iter_mut()
-            .find(|p| p.targets.as_ref().is_some_and(|t| !t.is_empty()))
-            .unwrap();
-        panel.title = "Bogus".to_string();
-        panel.targets.as_mut().unwrap()[0].expr =
-            "sum(rate(sms_bogus_total{job=~\"$job\"}[$__rate_interval]))".to_string();
+        let dashboards = fixtures::dashboards_querying("sms_bogus_total", "Bogus");
         let targets = targets(&dashboards, ONE_SECOND).unwrap();
         let exposed = Exposition::parse(&fixtures::exposition()).sample_names;
         // What a backend answers: data for everything the demo exposes, nothing else.
