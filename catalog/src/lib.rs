@@ -19,7 +19,9 @@
 //! assert_eq!(def.kind, MetricKind::Counter);
 //! assert_eq!(def.labels, &[Label::SourceId, Label::SourceErrorType]);
 //! assert!(catalog::validate::<Metric>().is_ok());
-//! assert_eq!(Metric::ALL.len(), 20);
+//! // Every metric is listed once, in declaration order, under the catalog's prefix.
+//! assert!(Metric::ALL.iter().enumerate().all(|(i, m)| m.index() == i));
+//! assert!(Metric::ALL.iter().all(|m| m.def().name.starts_with(Metric::PREFIX)));
 //! ```
 //!
 //! This crate knows nothing about Grafana, PromQL evaluation or HTTP.

@@ -7,10 +7,13 @@ mod bench;
 mod check;
 mod codegen;
 mod dashboards;
+mod deny;
 mod docs;
 mod e2e;
 mod lint;
 mod rules;
+mod setup;
+mod test;
 
 use std::process::ExitCode;
 
@@ -47,6 +50,15 @@ enum Task {
     /// Run the recorder benchmarks against the `metrics` facade, the seed design and
     /// the peer crates; print one table (ns/op, ratio to ours). --quick: short subset.
     Bench(bench::Args),
+    /// Every test, as CI runs them: install missing Debian packages (as root; otherwise
+    /// print the command), then cargo test --workspace, check, e2e, deny, the quickstart.
+    Test,
+    /// Install the Debian packages the tests need when missing (as root, with apt-get);
+    /// otherwise fail at once with the command to run.
+    Setup,
+    /// Check the dependency policy (deny.toml) with cargo-deny: licences, bans, sources,
+    /// and advisories when their database can be fetched.
+    Deny,
 }
 
 fn main() -> ExitCode {
@@ -81,6 +93,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Task::Deploy(args) => generate(vec![e2e::deploy::artifact()], args),
         Task::E2e => e2e::run(),
         Task::Bench(args) => bench::run(args),
+        Task::Test => test::run(),
+        Task::Setup => setup::system_packages(),
+        Task::Deny => deny::run(),
     }
 }
 

@@ -23,7 +23,7 @@ mod conformance;
 pub mod deploy;
 #[cfg(test)]
 mod fixtures;
-mod processes;
+pub mod processes;
 mod prometheus;
 mod queries;
 mod victoria;
@@ -292,6 +292,14 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         prometheus,
         victoria,
     };
+    eprintln!(
+        "e2e: fleet started: {} pipeline-demo instances, prometheus on 127.0.0.1:{prometheus_port}{}",
+        fleet.demos.len(),
+        match fleet.victoria {
+            Some(_) => format!(", victoria-metrics on 127.0.0.1:{}", ports[INSTANCES + 1]),
+            None => String::new(),
+        }
+    );
     let prometheus_api = Api::new(format!("http://127.0.0.1:{prometheus_port}"))?;
     let victoria_api = Api::new(format!("http://127.0.0.1:{}", ports[INSTANCES + 1]))?;
     let demo_apis = addresses
@@ -453,8 +461,7 @@ fn write(path: &Path, content: &str) -> Result<()> {
 /// Builds `pipeline-demo` (debug profile, shared with `cargo test`) and returns its path.
 async fn build_demo(root: &Path) -> Result<PathBuf> {
     eprintln!("e2e: building pipeline-demo (cargo build -p pipeline-demo)");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = tokio::process::Command::new(cargo)
+    let output = tokio::process::Command::new(crate::setup::cargo())
         .args([
             "build",
             "-p",

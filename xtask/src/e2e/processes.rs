@@ -4,6 +4,13 @@
 //! run's temporary directory, it is killed (SIGKILL) when the guard is dropped (an error,
 //! a panic, or Ctrl-C dropping the whole run), and [`Process::stop`] sends SIGTERM and
 //! waits a bounded time on the happy path.
+//!
+//! When the harness itself is killed (SIGKILL runs no destructor), the kernel kills the
+//! children: each is started through util-linux's `setpriv --pdeathsig KILL`, which sets
+//! `PR_SET_PDEATHSIG` and then execs the program (same pid, no `unsafe` here). The signal
+//! follows the death of the *thread* that spawned the child, so spawn only from the
+//! thread that lives for the whole run (the e2e future runs on the main thread through
+//! `block_on`).
 
 use std::fs::File;
 use std::net::{Ipv4Addr, TcpListener};
@@ -28,7 +35,12 @@ impl Process {
     pub fn spawn(name: &str, program: &Path, args: &[String], log: &Path) -> Result<Process> {
         let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone()?;
-        let child = Command::new(program)
+        let setpriv = find_program("setpriv").context(
+            "setpriv is not installed (Debian package util-linux): run `cargo xtask setup`",
+        )?;
+        let child = Command::new(setpriv)
+            .args(["--pdeathsig", "KILL", "--"])
+            .arg(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(out)
