@@ -48,6 +48,13 @@ pub enum GatewayError {
     /// Asked to give up while storage kept failing.
     #[error("storage kept failing: {0}")]
     GaveUp(StorageError),
+    /// Asked to give up while storage worked but the drain was too slow; what was
+    /// written is closed (fsynced) first.
+    #[error("gave up with {queued} envelopes still queued")]
+    Abandoned {
+        /// Envelopes left in the queue, not persisted.
+        queued: usize,
+    },
     /// The final fsync of the ingest log failed.
     #[error("cannot close the ingest log: {0}")]
     Close(StorageError),
@@ -80,7 +87,9 @@ pub fn recover_window(log_dir: &Path, capacity: usize) -> std::io::Result<(Dedup
 ///
 /// While storage is failing it retries; once `give_up` is set it stops retrying and
 /// returns [`GatewayError::GaveUp`] (the envelopes of the batch at hand and those still
-/// queued are lost; the sources would re-send them in a real system).
+/// queued are lost; the sources would re-send them in a real system). Once `give_up` is
+/// set while storage works, it stops at the next batch, closes the log and returns
+/// [`GatewayError::Abandoned`].
 pub fn run(
     mut queue: QueueReceiver,
     mut cas: Cas,
@@ -90,6 +99,12 @@ pub fn run(
 ) -> Result<Summary, GatewayError> {
     let mut summary = Summary::default();
     loop {
+        if give_up.load(Ordering::Relaxed) {
+            log.close().map_err(GatewayError::Close)?;
+            return Err(GatewayError::Abandoned {
+                queued: queue.waiting(),
+            });
+        }
         let batch = queue.blocking_recv_batch(MAX_BATCH);
         if batch.is_empty() {
             break;
@@ -264,5 +279,30 @@ mod tests {
             let bytes = std::fs::read(&path).unwrap();
             assert_eq!(ContentHash::of(&bytes).to_hex(), hash);
         }
+    }
+
+    #[test]
+    fn giving_up_on_a_healthy_drain_stops_and_leaves_a_clean_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (sender, receiver) = crate::queue::channel(10);
+        runtime.block_on(async {
+            for n in 0..10 {
+                sender.send(envelope(n)).await.unwrap();
+            }
+        });
+        let cas = Cas::open(&dir.path().join("cas"), never()).unwrap();
+        let log = IngestLog::open(&dir.path().join("log"), 4096, never()).unwrap();
+        let give_up = AtomicBool::new(true);
+        // The sender is still alive: without giving up, the gateway would wait for more.
+        let error = run(receiver, cas, log, DedupWindow::new(10), &give_up).unwrap_err();
+        assert!(
+            matches!(error, GatewayError::Abandoned { queued: 10 }),
+            "{error}"
+        );
+        assert!(logged_hashes(dir.path()).is_empty());
+        drop(sender);
     }
 }

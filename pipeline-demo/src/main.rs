@@ -15,7 +15,8 @@
 //! window from the log, then start one poller task per source and the gateway on a
 //! blocking thread. Shutdown: stop the pollers (intake), let the gateway drain the
 //! queue and fsync the ingest log, exit 0. A second signal, or a drain that outlasts
-//! [`DRAIN_TIMEOUT`] because storage keeps failing, makes the gateway give up: exit 1.
+//! [`DRAIN_TIMEOUT`] (storage keeps failing, or is too slow), makes the gateway give up
+//! at the next batch: the log is closed, what is still queued is reported lost, exit 1.
 
 mod cli;
 

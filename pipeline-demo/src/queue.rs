@@ -52,6 +52,11 @@ pub struct QueueReceiver {
 }
 
 impl QueueReceiver {
+    /// Envelopes waiting in the queue now.
+    pub fn waiting(&self) -> usize {
+        self.rx.len()
+    }
+
     /// Blocks the calling (non-async) thread until an envelope arrives, then takes up to
     /// `max - 1` more that are already waiting. Empty once the queue is closed and drained.
     pub fn blocking_recv_batch(&mut self, max: usize) -> Vec<Envelope> {
