@@ -70,7 +70,7 @@ fn fetch_advisory_db(deny: &std::path::Path) -> std::result::Result<(), String> 
     loop {
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => {
+            Ok(Some(_)) => {
                 let mut stderr = String::new();
                 if let Some(mut pipe) = child.stderr.take() {
                     let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);

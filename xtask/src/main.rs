@@ -11,6 +11,7 @@ mod deny;
 mod docs;
 mod e2e;
 mod lint;
+mod live_check;
 mod rules;
 mod setup;
 mod test;
@@ -53,6 +54,10 @@ enum Task {
     /// Every test, as CI runs them: install missing Debian packages (as root; otherwise
     /// print the command), then cargo test --workspace, check, e2e, deny, the quickstart.
     Test,
+    /// Compare a running service's /metrics with the committed catalog: every exposed
+    /// family catalogued, every catalog metric exposed, kinds, labels, label values and
+    /// buckets as declared; one line per finding, non-zero exit when there is one.
+    LiveCheck(live_check::Args),
     /// Install the Debian packages the tests need when missing (as root, with apt-get);
     /// otherwise fail at once with the command to run.
     Setup,
@@ -94,6 +99,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Task::E2e => e2e::run(),
         Task::Bench(args) => bench::run(args),
         Task::Test => test::run(),
+        Task::LiveCheck(args) => live_check::run(args),
         Task::Setup => setup::system_packages(),
         Task::Deny => deny::run(),
     }

@@ -19,12 +19,12 @@
 //! is a [`processes::Process`], killed when dropped: on errors, on panics, and on
 //! Ctrl-C (which drops the whole run). Every wait is bounded.
 
-mod conformance;
+pub mod conformance;
 pub mod deploy;
 #[cfg(test)]
 mod fixtures;
 pub mod processes;
-mod prometheus;
+pub mod prometheus;
 mod queries;
 mod victoria;
 
