@@ -13,6 +13,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
     artifacts.extend(crate::rules::artifacts()?);
     artifacts.push(crate::docs::artifact()?);
     artifacts.push(crate::e2e::deploy::artifact());
+    artifacts.push(crate::export::artifact());
     Ok(artifacts)
 }
 

@@ -10,6 +10,7 @@ mod dashboards;
 mod deny;
 mod docs;
 mod e2e;
+mod export;
 mod lint;
 mod live_check;
 mod rules;
@@ -36,6 +37,9 @@ enum Task {
     Rules(GenerateArgs),
     /// Generate docs/metrics.md from the catalog; with --check, fail with a diff if stale.
     Docs(GenerateArgs),
+    /// Generate catalog/catalog.json, the catalogs as versioned JSON (the schema /catalog
+    /// serves); with --check, fail with a diff if stale.
+    Export(GenerateArgs),
     /// Lint the catalog and its use in the workspace; every finding names the metric,
     /// the rule and the fix.
     Lint,
@@ -83,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Task::Dashboards(args) => dashboards::run(args),
         Task::Rules(args) => generate(rules::artifacts()?, args),
         Task::Docs(args) => generate(vec![docs::artifact()?], args),
+        Task::Export(args) => generate(vec![export::artifact()], args),
         Task::Lint => {
             let findings = lint::lint::<catalog::Metric>(&codegen::workspace_root())?;
             for finding in &findings {

@@ -1,0 +1,221 @@
+//! The catalogs as versioned JSON: the contract other tools read.
+//!
+//! One document shape serves three uses: the running service's `GET /catalog`, the
+//! committed `catalog/catalog.json` (kept fresh by `cargo xtask check`), and the baseline
+//! the compatibility check compares the catalog with. [`Export`] is the document,
+//! [`CatalogExport::of`] builds one catalog's part from any [`MetricCatalog`], and
+//! [`Export::to_json`] renders it deterministically (same catalogs, same bytes). The
+//! schema is documented field by field in `docs/catalog-schema.md`; a change of meaning
+//! or a removed field bumps [`SCHEMA_VERSION`], an added optional field does not.
+//!
+//! ```
+//! use catalog::Metric;
+//! use catalog_export::{CatalogExport, Export};
+//!
+//! let export = Export::new(vec![CatalogExport::of::<Metric>("sms", "catalog")]);
+//! let json = export.to_json();
+//! assert_eq!(Export::from_json(&json).unwrap(), export);
+//! ```
+
+use catalog::{LabelKey, LabelValues, MetricCatalog, MetricKind};
+use serde::{Deserialize, Serialize};
+
+/// Version of the document's schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Identifies the document kind in its `schema` field.
+pub const SCHEMA: &str = "sms-metrics.catalog";
+
+/// The whole document: every catalog a service (or the workspace) uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Export {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// The catalogs, in registration order.
+    pub catalogs: Vec<CatalogExport>,
+}
+
+/// One catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogExport {
+    /// The catalog's name, e.g. `sms`.
+    pub name: String,
+    /// The crate that declares it, e.g. `catalog`.
+    #[serde(rename = "crate")]
+    pub crate_name: String,
+    /// Prefix of every metric name, e.g. `sms_`.
+    pub prefix: String,
+    /// True for a catalog defined at run time (from configuration), false for a compiled one.
+    pub runtime_defined: bool,
+    /// Its metrics, in catalog order.
+    pub metrics: Vec<MetricExport>,
+}
+
+/// One metric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricExport {
+    /// Full Prometheus name as exposed (a counter's includes `_total`).
+    pub name: String,
+    /// Kind of metric.
+    pub kind: Kind,
+    /// The HELP text.
+    pub help: String,
+    /// Base unit (`seconds`, `bytes`, `ratio`), absent when the metric has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The subsystem (pipeline phase) it belongs to.
+    pub subsystem: String,
+    /// Its labels, in exposition order.
+    pub labels: Vec<LabelExport>,
+    /// Upper bound on its series when a label is free-form, absent when every label is
+    /// enumerated (the bound is then the product of the value counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_series: Option<usize>,
+    /// A histogram's bucket upper bounds, `+Inf` excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<Vec<f64>>,
+}
+
+/// Kind of a metric, as in the Prometheus `# TYPE` line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Monotonic counter.
+    Counter,
+    /// Value that goes up and down.
+    Gauge,
+    /// Cumulative histogram.
+    Histogram,
+}
+
+/// One label of a metric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelExport {
+    /// Prometheus label name.
+    pub name: String,
+    /// What the label distinguishes.
+    pub help: String,
+    /// Which values it may take.
+    pub values: Values,
+}
+
+/// The values a label may take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Values {
+    /// Exactly these values.
+    OneOf {
+        /// The allowed values, in declaration order.
+        values: Vec<String>,
+    },
+    /// The names of the metrics of the catalogs (the recorder's self-metrics).
+    CatalogMetric,
+    /// Any value, bounded per metric by `max_series`.
+    FreeForm,
+}
+
+impl Export {
+    /// A document of the current schema version holding `catalogs`.
+    pub fn new(catalogs: Vec<CatalogExport>) -> Export {
+        Export {
+            schema: SCHEMA.to_string(),
+            schema_version: SCHEMA_VERSION,
+            catalogs,
+        }
+    }
+
+    /// Pretty JSON with a trailing newline; deterministic.
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).expect("an export always serialises");
+        json.push('\n');
+        json
+    }
+
+    /// Reads a document, refusing another schema or a newer schema version.
+    pub fn from_json(json: &str) -> Result<Export, String> {
+        let export: Export =
+            serde_json::from_str(json).map_err(|e| format!("not a catalog export: {e}"))?;
+        if export.schema != SCHEMA {
+            return Err(format!("schema {:?} is not {SCHEMA:?}", export.schema));
+        }
+        if export.schema_version > SCHEMA_VERSION {
+            return Err(format!(
+                "schema version {} is newer than this reader's {SCHEMA_VERSION}",
+                export.schema_version
+            ));
+        }
+        Ok(export)
+    }
+
+    /// Every metric of every catalog, with the catalog it belongs to.
+    pub fn metrics(&self) -> impl Iterator<Item = (&CatalogExport, &MetricExport)> {
+        self.catalogs
+            .iter()
+            .flat_map(|catalog| catalog.metrics.iter().map(move |metric| (catalog, metric)))
+    }
+}
+
+impl CatalogExport {
+    /// Catalog `C`, named `name` and declared in crate `crate_name`.
+    pub fn of<C: MetricCatalog>(name: &str, crate_name: &str) -> CatalogExport {
+        CatalogExport {
+            name: name.to_string(),
+            crate_name: crate_name.to_string(),
+            prefix: C::PREFIX.to_string(),
+            runtime_defined: false,
+            metrics: C::ALL
+                .iter()
+                .map(|&metric| MetricExport::of(metric))
+                .collect(),
+        }
+    }
+}
+
+impl MetricExport {
+    /// The export of one compiled metric.
+    pub fn of<C: MetricCatalog>(metric: C) -> MetricExport {
+        let def = metric.def();
+        let (kind, buckets) = match def.kind {
+            MetricKind::Counter => (Kind::Counter, None),
+            MetricKind::Gauge => (Kind::Gauge, None),
+            MetricKind::Histogram { buckets } => (Kind::Histogram, Some(buckets.to_vec())),
+        };
+        MetricExport {
+            name: def.name.to_string(),
+            kind,
+            help: def.help.to_string(),
+            unit: def.unit.suffix().map(str::to_string),
+            subsystem: def.subsystem.name.to_string(),
+            labels: def
+                .labels
+                .iter()
+                .map(|&label| LabelExport::of(label))
+                .collect(),
+            max_series: (def.max_series > 0).then_some(def.max_series),
+            buckets,
+        }
+    }
+}
+
+impl LabelExport {
+    fn of<L: LabelKey>(label: L) -> LabelExport {
+        let def = label.def();
+        LabelExport {
+            name: def.name.to_string(),
+            help: def.help.to_string(),
+            values: match def.values {
+                LabelValues::OneOf(values) => Values::OneOf {
+                    values: values.iter().map(|v| v.to_string()).collect(),
+                },
+                LabelValues::CatalogMetric => Values::CatalogMetric,
+                LabelValues::FreeForm => Values::FreeForm,
+            },
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The export's round trip, its refusals, and what it says about the SMS catalog.
+
+use catalog::{Metric, MetricCatalog};
+use catalog_export::{CatalogExport, Export, Kind, LabelExport, MetricExport, Values};
+use proptest::prelude::*;
+
+fn metric() -> impl Strategy<Value = MetricExport> {
+    (
+        "[a-z_]{1,20}",
+        prop_oneof![
+            Just(Kind::Counter),
+            Just(Kind::Gauge),
+            Just(Kind::Histogram)
+        ],
+        "\\PC{0,40}",
+        proptest::option::of(prop_oneof![
+            Just("seconds".to_string()),
+            Just("bytes".to_string())
+        ]),
+        proptest::collection::vec(
+            (
+                "[a-z_]{1,10}",
+                "\\PC{0,20}",
+                proptest::collection::vec("\\PC{0,8}", 0..4),
+                any::<bool>(),
+            ),
+            0..3,
+        ),
+        proptest::option::of(1usize..100_000),
+        proptest::option::of(proptest::collection::vec(
+            any::<f64>().prop_filter("finite", |v| v.is_finite()),
+            1..12,
+        )),
+    )
+        .prop_map(
+            |(name, kind, help, unit, labels, max_series, buckets)| MetricExport {
+                name,
+                kind,
+                help,
+                unit,
+                subsystem: "sub".to_string(),
+                labels: labels
+                    .into_iter()
+                    .map(|(name, help, values, free)| LabelExport {
+                        name,
+                        help,
+                        values: if free {
+                            Values::FreeForm
+                        } else {
+                            Values::OneOf { values }
+                        },
+                    })
+                    .collect(),
+                max_series,
+                buckets,
+            },
+        )
+}
+
+proptest! {
+    /// Any export reads back equal, floats included, and renders to the same bytes.
+    #[test]
+    fn json_round_trips_exactly(metrics in proptest::collection::vec(metric(), 0..6)) {
+        let export = Export::new(vec![CatalogExport {
+            name: "t".into(),
+            crate_name: "t".into(),
+            prefix: "t_".into(),
+            runtime_defined: false,
+            metrics,
+        }]);
+        let json = export.to_json();
+        let back = Export::from_json(&json).unwrap();
+        prop_assert_eq!(&back, &export);
+        prop_assert_eq!(back.to_json(), json);
+    }
+}
+
+#[test]
+fn other_schemas_newer_versions_and_unknown_fields_are_refused() {
+    let json = Export::new(Vec::new()).to_json();
+    assert!(Export::from_json(&json).is_ok());
+    let other = json.replace("sms-metrics.catalog", "something.else");
+    assert!(Export::from_json(&other).unwrap_err().contains("is not"));
+    let newer = json.replace("\"schema_version\": 1", "\"schema_version\": 99");
+    assert!(
+        Export::from_json(&newer)
+            .unwrap_err()
+            .contains("newer than")
+    );
+    let unknown = json.replace("\"catalogs\"", "\"extra\": 1, \"catalogs\"");
+    assert!(
+        Export::from_json(&unknown)
+            .unwrap_err()
+            .contains("unknown field")
+    );
+}
+
+#[test]
+fn the_sms_catalog_exports_every_metric_with_its_definition() {
+    let export = CatalogExport::of::<Metric>("sms", "catalog");
+    assert_eq!(export.metrics.len(), Metric::ALL.len());
+    for (exported, metric) in export.metrics.iter().zip(Metric::ALL) {
+        let def = metric.def();
+        assert_eq!(exported.name, def.name);
+        assert_eq!(exported.help, def.help);
+        assert_eq!(exported.labels.len(), def.labels.len());
+        assert_eq!(
+            exported.buckets.is_some(),
+            matches!(exported.kind, Kind::Histogram)
+        );
+        assert_eq!(exported.max_series.unwrap_or(0), def.max_series);
+    }
+}
