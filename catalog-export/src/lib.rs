@@ -17,6 +17,12 @@
 //! assert_eq!(Export::from_json(&json).unwrap(), export);
 //! ```
 
+mod changelog;
+mod compat;
+
+pub use changelog::changelog;
+pub use compat::{Finding, Rule, compatibility};
+
 use catalog::{LabelKey, LabelValues, MetricCatalog, MetricKind};
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +85,43 @@ pub struct MetricExport {
     /// A histogram's bucket upper bounds, `+Inf` excluded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<Vec<f64>>,
+    /// How much its users may rely on it: what may change without a deprecation.
+    #[serde(default)]
+    pub stability: Stability,
+    /// Set once the metric is deprecated: it is still exposed (unless hidden) until removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<Deprecated>,
+}
+
+/// How much users may rely on a metric (Kubernetes' metric stability levels).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stability {
+    /// May change or go away in any release.
+    #[default]
+    Alpha,
+    /// Labels may still change; removal needs a deprecation.
+    Beta,
+    /// Name, kind, unit, labels, enumerated values and buckets are fixed; any change
+    /// needs a deprecation (and a new name).
+    Stable,
+}
+
+/// A deprecation: why, since when, and the metric replacing it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deprecated {
+    /// The release that deprecated it, e.g. `0.3.0`.
+    pub since: String,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// The metric that replaces it, when it was renamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_to: Option<String>,
+    /// Hidden: no longer exposed unless the service turns hidden metrics back on; the
+    /// step before removal.
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 /// Kind of a metric, as in the Prometheus `# TYPE` line.
@@ -118,6 +161,28 @@ pub enum Values {
     CatalogMetric,
     /// Any value, bounded per metric by `max_series`.
     FreeForm,
+}
+
+impl Kind {
+    /// The `# TYPE` word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+impl Stability {
+    /// The level's name as serialised, e.g. `stable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stability::Alpha => "alpha",
+            Stability::Beta => "beta",
+            Stability::Stable => "stable",
+        }
+    }
 }
 
 impl Export {
@@ -199,6 +264,8 @@ impl MetricExport {
                 .collect(),
             max_series: (def.max_series > 0).then_some(def.max_series),
             buckets,
+            stability: Stability::default(),
+            deprecated: None,
         }
     }
 }

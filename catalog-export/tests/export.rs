@@ -1,7 +1,9 @@
 //! The export's round trip, its refusals, and what it says about the SMS catalog.
 
 use catalog::{Metric, MetricCatalog};
-use catalog_export::{CatalogExport, Export, Kind, LabelExport, MetricExport, Values};
+use catalog_export::{
+    CatalogExport, Deprecated, Export, Kind, LabelExport, MetricExport, Stability, Values,
+};
 use proptest::prelude::*;
 
 fn metric() -> impl Strategy<Value = MetricExport> {
@@ -32,8 +34,16 @@ fn metric() -> impl Strategy<Value = MetricExport> {
             1..12,
         )),
     )
-        .prop_map(
-            |(name, kind, help, unit, labels, max_series, buckets)| MetricExport {
+        .prop_map(|(name, kind, help, unit, labels, max_series, buckets)| {
+            let deprecated = (help.len() % 2 == 1).then(|| Deprecated {
+                since: "0.2.0".into(),
+                reason: help.clone(),
+                renamed_to: (help.len() % 3 == 0).then(|| name.clone()),
+                hidden: help.len() % 5 == 0,
+            });
+            MetricExport {
+                stability: [Stability::Alpha, Stability::Beta, Stability::Stable][name.len() % 3],
+                deprecated,
                 name,
                 kind,
                 help,
@@ -53,8 +63,8 @@ fn metric() -> impl Strategy<Value = MetricExport> {
                     .collect(),
                 max_series,
                 buckets,
-            },
-        )
+            }
+        })
 }
 
 proptest! {

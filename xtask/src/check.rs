@@ -13,7 +13,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
     artifacts.extend(crate::rules::artifacts()?);
     artifacts.push(crate::docs::artifact()?);
     artifacts.push(crate::e2e::deploy::artifact());
-    artifacts.push(crate::export::artifact());
+    artifacts.extend(crate::export::artifacts(&codegen::workspace_root())?);
     Ok(artifacts)
 }
 
@@ -31,6 +31,27 @@ pub fn run() -> Result<()> {
             }
         }
     }
+    let breaking = crate::export::compatibility(&root)?;
+    if breaking.is_empty() {
+        println!(
+            "ok    compatibility with {}: no breaking change",
+            crate::export::BASELINE
+        );
+    } else {
+        println!(
+            "FAIL  compatibility with {}: {} breaking changes",
+            crate::export::BASELINE,
+            breaking.len()
+        );
+        let list: Vec<String> = breaking.iter().map(|f| format!("  {f}")).collect();
+        failures.push(format!(
+            "breaking changes since {} (deprecate instead; the baseline only advances at a release, `cargo xtask baseline`):
+{}",
+            crate::export::BASELINE,
+            list.join("
+")
+        ));
+    }
     let findings = lint::lint::<Metric>(&root)?;
     if findings.is_empty() {
         println!("ok    lint: no finding");
@@ -39,7 +60,7 @@ pub fn run() -> Result<()> {
         let list: Vec<String> = findings.iter().map(|f| format!("  {f}")).collect();
         failures.push(format!("lint findings:\n{}", list.join("\n")));
     }
-    let total = artifacts.len() + 1;
+    let total = artifacts.len() + 2;
     for failure in &failures {
         eprintln!("\n{failure}");
     }

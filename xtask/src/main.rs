@@ -37,9 +37,13 @@ enum Task {
     Rules(GenerateArgs),
     /// Generate docs/metrics.md from the catalog; with --check, fail with a diff if stale.
     Docs(GenerateArgs),
-    /// Generate catalog/catalog.json, the catalogs as versioned JSON (the schema /catalog
-    /// serves); with --check, fail with a diff if stale.
+    /// Generate catalog/catalog.json (the catalogs as versioned JSON, the schema /catalog
+    /// serves) and docs/catalog-changelog.md (changes since catalog/baseline.json); with
+    /// --check, fail with a diff if stale.
     Export(GenerateArgs),
+    /// Make the current catalog the compatibility baseline (catalog/baseline.json): run
+    /// when cutting a release, never to silence `check`.
+    Baseline,
     /// Lint the catalog and its use in the workspace; every finding names the metric,
     /// the rule and the fix.
     Lint,
@@ -87,7 +91,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Task::Dashboards(args) => dashboards::run(args),
         Task::Rules(args) => generate(rules::artifacts()?, args),
         Task::Docs(args) => generate(vec![docs::artifact()?], args),
-        Task::Export(args) => generate(vec![export::artifact()], args),
+        Task::Export(args) => generate(export::artifacts(&codegen::workspace_root())?, args),
+        Task::Baseline => export::advance_baseline(&codegen::workspace_root()),
         Task::Lint => {
             let findings = lint::lint::<catalog::Metric>(&codegen::workspace_root())?;
             for finding in &findings {
