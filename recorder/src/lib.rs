@@ -55,7 +55,7 @@ mod server;
 pub use builder::{Builder, DEFAULT_LISTEN};
 pub use error::Error;
 pub use exemplar::{MAX_EXEMPLAR_LABEL_CHARS, MAX_TRACE_ID_CHARS};
-pub use exposition::{Format, canonical_float};
+pub use exposition::{Format, canonical_float, gzip};
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle, Timer};
 pub use recorder::{Labels, MAX_LABEL_VALUE_BYTES, Recorder};
 
