@@ -10,7 +10,10 @@
 //!
 //! OpenMetrics limits an exemplar's label set to [`MAX_EXEMPLAR_LABEL_CHARS`] characters
 //! (names and values together). The label is `trace_id`, so a trace id may be up to
-//! [`MAX_TRACE_ID_CHARS`] characters; an empty or longer one is rejected: the sample is
+//! [`MAX_TRACE_ID_CHARS`] characters, and none of them a control character, `"` or `\`:
+//! Prometheus 2.42 stores exemplar label values still escaped, so a trace id that
+//! needs escaping would not read back as recorded (trace ids are hex in practice). A
+//! trace id that is empty, longer or holds such a character is rejected: the sample is
 //! recorded without its exemplar and the rejection is logged once per process.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,7 +86,8 @@ static REJECTION_LOGGED: AtomicBool = AtomicBool::new(false);
 /// True when `trace_id` fits an exemplar; otherwise logs (once per process) why not.
 pub(crate) fn accept_trace_id(trace_id: &str) -> bool {
     let chars = trace_id.chars().count();
-    if chars > 0 && chars <= MAX_TRACE_ID_CHARS {
+    let plain = !trace_id.contains(|c: char| c.is_control() || c == '"' || c == '\\');
+    if chars > 0 && chars <= MAX_TRACE_ID_CHARS && plain {
         return true;
     }
     if !REJECTION_LOGGED.swap(true, Ordering::Relaxed) {
@@ -91,8 +95,8 @@ pub(crate) fn accept_trace_id(trace_id: &str) -> bool {
         tracing::warn!(
             "exemplar dropped: trace id of {chars} characters (starts {start:?}); \
              trace ids must have 1 to {MAX_TRACE_ID_CHARS} characters (OpenMetrics bounds \
-             an exemplar's labels at {MAX_EXEMPLAR_LABEL_CHARS}); the sample itself was \
-             recorded (logged once)"
+             an exemplar's labels at {MAX_EXEMPLAR_LABEL_CHARS}), none of them a control \
+             character, `\"` or `\\`; the sample itself was recorded (logged once)"
         );
     }
     false
@@ -100,8 +104,9 @@ pub(crate) fn accept_trace_id(trace_id: &str) -> bool {
 
 impl CounterHandle {
     /// Adds one and attaches `trace_id` as the series' exemplar (exposed in
-    /// OpenMetrics). A trace id that is empty or longer than [`MAX_TRACE_ID_CHARS`]
-    /// characters is dropped (logged once); the increment is always recorded.
+    /// OpenMetrics). A trace id that is empty, longer than [`MAX_TRACE_ID_CHARS`]
+    /// characters or holds a control character, `"` or `\` is dropped (logged once);
+    /// the increment is always recorded.
     #[inline]
     pub fn inc_with_exemplar(&self, trace_id: &str) {
         self.add_with_exemplar(1, trace_id);
@@ -120,9 +125,9 @@ impl CounterHandle {
 impl HistogramHandle {
     /// Records one observation and attaches `trace_id` as the exemplar of the bucket
     /// it falls in (exposed in OpenMetrics). NaN and infinities are dropped and counted
-    /// as with [`HistogramHandle::observe`]; a trace id that is empty or longer than
-    /// [`MAX_TRACE_ID_CHARS`] characters is dropped (logged once) and the observation
-    /// recorded without it.
+    /// as with [`HistogramHandle::observe`]; a trace id that is refused (see
+    /// [`CounterHandle::inc_with_exemplar`]) is dropped (logged once) and the
+    /// observation recorded without it.
     pub fn observe_with_exemplar(&self, value: f64, trace_id: &str) {
         if let Some(histogram) = &self.inner
             && self.guard.as_ref().is_none_or(|g| g.accepts(value))
@@ -147,6 +152,9 @@ mod tests {
         assert!(accept_trace_id(&"é".repeat(120)), "characters, not bytes");
         assert!(!accept_trace_id(&"a".repeat(121)));
         assert!(!accept_trace_id(""));
+        for needs_escaping in ["a\"b", "a\\b", "a\nb", "a\u{0}"] {
+            assert!(!accept_trace_id(needs_escaping), "{needs_escaping:?}");
+        }
     }
 
     #[test]
