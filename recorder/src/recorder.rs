@@ -67,6 +67,8 @@ struct Inner<C: MetricCatalog> {
     metrics: Box<[MetricState<C>]>,
     panic_on_misuse: bool,
     listen_address: Option<SocketAddr>,
+    /// Length of the last render: the next one reserves it up front (no regrowth).
+    render_hint: AtomicUsize,
 }
 
 /// Everything the recorder keeps for one catalog metric.
@@ -208,6 +210,7 @@ impl<C: MetricCatalog> Recorder<C> {
                 metrics: metrics.into_boxed_slice(),
                 panic_on_misuse,
                 listen_address,
+                render_hint: AtomicUsize::new(0),
             }),
         }
     }
@@ -287,7 +290,8 @@ impl<C: MetricCatalog> Recorder<C> {
     /// [`Format::negotiate`]): every catalog metric in catalog order, then anything
     /// recorded through the `metrics` facade.
     pub fn render_as(&self, format: Format) -> String {
-        let mut writer = Writer::new(format, 0);
+        let hint = self.inner.render_hint.load(Ordering::Relaxed);
+        let mut writer = Writer::new(format, hint + hint / 16);
         for state in self.inner.metrics.iter() {
             writer.family(state.def);
             let mut render = |handle: &Handle| match handle {
@@ -302,7 +306,9 @@ impl<C: MetricCatalog> Recorder<C> {
                 (None, None) => state.table.for_each(render),
             }
         }
-        writer.finish(&self.inner.facade.render())
+        let text = writer.finish(&self.inner.facade.render());
+        self.inner.render_hint.store(text.len(), Ordering::Relaxed);
+        text
     }
 
     /// The address `/metrics` is served on, for an installed recorder.
