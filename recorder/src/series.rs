@@ -13,13 +13,15 @@
 //! and publish an entry with one `OnceLock::set`; a reader that races an insert may
 //! miss the new entry and then finds it under the mutex.
 //!
-//! Each insert also appends its slot's position to an insertion-order list, so a render
-//! visits exactly the series that exist, in first-touch order, instead of scanning
-//! every slot (a metric bounded at 100,000 series has 262,144 slots: scanning them cost
-//! a quarter of a millisecond per scrape whatever the number of series).
+//! Each insert also appends a clone of its handle to an insertion-order list, so a
+//! render visits exactly the series that exist, in first-touch order, reading that list
+//! sequentially instead of scanning every slot (a metric bounded at 100,000 series has
+//! 262,144 slots: scanning them cost a quarter of a millisecond per scrape whatever the
+//! number of series) or chasing each slot's entry (two dependent cache misses per
+//! series saved at 100k series).
 
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Most labels a metric may have; label values are gathered in a stack array this long.
@@ -149,8 +151,8 @@ pub(crate) struct SeriesTable<H> {
     slots: Box<[OnceLock<Box<Entry<H>>>]>,
     /// Most series the table takes (at most half the slots, so probes stay short).
     capacity: usize,
-    /// Slot positions in insertion order; the first `len` are set.
-    order: Box<[AtomicU32]>,
+    /// Handles in insertion order; the first `len` are set.
+    order: Box<[OnceLock<H>]>,
     /// Series inserted; published (release) after the entry and its `order` item.
     len: AtomicUsize,
     /// Serialises inserts (and admission decisions made with them).
@@ -172,7 +174,7 @@ impl<H: Clone> SeriesTable<H> {
         SeriesTable {
             slots: (0..slots).map(|_| OnceLock::new()).collect(),
             capacity,
-            order: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+            order: (0..capacity).map(|_| OnceLock::new()).collect(),
             len: AtomicUsize::new(0),
             insert: Mutex::new(()),
             hasher: foldhash::fast::FixedState::default(),
@@ -230,26 +232,24 @@ impl<H: Clone> SeriesTable<H> {
             key: key.to_owned_key(),
             handle: handle.clone(),
         };
-        if self.slots[free].set(Box::new(entry)).is_err() {
+        if self.slots[free].set(Box::new(entry)).is_err()
+            || self.order[len].set(handle.clone()).is_err()
+        {
             unreachable!("slots are only set under the insert lock, after finding them free");
         }
-        // Slot counts are powers of two far below 2^32 (the catalog bounds series).
-        self.order[len].store(free as u32, Ordering::Relaxed);
         self.len.store(len + 1, Ordering::Release);
         Some((handle, true))
     }
 
     /// Calls `f` on every handle, in insertion order. Visits only the series that
     /// exist (as of the call), not every slot.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&H)) {
+    pub(crate) fn for_each(&self, f: impl FnMut(&H)) {
         let len = self.len.load(Ordering::Acquire);
-        for position in &self.order[..len] {
-            let slot = position.load(Ordering::Relaxed) as usize;
-            // Set before `len` was published (release), so present.
-            if let Some(entry) = self.slots.get(slot).and_then(OnceLock::get) {
-                f(&entry.handle);
-            }
-        }
+        // Each of the first `len` was set before `len` was published (release).
+        self.order[..len]
+            .iter()
+            .filter_map(OnceLock::get)
+            .for_each(f);
     }
 
     /// Number of series in the table.
