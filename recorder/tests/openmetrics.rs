@@ -26,8 +26,11 @@ struct Family {
     samples: Vec<Sample>,
 }
 
+/// Label pairs, unescaped.
+type Pairs = Vec<(String, String)>;
+
 /// Reads `{name="value",...}` from the start of `text`; returns the pairs and the rest.
-fn read_labels(text: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn read_labels(text: &str) -> Result<(Pairs, &str), String> {
     let mut rest = text.strip_prefix('{').ok_or("no {")?;
     let mut labels = Vec::new();
     loop {
