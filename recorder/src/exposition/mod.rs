@@ -262,10 +262,11 @@ impl Writer {
     }
 
     /// Appends what other code recorded through the `metrics` facade (text format
-    /// 0.0.4, translated for OpenMetrics) and, for OpenMetrics, `# EOF`.
+    /// 0.0.4 with `le` and `quantile` made canonical, or translated for OpenMetrics)
+    /// and, for OpenMetrics, `# EOF`.
     pub(crate) fn finish(mut self, facade_text: &str) -> String {
         match self.format {
-            Format::Text => self.out.push_str(facade_text),
+            Format::Text => text::facade(facade_text, &mut self.out),
             Format::OpenMetrics => {
                 openmetrics::translate_text(facade_text, &mut self.out);
                 self.out.push_str("# EOF\n");
@@ -273,6 +274,66 @@ impl Writer {
         }
         self.out
     }
+}
+
+/// Position of the `}` closing a label block (quotes and escapes respected).
+pub(super) fn label_block_end(inner: &str) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in inner.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '}' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `name="raw"` pairs of a label block, values still escaped.
+fn label_pairs(block: &str) -> impl Iterator<Item = (&str, &str)> {
+    let mut rest = block;
+    std::iter::from_fn(move || {
+        let start = rest.trim_start_matches([',', ' ']);
+        let (name, after) = start.split_once('=')?;
+        let after = after.strip_prefix('"')?;
+        let mut escaped = false;
+        let end = after.char_indices().find_map(|(i, c)| match c {
+            _ if escaped => {
+                escaped = false;
+                None
+            }
+            '\\' => {
+                escaped = true;
+                None
+            }
+            '"' => Some(i),
+            _ => None,
+        })?;
+        rest = &after[end + 1..];
+        Some((name.trim(), &after[..end]))
+    })
+}
+
+/// Appends `{block}` (a label block's inside, values still escaped) with the value of
+/// label `bound` (`le` or `quantile`), when given and numeric, in canonical form.
+fn push_label_block(out: &mut String, block: &str, bound: Option<&str>) {
+    out.push('{');
+    for (i, (label, raw)) in label_pairs(block).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(label);
+        out.push_str("=\"");
+        match raw.parse::<f64>() {
+            Ok(value) if Some(label) == bound => out.push_str(&canonical_float(value)),
+            _ => out.push_str(raw),
+        }
+        out.push('"');
+    }
+    out.push('}');
 }
 
 /// `name suffix {labels le="..."}` (braces only when there is a label).

@@ -11,7 +11,7 @@ use catalog::{MetricCatalog, MetricDef, MetricKind};
 use crate::cells::push_escaped_label_value;
 use crate::exemplar::{Exemplar, TRACE_ID_LABEL};
 
-use super::{canonical_float, push_float};
+use super::{label_block_end, push_float, push_label_block};
 
 /// Appends the `# TYPE`, `# UNIT` (when the unit is the family name's suffix) and
 /// `# HELP` lines of a family.
@@ -145,22 +145,7 @@ fn translate_sample(line: &str, family: Option<&Family<'_>>, out: &mut String) {
         _ => None,
     };
     if let Some(labels) = labels {
-        out.push('{');
-        for (i, (label, raw)) in label_pairs(labels).enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(label);
-            out.push_str("=\"");
-            match raw.parse::<f64>() {
-                Ok(bound) if Some(label) == canonical_label => {
-                    out.push_str(&canonical_float(bound));
-                }
-                _ => out.push_str(raw),
-            }
-            out.push('"');
-        }
-        out.push('}');
+        push_label_block(out, labels, canonical_label);
     }
     out.push(' ');
     out.push_str(value);
@@ -175,47 +160,6 @@ fn translate_sample(line: &str, family: Option<&Family<'_>>, out: &mut String) {
         );
     }
     out.push('\n');
-}
-
-/// Position of the `}` closing a label block (quotes and escapes respected).
-fn label_block_end(inner: &str) -> Option<usize> {
-    let mut quoted = false;
-    let mut escaped = false;
-    for (i, c) in inner.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '}' if !quoted => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `name="raw"` pairs of a label block, values still escaped.
-fn label_pairs(block: &str) -> impl Iterator<Item = (&str, &str)> {
-    let mut rest = block;
-    std::iter::from_fn(move || {
-        let start = rest.trim_start_matches([',', ' ']);
-        let (name, after) = start.split_once('=')?;
-        let after = after.strip_prefix('"')?;
-        let mut escaped = false;
-        let end = after.char_indices().find_map(|(i, c)| match c {
-            _ if escaped => {
-                escaped = false;
-                None
-            }
-            '\\' => {
-                escaped = true;
-                None
-            }
-            '"' => Some(i),
-            _ => None,
-        })?;
-        rest = &after[end + 1..];
-        Some((name.trim(), &after[..end]))
-    })
 }
 
 /// Text-format HELP unescaped (`\\` and `\n`), to be escaped again for OpenMetrics.
