@@ -2,7 +2,7 @@
 //! series of the exposition is ingested, the `# UNIT` metadata arrives (which the text
 //! format cannot carry, so OpenMetrics was negotiated), and with exemplar storage on
 //! the exemplars attached through the handles are queryable through
-//! `/api/v1/query_exemplars`.
+//! `/api/v1/query_exemplars`. Integral bucket bounds are stored as `le="1.0"`.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -112,6 +112,18 @@ fn prometheus_ingests_every_series_and_the_exemplars_over_openmetrics() {
             .map(|s| s["__name__"].as_str().unwrap_or("").to_string()),
     );
     assert_eq!(ingested_names, exposed_names);
+
+    // Integral bucket bounds are stored as `1.0`, the form Prometheus 3 normalises to,
+    // so an `le="1.0"` matcher finds the bucket on both versions (and `le="1"` on none).
+    let duration_bucket = format!("{}_bucket", Metric::SourcesRequestDuration.def().name);
+    let canonical = prometheus
+        .query(&format!("{duration_bucket}{{le=\"1.0\"}}"))
+        .expect("query");
+    assert_eq!(canonical.len(), 1, "{canonical:?}");
+    let short = prometheus
+        .query(&format!("{duration_bucket}{{le=\"1\"}}"))
+        .expect("query");
+    assert!(short.is_empty(), "{short:?}");
 
     // `# UNIT` only exists in OpenMetrics: its arrival proves what was negotiated.
     let duration = Metric::SourcesRequestDuration.def().name;
