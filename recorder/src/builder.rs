@@ -29,6 +29,7 @@ pub struct Builder<C: MetricCatalog> {
     listen: SocketAddr,
     panic_on_misuse: bool,
     upkeep_interval: Duration,
+    limits: server::Limits,
     _catalog: std::marker::PhantomData<C>,
 }
 
@@ -40,12 +41,13 @@ impl<C: MetricCatalog> Default for Builder<C> {
 
 impl<C: MetricCatalog> Builder<C> {
     /// Defaults: listen on [`DEFAULT_LISTEN`], panic on misuse in debug builds only,
-    /// upkeep every 5 s.
+    /// upkeep every 5 s, a 10 s header read timeout and at most 64 connections.
     pub fn new() -> Self {
         Builder {
             listen: DEFAULT_LISTEN,
             panic_on_misuse: cfg!(debug_assertions),
             upkeep_interval: Duration::from_secs(5),
+            limits: server::Limits::default(),
             _catalog: std::marker::PhantomData,
         }
     }
@@ -53,6 +55,23 @@ impl<C: MetricCatalog> Builder<C> {
     /// Address `/metrics` is served on (by [`Builder::install`]).
     pub fn listen(mut self, address: SocketAddr) -> Self {
         self.listen = address;
+        self
+    }
+
+    /// How long a `/metrics` client may take to send its request head (default 10 s;
+    /// at least 1 ms). A connection that has not sent a complete head by then is
+    /// closed, however slowly it trickles bytes in; so is a kept-alive connection idle
+    /// that long, which a scraper simply reopens.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Most `/metrics` connections served at once (default 64; at least 1). A
+    /// connection past it gets `503` and is closed; each burst of refusals is logged
+    /// once.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         self
     }
 
@@ -82,6 +101,46 @@ impl<C: MetricCatalog> Builder<C> {
         if crate::global::is_set() {
             return Err(Error::AlreadyInstalled);
         }
+        let (listener, bound) = self.bind()?;
+        let facade = facade_builder::<C>()?.build_recorder();
+        let recorder = Recorder::new(facade.handle(), self.panic_on_misuse, Some(bound));
+        crate::global::set(recorder.clone())?;
+        if metrics::set_global_recorder(facade).is_err() {
+            tracing::warn!(
+                "another `metrics` recorder is installed: `metrics::counter!` and friends keep going there"
+            );
+        }
+        server::spawn(
+            listener,
+            recorder.clone(),
+            self.upkeep_interval,
+            self.limits,
+        )?;
+        tracing::info!("serving metrics at http://{bound}/metrics");
+        Ok(recorder)
+    }
+
+    /// Validates the catalog and serves `/metrics` on the listen address, like
+    /// [`Builder::install`], but installs nothing globally: record through the returned
+    /// recorder (the `recorder::inc`-style functions do not reach it). For embedding
+    /// several recorders in one process, and for tests.
+    pub fn serve(self) -> Result<Recorder<C>, Error> {
+        validate::<C>()?;
+        let (listener, bound) = self.bind()?;
+        let facade = facade_builder::<C>()?.build_recorder();
+        let recorder = Recorder::new(facade.handle(), self.panic_on_misuse, Some(bound));
+        server::spawn(
+            listener,
+            recorder.clone(),
+            self.upkeep_interval,
+            self.limits,
+        )?;
+        tracing::info!("serving metrics at http://{bound}/metrics");
+        Ok(recorder)
+    }
+
+    /// Binds the listen address; returns the listener and the bound address.
+    fn bind(&self) -> Result<(std::net::TcpListener, SocketAddr), Error> {
         let address = self.listen;
         let listener = std::net::TcpListener::bind(address).map_err(|e| Error::Listen {
             address,
@@ -91,17 +150,7 @@ impl<C: MetricCatalog> Builder<C> {
             address,
             reason: e.to_string(),
         })?;
-        let facade = facade_builder::<C>()?.build_recorder();
-        let recorder = Recorder::new(facade.handle(), self.panic_on_misuse, Some(bound));
-        crate::global::set(recorder.clone())?;
-        if metrics::set_global_recorder(facade).is_err() {
-            tracing::warn!(
-                "another `metrics` recorder is installed: `metrics::counter!` and friends keep going there"
-            );
-        }
-        server::spawn(listener, recorder.clone(), self.upkeep_interval)?;
-        tracing::info!("serving metrics at http://{bound}/metrics");
-        Ok(recorder)
+        Ok((listener, bound))
     }
 }
 

@@ -1,15 +1,16 @@
-//! Counter and gauge series owned by the recorder, and the text-format escaping every
-//! series of the recorder is rendered with.
+//! Counter and gauge series owned by the recorder, and the label escaping every series
+//! of the recorder is exposed with.
 //!
 //! A cell is one cache-line-aligned atomic plus its labels, pre-rendered for
 //! exposition at first touch, so recording is one relaxed atomic operation and
-//! rendering writes each series with a single formatted line.
+//! rendering (`crate::exposition`) copies each series' labels as they are.
 //!
-//! Escaping follows the Prometheus text format 0.0.4: label values escape `\`, `"` and
-//! line feed; HELP text escapes `\` and line feed.
+//! Label values escape `\`, `"` and line feed, as both the Prometheus text format 0.0.4
+//! and OpenMetrics 1.0 require.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::exemplar::Exemplars;
 
 /// One counter series. Aligned to a cache line so threads recording different series
 /// never share one.
@@ -18,6 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) struct CounterCell {
     value: AtomicU64,
     labels: Box<str>,
+    /// Fits in the cache line's padding: no memory per series until an exemplar is set.
+    pub(crate) exemplar: Exemplars,
 }
 
 impl CounterCell {
@@ -26,6 +29,7 @@ impl CounterCell {
         CounterCell {
             value: AtomicU64::new(0),
             labels,
+            exemplar: Exemplars::default(),
         }
     }
 
@@ -35,10 +39,16 @@ impl CounterCell {
         self.value.fetch_add(value, Ordering::Relaxed);
     }
 
-    /// Appends `name{labels} value`.
-    pub(crate) fn render(&self, name: &str, out: &mut String) {
-        let value = self.value.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}{} {value}", Braced(&self.labels));
+    /// The current value.
+    #[inline]
+    pub(crate) fn get(&self) -> u64 {
+        self.value.load(Ordering::Relaxed)
+    }
+
+    /// Labels as rendered by [`label_pairs`] (empty without labels).
+    #[inline]
+    pub(crate) fn labels(&self) -> &str {
+        &self.labels
     }
 }
 
@@ -83,38 +93,16 @@ impl GaugeCell {
         }
     }
 
-    /// Appends `name{labels} value`.
-    pub(crate) fn render(&self, name: &str, out: &mut String) {
-        let value = f64::from_bits(self.bits.load(Ordering::Relaxed));
-        let _ = writeln!(out, "{name}{} {}", Braced(&self.labels), Value(value));
+    /// The current value.
+    #[inline]
+    pub(crate) fn get(&self) -> f64 {
+        f64::from_bits(self.bits.load(Ordering::Relaxed))
     }
-}
 
-/// `{labels}`, or nothing when there is no label.
-struct Braced<'a>(&'a str);
-
-impl std::fmt::Display for Braced<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            write!(f, "{{{}}}", self.0)
-        }
-    }
-}
-
-/// A sample value as the text format spells it (`+Inf`, `-Inf`, `NaN`, else Rust's
-/// shortest round-trip decimal).
-pub(crate) struct Value(pub(crate) f64);
-
-impl std::fmt::Display for Value {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            v if v.is_nan() => f.write_str("NaN"),
-            v if v == f64::INFINITY => f.write_str("+Inf"),
-            v if v == f64::NEG_INFINITY => f.write_str("-Inf"),
-            v => write!(f, "{v}"),
-        }
+    /// Labels as rendered by [`label_pairs`] (empty without labels).
+    #[inline]
+    pub(crate) fn labels(&self) -> &str {
+        &self.labels
     }
 }
 
@@ -127,30 +115,22 @@ pub(crate) fn label_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)
         }
         out.push_str(name);
         out.push_str("=\"");
-        for c in value.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                '\n' => out.push_str("\\n"),
-                c => out.push(c),
-            }
-        }
+        push_escaped_label_value(&mut out, value);
         out.push('"');
     }
     out.into_boxed_str()
 }
 
-/// Appends the `# HELP` and `# TYPE` lines of a metric family.
-pub(crate) fn write_family_header(out: &mut String, name: &str, help: &str, type_name: &str) {
-    let _ = write!(out, "# HELP {name} ");
-    for c in help.chars() {
+/// Appends `value` escaped for a quoted label value (`\`, `"`, line feed).
+pub(crate) fn push_escaped_label_value(out: &mut String, value: &str) {
+    for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             c => out.push(c),
         }
     }
-    let _ = writeln!(out, "\n# TYPE {name} {type_name}");
 }
 
 #[cfg(test)]
@@ -158,32 +138,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn label_values_and_help_are_escaped_as_the_text_format_requires() {
+    fn label_values_are_escaped_as_both_formats_require() {
         let labels = label_pairs([("a", "q\"b\\n\nx"), ("b", "")]);
         assert_eq!(&*labels, "a=\"q\\\"b\\\\n\\nx\",b=\"\"");
-        let mut text = String::new();
-        write_family_header(&mut text, "m_total", "line \\ one\ntwo \"q\"", "counter");
-        assert_eq!(
-            text,
-            "# HELP m_total line \\\\ one\\ntwo \"q\"\n# TYPE m_total counter\n"
-        );
     }
 
     #[test]
-    fn cells_render_their_values() {
+    fn cells_hold_their_values() {
         let counter = CounterCell::new(label_pairs([("a", "x")]));
         counter.add(2);
         counter.add(3);
         let gauge = GaugeCell::new(label_pairs([]));
         gauge.set(1.5);
         gauge.add(-4.0);
-        let mut text = String::new();
-        counter.render("c_total", &mut text);
-        gauge.render("g", &mut text);
-        assert_eq!(text, "c_total{a=\"x\"} 5\ng -2.5\n");
-        assert_eq!(Value(f64::INFINITY).to_string(), "+Inf");
-        assert_eq!(Value(f64::NEG_INFINITY).to_string(), "-Inf");
-        assert_eq!(Value(f64::NAN).to_string(), "NaN");
-        assert_eq!(Value(0.1).to_string(), "0.1");
+        assert_eq!((counter.get(), counter.labels()), (5, "a=\"x\""));
+        assert_eq!((gauge.get(), gauge.labels()), (-2.5, ""));
+    }
+
+    #[test]
+    fn a_counter_cell_stays_one_cache_line_with_its_exemplar_slot() {
+        assert_eq!(std::mem::size_of::<CounterCell>(), 64);
     }
 }

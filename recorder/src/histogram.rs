@@ -1,4 +1,4 @@
-//! Fixed-bucket atomic histograms, rendered in the Prometheus text format.
+//! Fixed-bucket atomic histograms (rendered by `crate::exposition`).
 //!
 //! `metrics-exporter-prometheus` buffers every raw observation in blocks until the next
 //! render or upkeep, which allocates on the recording path. Catalog histograms have
@@ -6,10 +6,9 @@
 //! instead: an observation is a binary search, two atomic adds and a CAS on the sum,
 //! with no allocation.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::cells::Value;
+use crate::exemplar::Exemplars;
 
 /// One histogram series: per-bucket counts (the last bucket is `+Inf`) and the sum.
 #[derive(Debug)]
@@ -20,6 +19,8 @@ pub(crate) struct AtomicHistogram {
     /// Labels pre-rendered for exposition, e.g. `source_id="a",` (escaped, with a trailing
     /// comma so `le` can follow).
     labels: Box<str>,
+    /// One exemplar slot per bucket, allocated on the first exemplar.
+    pub(crate) exemplars: Exemplars,
 }
 
 impl AtomicHistogram {
@@ -36,14 +37,33 @@ impl AtomicHistogram {
             counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             sum_bits: AtomicU64::new(0f64.to_bits()),
             labels: labels.into_boxed_str(),
+            exemplars: Exemplars::default(),
         }
     }
 
     /// Records one observation (finite; callers check).
     #[inline]
     pub(crate) fn observe(&self, value: f64) {
-        // First bucket whose upper bound is >= value (`le` is inclusive); `+Inf` otherwise.
-        let bucket = self.bounds.partition_point(|bound| *bound < value);
+        self.observe_in(self.bucket_of(value), value);
+    }
+
+    /// Records one observation (finite; callers check) with `trace_id` (checked) as
+    /// the exemplar of its bucket.
+    pub(crate) fn observe_with_exemplar(&self, value: f64, trace_id: &str) {
+        let bucket = self.bucket_of(value);
+        self.observe_in(bucket, value);
+        self.exemplars
+            .record(self.counts.len(), bucket, trace_id, value);
+    }
+
+    /// First bucket whose upper bound is >= value (`le` is inclusive); `+Inf` otherwise.
+    #[inline]
+    fn bucket_of(&self, value: f64) -> usize {
+        self.bounds.partition_point(|bound| *bound < value)
+    }
+
+    #[inline]
+    fn observe_in(&self, bucket: usize, value: f64) {
         self.counts[bucket].fetch_add(1, Ordering::Relaxed);
         let mut current = self.sum_bits.load(Ordering::Relaxed);
         loop {
@@ -60,32 +80,22 @@ impl AtomicHistogram {
         }
     }
 
-    /// Appends this series' `_bucket`, `_sum` and `_count` lines. `_count` equals the
-    /// `+Inf` bucket, as the format requires, even while observations race the render.
-    pub(crate) fn render(&self, name: &str, out: &mut String) {
-        let labels = &self.labels;
-        let mut cumulative = 0u64;
-        for (position, count) in self.counts.iter().enumerate() {
-            cumulative += count.load(Ordering::Relaxed);
-            match self.bounds.get(position) {
-                Some(bound) => {
-                    let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
-                }
-                None => {
-                    let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {cumulative}");
-                }
-            }
-        }
-        let sum = Value(f64::from_bits(self.sum_bits.load(Ordering::Relaxed)));
-        let bare = labels.trim_end_matches(',');
-        if bare.is_empty() {
-            let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
-        } else {
-            let _ = writeln!(
-                out,
-                "{name}_sum{{{bare}}} {sum}\n{name}_count{{{bare}}} {cumulative}"
-            );
-        }
+    /// Per-bucket (not cumulative) counts; the last one is the `+Inf` bucket.
+    pub(crate) fn counts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.counts
+            .iter()
+            .map(|count| count.load(Ordering::Relaxed))
+    }
+
+    /// The sum of the observations.
+    pub(crate) fn sum(&self) -> f64 {
+        f64::from_bits(self.sum_bits.load(Ordering::Relaxed))
+    }
+
+    /// Labels as rendered by [`crate::cells::label_pairs`] followed by a comma (so `le`
+    /// can follow), or empty.
+    pub(crate) fn labels(&self) -> &str {
+        &self.labels
     }
 }
 
@@ -96,44 +106,31 @@ mod tests {
 
     const BOUNDS: &[f64] = &[0.1, 0.5, 1.0];
 
-    #[test]
-    fn renders_cumulative_buckets_sum_and_count() {
-        let histogram =
-            AtomicHistogram::new(BOUNDS, &crate::cells::label_pairs([("source_id", "a\"b")]));
-        for value in [0.1, 0.2, 0.5, 3.0] {
-            histogram.observe(value);
-        }
-        let mut text = String::new();
-        histogram.render("x_seconds", &mut text);
-        assert_eq!(
-            text,
-            "x_seconds_bucket{source_id=\"a\\\"b\",le=\"0.1\"} 1\n\
-             x_seconds_bucket{source_id=\"a\\\"b\",le=\"0.5\"} 3\n\
-             x_seconds_bucket{source_id=\"a\\\"b\",le=\"1\"} 3\n\
-             x_seconds_bucket{source_id=\"a\\\"b\",le=\"+Inf\"} 4\n\
-             x_seconds_sum{source_id=\"a\\\"b\"} 3.8\n\
-             x_seconds_count{source_id=\"a\\\"b\"} 4\n"
-        );
-    }
-
     proptest! {
-        /// For any observations, each cumulative bucket counts exactly the observations
-        /// `<=` its bound, and the count is the number of observations.
+        /// Each observation lands in the first bucket whose bound is at or above it,
+        /// the sum adds up, and exemplars land in their observation's bucket.
         #[test]
-        fn buckets_count_observations_at_or_below_their_bound(values in prop::collection::vec(-1.0f64..5.0, 0..50)) {
+        fn observations_land_in_the_first_bucket_at_or_above_them(values in prop::collection::vec(-1.0f64..5.0, 0..50)) {
             let histogram = AtomicHistogram::new(BOUNDS, "");
-            for value in &values {
-                histogram.observe(*value);
+            for (i, value) in values.iter().enumerate() {
+                histogram.observe_with_exemplar(*value, &format!("t{i}"));
             }
-            let mut text = String::new();
-            histogram.render("h", &mut text);
-            for bound in BOUNDS {
-                let expected = values.iter().filter(|v| **v <= *bound).count();
-                let line = format!("h_bucket{{le=\"{bound}\"}} {expected}\n");
-                prop_assert!(text.contains(&line), "{} not in {}", line, text);
+            let counts: Vec<u64> = histogram.counts().collect();
+            let mut expected = vec![0u64; BOUNDS.len() + 1];
+            let mut last = vec![None; BOUNDS.len() + 1];
+            for (i, value) in values.iter().enumerate() {
+                let bucket = BOUNDS.iter().position(|b| value <= b).unwrap_or(BOUNDS.len());
+                expected[bucket] += 1;
+                last[bucket] = Some(format!("t{i}"));
             }
-            let count_line = format!("h_count {}\n", values.len());
-            prop_assert!(text.contains(&count_line));
+            prop_assert_eq!(counts, expected);
+            let sum: f64 = values.iter().sum();
+            prop_assert!((histogram.sum() - sum).abs() < 1e-9);
+            for (bucket, trace_id) in last.iter().enumerate() {
+                let mut seen = None;
+                histogram.exemplars.with(bucket, |e| seen = Some(e.trace_id.clone()));
+                prop_assert_eq!(&seen, trace_id);
+            }
         }
     }
 }

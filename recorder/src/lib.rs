@@ -42,6 +42,8 @@
 mod builder;
 mod cells;
 mod error;
+mod exemplar;
+mod exposition;
 mod global;
 mod handles;
 mod histogram;
@@ -52,6 +54,8 @@ mod server;
 
 pub use builder::{Builder, DEFAULT_LISTEN};
 pub use error::Error;
+pub use exemplar::{MAX_EXEMPLAR_LABEL_CHARS, MAX_TRACE_ID_CHARS};
+pub use exposition::{Format, canonical_float, gzip};
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle, Timer};
 pub use recorder::{Labels, MAX_LABEL_VALUE_BYTES, Recorder};
 

@@ -21,7 +21,8 @@ use catalog::{
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::cells::{CounterCell, GaugeCell, label_pairs, write_family_header};
+use crate::cells::{CounterCell, GaugeCell, label_pairs};
+use crate::exposition::{Format, Writer};
 use crate::handles::{
     CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
 };
@@ -66,6 +67,8 @@ struct Inner<C: MetricCatalog> {
     metrics: Box<[MetricState<C>]>,
     panic_on_misuse: bool,
     listen_address: Option<SocketAddr>,
+    /// Length of the last render: the next one reserves it up front (no regrowth).
+    render_hint: AtomicUsize,
 }
 
 /// Everything the recorder keeps for one catalog metric.
@@ -207,6 +210,7 @@ impl<C: MetricCatalog> Recorder<C> {
                 metrics: metrics.into_boxed_slice(),
                 panic_on_misuse,
                 listen_address,
+                render_hint: AtomicUsize::new(0),
             }),
         }
     }
@@ -276,18 +280,24 @@ impl<C: MetricCatalog> Recorder<C> {
         }
     }
 
-    /// Renders every series in the Prometheus text format (what `/metrics` serves):
-    /// every catalog metric in catalog order, then anything recorded through the
-    /// `metrics` facade.
+    /// Renders every series in the Prometheus text format 0.0.4: every catalog metric
+    /// in catalog order, then anything recorded through the `metrics` facade.
     pub fn render(&self) -> String {
-        let mut text = String::new();
+        self.render_as(Format::Text)
+    }
+
+    /// Renders every series in `format` (what `/metrics` serves, negotiated with
+    /// [`Format::negotiate`]): every catalog metric in catalog order, then anything
+    /// recorded through the `metrics` facade.
+    pub fn render_as(&self, format: Format) -> String {
+        let hint = self.inner.render_hint.load(Ordering::Relaxed);
+        let mut writer = Writer::new(format, hint + hint / 16);
         for state in self.inner.metrics.iter() {
-            let name = state.def.name;
-            write_family_header(&mut text, name, state.def.help, state.def.kind.type_name());
+            writer.family(state.def);
             let mut render = |handle: &Handle| match handle {
-                Handle::Counter(cell) => cell.render(name, &mut text),
-                Handle::Gauge(cell) => cell.render(name, &mut text),
-                Handle::Histogram(histogram) => histogram.render(name, &mut text),
+                Handle::Counter(cell) => writer.counter(cell),
+                Handle::Gauge(cell) => writer.gauge(cell),
+                Handle::Histogram(histogram) => writer.histogram(histogram),
             };
             match (&state.unlabeled, &state.dense) {
                 (Some(handle), _) => render(handle),
@@ -296,7 +306,8 @@ impl<C: MetricCatalog> Recorder<C> {
                 (None, None) => state.table.for_each(render),
             }
         }
-        text.push_str(&self.inner.facade.render());
+        let text = writer.finish(&self.inner.facade.render());
+        self.inner.render_hint.store(text.len(), Ordering::Relaxed);
         text
     }
 

@@ -12,6 +12,13 @@
 //! contend here. Entries are never removed or moved. Inserts are serialised by a mutex
 //! and publish an entry with one `OnceLock::set`; a reader that races an insert may
 //! miss the new entry and then finds it under the mutex.
+//!
+//! Each insert also appends a clone of its handle to an insertion-order list, so a
+//! render visits exactly the series that exist, in first-touch order, reading that list
+//! sequentially instead of scanning every slot (a metric bounded at 100,000 series has
+//! 262,144 slots: scanning them cost a quarter of a millisecond per scrape whatever the
+//! number of series) or chasing each slot's entry (two dependent cache misses per
+//! series saved at 100k series).
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -144,6 +151,9 @@ pub(crate) struct SeriesTable<H> {
     slots: Box<[OnceLock<Box<Entry<H>>>]>,
     /// Most series the table takes (at most half the slots, so probes stay short).
     capacity: usize,
+    /// Handles in insertion order; the first `len` are set.
+    order: Box<[OnceLock<H>]>,
+    /// Series inserted; published (release) after the entry and its `order` item.
     len: AtomicUsize,
     /// Serialises inserts (and admission decisions made with them).
     insert: Mutex<()>,
@@ -164,6 +174,7 @@ impl<H: Clone> SeriesTable<H> {
         SeriesTable {
             slots: (0..slots).map(|_| OnceLock::new()).collect(),
             capacity,
+            order: (0..capacity).map(|_| OnceLock::new()).collect(),
             len: AtomicUsize::new(0),
             insert: Mutex::new(()),
             hasher: foldhash::fast::FixedState::default(),
@@ -221,19 +232,24 @@ impl<H: Clone> SeriesTable<H> {
             key: key.to_owned_key(),
             handle: handle.clone(),
         };
-        if self.slots[free].set(Box::new(entry)).is_err() {
+        if self.slots[free].set(Box::new(entry)).is_err()
+            || self.order[len].set(handle.clone()).is_err()
+        {
             unreachable!("slots are only set under the insert lock, after finding them free");
         }
-        self.len.store(len + 1, Ordering::Relaxed);
+        self.len.store(len + 1, Ordering::Release);
         Some((handle, true))
     }
 
-    /// Calls `f` on every handle.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&H)) {
-        self.slots
+    /// Calls `f` on every handle, in insertion order. Visits only the series that
+    /// exist (as of the call), not every slot.
+    pub(crate) fn for_each(&self, f: impl FnMut(&H)) {
+        let len = self.len.load(Ordering::Acquire);
+        // Each of the first `len` was set before `len` was published (release).
+        self.order[..len]
             .iter()
             .filter_map(OnceLock::get)
-            .for_each(|entry| f(&entry.handle));
+            .for_each(f);
     }
 
     /// Number of series in the table.
@@ -259,6 +275,9 @@ mod tests {
         assert_eq!(table.with(SeriesRef(&["ab", "c"]), |h| *h), Some(1));
         assert_eq!(table.with(SeriesRef(&["a", "bc"]), |h| *h), Some(2));
         assert_eq!(table.len(), 2);
+        let mut visited = Vec::new();
+        table.for_each(|h| visited.push(*h));
+        assert_eq!(visited, [1, 2], "insertion order");
     }
 
     #[test]
@@ -337,12 +356,19 @@ mod tests {
         ) {
             let table = SeriesTable::<usize>::new();
             let mut expected = std::collections::HashMap::new();
+            let mut first_touches = Vec::new();
             for (i, values) in keys.iter().enumerate() {
                 let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-                let (handle, _) = table.get_or_insert(SeriesRef(&refs), |_| true, || i).unwrap();
+                let (handle, inserted) = table.get_or_insert(SeriesRef(&refs), |_| true, || i).unwrap();
                 expected.entry(values.clone()).or_insert(i);
                 prop_assert_eq!(handle, expected[values]);
+                if inserted {
+                    first_touches.push(i);
+                }
             }
+            let mut visited = Vec::new();
+            table.for_each(|h| visited.push(*h));
+            prop_assert_eq!(visited, first_touches, "every series once, in first-touch order");
             prop_assert_eq!(table.len(), expected.len());
             for (values, i) in &expected {
                 let refs: Vec<&str> = values.iter().map(String::as_str).collect();

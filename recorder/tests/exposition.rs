@@ -75,9 +75,18 @@ fn histograms_have_exactly_the_catalog_buckets() {
                     .map(str::to_string)
             })
             .collect();
-        let mut expected: Vec<String> = buckets.iter().map(|b| b.to_string()).collect();
+        // The canonical float form Prometheus 3 normalises `le` to: `1.0`, not `1`.
+        let mut expected: Vec<String> = buckets
+            .iter()
+            .copied()
+            .map(recorder::canonical_float)
+            .collect();
         expected.push("+Inf".to_string());
         assert_eq!(bounds, expected, "{}", def.name);
+        for (bound, bucket) in bounds.iter().zip(buckets) {
+            assert_eq!(bound.parse::<f64>().ok(), Some(*bucket), "{bound}");
+            assert!(bound.contains(['.', 'e']), "{bound} is not canonical");
+        }
     }
 }
 

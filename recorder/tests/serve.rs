@@ -67,7 +67,7 @@ fn install_serves_metrics_and_reports_a_busy_port() {
     let duration = Metric::SourcesRequestDuration.def().name;
     assert!(
         body.contains(&format!(
-            "{duration}_bucket{{source_id=\"a\",le=\"1\"}} 1\n"
+            "{duration}_bucket{{source_id=\"a\",le=\"1.0\"}} 1\n"
         )),
         "{body}"
     );

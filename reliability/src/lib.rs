@@ -190,6 +190,12 @@ impl Prometheus {
     /// Starts Prometheus scraping `target` (job `reliability`). `None` when the
     /// `prometheus` binary is missing outside CI; in CI (`CI` set) that panics.
     pub fn start(target: SocketAddr) -> Option<Prometheus> {
+        Self::start_with(target, &[])
+    }
+
+    /// [`Prometheus::start`] with extra command-line flags, e.g.
+    /// `--enable-feature=exemplar-storage`.
+    pub fn start_with(target: SocketAddr, flags: &[&str]) -> Option<Prometheus> {
         let installed = Command::new("prometheus")
             .arg("--version")
             .output()
@@ -224,6 +230,7 @@ impl Prometheus {
                 dir.join("data").display()
             ))
             .arg(format!("--web.listen-address={address}"))
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("prometheus.log")).expect("log file"))
             .spawn()
