@@ -34,6 +34,7 @@
 
 mod error;
 pub mod grafana;
+mod ids;
 mod layout;
 mod lint;
 pub mod model;
@@ -44,6 +45,7 @@ mod render;
 use catalog::{MetricCatalog, Subsystem};
 
 pub use error::{Error, QueryProblem};
+pub use ids::{Collision, MAX_PANEL_ID, panel_id};
 pub use lint::{Finding, lint};
 pub use render::{Provisioning, dashboard_provider_yaml, datasource_yaml, file_name, render};
 
@@ -86,12 +88,26 @@ pub fn default_folder<C: MetricCatalog>() -> Folder {
     }
 }
 
+/// Generated dashboards and what their generation noticed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generated {
+    /// The dashboards, in display order.
+    pub dashboards: Vec<Dashboard>,
+    /// Panel id collisions, resolved deterministically but unstable (see [`Collision`]).
+    pub collisions: Vec<Collision>,
+}
+
 /// Generates the dashboards of catalog `C`: today one overview, uid `<prefix>-overview`.
 ///
 /// Fails when the catalog is invalid, when a query (custom ones included) does not pass
 /// the PromQL checks, naming the metric, panel and problem, or when a dashboard has any
-/// lint finding.
+/// lint finding. Panel ids derive from what each panel shows (see [`panel_id`]).
 pub fn generate<C: MetricCatalog>() -> Result<Vec<Dashboard>, Error> {
+    build::<C>().map(|generated| generated.dashboards)
+}
+
+/// [`generate`], also returning the panel id collisions resolved on the way.
+pub fn build<C: MetricCatalog>() -> Result<Generated, Error> {
     catalog::validate::<C>().map_err(Error::Catalog)?;
     let filters = queries::filter_labels::<C>();
     let variables = variable_names(&filters);
@@ -129,7 +145,7 @@ pub fn generate<C: MetricCatalog>() -> Result<Vec<Dashboard>, Error> {
         return Err(Error::Queries(problems));
     }
 
-    let dashboard = overview::<C>(&sections, &filters);
+    let (dashboard, collisions) = overview::<C>(&sections, &filters);
     let findings = lint::<C>(&dashboard);
     if !findings.is_empty() {
         return Err(Error::Lint {
@@ -137,7 +153,10 @@ pub fn generate<C: MetricCatalog>() -> Result<Vec<Dashboard>, Error> {
             findings,
         });
     }
-    Ok(vec![dashboard])
+    Ok(Generated {
+        dashboards: vec![dashboard],
+        collisions,
+    })
 }
 
 /// The first panel, top to bottom in the first dashboard that has one, whose queries
@@ -203,17 +222,29 @@ fn variable_names(filters: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The key of a subsystem's row (see `ids`).
+fn row_key(subsystem: &Subsystem) -> String {
+    format!("row:{}", subsystem.name)
+}
+
 fn overview<C: MetricCatalog>(
     sections: &[(&'static Subsystem, Vec<PanelSpec>)],
     filters: &[&str],
-) -> Dashboard {
+) -> (Dashboard, Vec<Collision>) {
+    let uid = format!("{}-overview", slug::<C>());
+    let keys: Vec<String> = sections
+        .iter()
+        .flat_map(|(subsystem, specs)| {
+            std::iter::once(row_key(subsystem)).chain(specs.iter().map(|s| s.key.clone()))
+        })
+        .collect();
+    let (ids, collisions) = ids::allocate(&uid, keys.iter().map(String::as_str));
     let mut panels = Vec::new();
-    let mut next_id = 1;
     let mut top = 0;
     for (subsystem, specs) in sections {
         panels.push(Panel {
             kind: PanelType::Row,
-            id: next_id,
+            id: ids[&row_key(subsystem)],
             title: subsystem.title.to_string(),
             description: None,
             grid_pos: row(top),
@@ -224,19 +255,17 @@ fn overview<C: MetricCatalog>(
             field_config: None,
             options: None,
         });
-        next_id += 1;
         let sizes: Vec<_> = specs.iter().map(|s| s.size).collect();
         let (positions, bottom) = flow(&sizes, top + 1);
         for (spec, grid_pos) in specs.iter().zip(positions) {
-            panels.push(panel(spec, next_id, grid_pos));
-            next_id += 1;
+            panels.push(panel(spec, ids[&spec.key], grid_pos));
         }
         top = bottom;
     }
     let name = short_name::<C>();
-    Dashboard {
+    let dashboard = Dashboard {
         id: None,
-        uid: format!("{}-overview", slug::<C>()),
+        uid,
         title: format!("{name} overview"),
         description: format!(
             "Every {name} metric by subsystem. Generated from the metric catalog by \
@@ -258,7 +287,8 @@ fn overview<C: MetricCatalog>(
         annotations: Annotations { list: Vec::new() },
         panels,
         links: Vec::new(),
-    }
+    };
+    (dashboard, collisions)
 }
 
 /// The `datasource`, `job`, `instance` and filter variables.

@@ -46,6 +46,9 @@ pub struct Query {
 /// A panel before placement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PanelSpec {
+    /// What the panel shows, e.g. `sms_gateway_queue_depth:current`: the source of its
+    /// stable id (see `crate::ids`).
+    pub key: String,
     /// Visualisation.
     pub visual: Visual,
     /// Title.
@@ -109,6 +112,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 PanelHint::Auto | PanelHint::TimeSeries => Visual::Timeseries,
             };
             panels.push(PanelSpec {
+                key: format!("{}:rate", def.name),
                 visual,
                 title: format!("{help} (per second)"),
                 description: format!(
@@ -129,6 +133,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                     selector(success, "", filters)
                 );
                 panels.push(PanelSpec {
+                    key: format!("{}:error_ratio", def.name),
                     visual: Visual::Timeseries,
                     title: format!("{help} (error ratio)"),
                     description: format!(
@@ -152,6 +157,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 selector(metric, "_bucket", filters)
             );
             panels.push(PanelSpec {
+                key: format!("{}:quantiles", def.name),
                 visual: Visual::Timeseries,
                 title: format!("{help} (p50 / p95 / p99)"),
                 description: format!(
@@ -169,6 +175,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 size: WIDE,
             });
             panels.push(PanelSpec {
+                key: format!("{}:heatmap", def.name),
                 visual: Visual::Heatmap,
                 title: format!("{help} (heatmap)"),
                 description: format!(
@@ -190,6 +197,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             let series = def.dashboard.panel != PanelHint::Stat;
             if stat {
                 panels.push(PanelSpec {
+                    key: format!("{}:current", def.name),
                     visual: Visual::Stat,
                     title: format!("{help} (current)"),
                     description: format!("{} Current value of `{}`, summed.", def.help, def.name),
@@ -203,6 +211,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             }
             if series {
                 panels.push(PanelSpec {
+                    key: format!("{}:value", def.name),
                     visual: Visual::Timeseries,
                     title: help.to_string(),
                     description: format!("{} `{}` by {by}.", def.help, def.name),
@@ -218,6 +227,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
     }
     for custom in def.dashboard.queries {
         panels.push(PanelSpec {
+            key: format!("{}:custom:{}", def.name, custom.title),
             visual: Visual::Timeseries,
             title: custom.title.to_string(),
             description: format!("{} Custom query of `{}`.", def.help, def.name),

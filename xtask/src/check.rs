@@ -1,5 +1,6 @@
-//! `cargo xtask check`: every generator in check mode, then the lint; one line per
-//! artifact, a summary, and a non-zero exit when anything is stale or wrong.
+//! `cargo xtask check`: every generator in check mode, then the panel id collision check
+//! and the lint; one line per artifact, a summary, and a non-zero exit when anything is
+//! stale or wrong.
 
 use anyhow::{Result, bail};
 use catalog::Metric;
@@ -30,6 +31,22 @@ pub fn run() -> Result<()> {
             }
         }
     }
+    let generated = dashboard_gen::build::<Metric>()?;
+    let panels: usize = generated.dashboards.iter().map(|d| d.panels.len()).sum();
+    if generated.collisions.is_empty() {
+        println!(
+            "ok    panel ids: {panels} panels in {} dashboards, derived from their content, no collision",
+            generated.dashboards.len()
+        );
+    } else {
+        println!("FAIL  panel ids: {} collisions", generated.collisions.len());
+        let list: Vec<String> = generated
+            .collisions
+            .iter()
+            .map(|c| format!("  {c}"))
+            .collect();
+        failures.push(format!("panel id collisions:\n{}", list.join("\n")));
+    }
     let findings = lint::lint::<Metric>(&root)?;
     if findings.is_empty() {
         println!("ok    lint: no finding");
@@ -38,7 +55,7 @@ pub fn run() -> Result<()> {
         let list: Vec<String> = findings.iter().map(|f| format!("  {f}")).collect();
         failures.push(format!("lint findings:\n{}", list.join("\n")));
     }
-    let total = artifacts.len() + 1;
+    let total = artifacts.len() + 2;
     for failure in &failures {
         eprintln!("\n{failure}");
     }
