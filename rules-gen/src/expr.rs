@@ -145,7 +145,7 @@ pub(crate) fn slo_error_ratio<C: MetricCatalog>(slo: &SloDef<C>, window: Duratio
             threshold,
         } => {
             let name = histogram.def().name;
-            // The exporter writes `le` with Rust's `Display` for f64, as here.
+            let le = le_matcher(threshold);
             let total = format!("sum by ({by}) (rate({name}_count[{w}]))");
             Record {
                 name: format!(
@@ -153,11 +153,52 @@ pub(crate) fn slo_error_ratio<C: MetricCatalog>(slo: &SloDef<C>, window: Duratio
                     threshold.to_string().replace('.', "_")
                 ),
                 expr: format!(
-                    "({total} - sum by ({by}) (rate({name}_bucket{{le=\"{threshold}\"}}[{w}]))) / {total}"
+                    "({total} - sum by ({by}) (rate({name}_bucket{{{le}}}[{w}]))) / {total}"
                 ),
             }
         }
     }
+}
+
+/// Every form a bucket bound `bound` may be stored in: as written by Rust's `Display`
+/// (`1`, older expositions), and as Prometheus 3 normalises `le` at ingestion and
+/// OpenMetrics writes it (`1.0`, Go's shortest `%g` with `.0` added to integers, e.g.
+/// `1e-05`, `1e+06`). Deduplicated, in that order.
+pub(crate) fn le_forms(bound: f64) -> Vec<String> {
+    let display = bound.to_string();
+    let scientific = format!("{bound:e}");
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .map_or((scientific.as_str(), 0), |(m, e)| {
+            (m, e.parse::<i32>().unwrap_or(0))
+        });
+    // Go's `strconv.FormatFloat(f, 'g', -1, 64)` uses an exponent below 1e-4 and from
+    // 1e6 up (shortest precision decides at 6 digits).
+    let canonical = if bound.is_finite() && bound != 0.0 && !(-4..6).contains(&exponent) {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.abs())
+    } else if display.contains('.') || !bound.is_finite() {
+        display.clone()
+    } else {
+        format!("{display}.0")
+    };
+    let mut forms = vec![display, canonical];
+    forms.dedup();
+    forms
+}
+
+/// A matcher selecting the bucket with upper bound `bound` on Prometheus 2 and 3 alike:
+/// `le="2.5"` when every form agrees, else a regex of the forms, e.g. `le=~"1|1\\.0"`.
+pub(crate) fn le_matcher(bound: f64) -> String {
+    let forms = le_forms(bound);
+    if forms.len() == 1 {
+        return format!("le=\"{}\"", forms[0]);
+    }
+    let alternatives: Vec<String> = forms
+        .iter()
+        .map(|f| f.replace('.', "\\\\.").replace('+', "\\\\+"))
+        .collect();
+    format!("le=~\"{}\"", alternatives.join("|"))
 }
 
 /// Errors over errors plus successes; a missing error series counts as no errors.
@@ -197,6 +238,22 @@ fn quantile_digits(quantile: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn le_matchers_match_every_stored_form() {
+        for (bound, matcher) in [
+            (2.5, r#"le="2.5""#),
+            (0.025, r#"le="0.025""#),
+            (0.0001, r#"le="0.0001""#),
+            (1.0, r#"le=~"1|1\\.0""#),
+            (10.0, r#"le=~"10|10\\.0""#),
+            (0.00001, r#"le=~"0\\.00001|1e-05""#),
+        ] {
+            assert_eq!(le_matcher(bound), matcher, "{bound}");
+        }
+        assert_eq!(le_forms(1e6), ["1000000", "1e+06"]);
+        assert_eq!(le_forms(100_000.0), ["100000", "100000.0"]);
+    }
 
     #[test]
     fn quantile_digits_read_like_percentiles() {
