@@ -6,7 +6,7 @@
 //! - for every alert of the catalog ([`catalog::AlertDef`]) a recording rule named
 //!   `level:metric:operations` (e.g. `job_source_id:sms_sources_requests_error:ratio_rate5m`)
 //!   and an alerting rule on it, with `severity`, a static summary, the templated
-//!   description, a runbook URL (catalog base plus the alert's anchor) and links to the
+//!   description, a runbook URL (`RUNBOOK_BASE/<anchor>.md`, see [`runbook_url`]) and links to the
 //!   metric's dashboard panel (`__dashboardUid__`, `__panelId__`, `dashboard`);
 //! - for every SLO ([`catalog::SloDef`]) error-ratio recording rules over 5m, 30m, 1h,
 //!   2h, 6h, 1d and 3d and the multi-window multi-burn-rate alerts of the Google SRE
@@ -38,6 +38,7 @@ use std::collections::BTreeMap;
 use catalog::{MetricCatalog, Problem};
 
 pub use render::{format_duration, humanize, humanize_duration, humanize_percentage, plain};
+pub use rules::runbook_url;
 
 /// What [`generate`] needs besides the catalog.
 #[derive(Clone, Debug)]
@@ -78,6 +79,60 @@ pub struct Output {
     /// `promtool test rules` files for `prometheus/tests/`, same names as the rule
     /// files they test (which they load from `../rules/`).
     pub tests: BTreeMap<String, String>,
+}
+
+/// One generated alerting rule, as documentation (runbooks) needs it. An SLO's burn
+/// alert is one rule per window pair, all with the same name.
+#[derive(Clone, Debug)]
+pub struct AlertRule<C: MetricCatalog> {
+    /// Alert name.
+    pub name: String,
+    /// The rule file holding it, e.g. `sources.yaml`.
+    pub file: String,
+    /// The expression as written in the rule.
+    pub expr: String,
+    /// The recording rules the expression compares: (name, expression).
+    pub uses: Vec<(String, String)>,
+    /// The `for` duration (zero: none).
+    pub for_duration: std::time::Duration,
+    /// Static labels (`severity`, SLO window labels).
+    pub labels: BTreeMap<String, String>,
+    /// Annotations as written (descriptions unrendered).
+    pub annotations: BTreeMap<String, String>,
+    /// The catalog metric the alert is declared on (for an SLO, its indicator's metric).
+    pub metric: C,
+    /// The SLO, for a burn-rate alert.
+    pub slo: Option<&'static catalog::SloDef<C>>,
+    /// The catalog alert, for a metric alert.
+    pub alert: Option<&'static catalog::AlertDef<C>>,
+}
+
+/// Every alerting rule [`generate`] writes, in file and rule order.
+pub fn alert_rules<C: MetricCatalog>(config: &Config<C>) -> Result<Vec<AlertRule<C>>, Error> {
+    catalog::validate::<C>().map_err(Error::Catalog)?;
+    let mut out = Vec::new();
+    for subsystem in C::SUBSYSTEMS {
+        let file = format!("{}.yaml", subsystem.name);
+        for planned in rules::plan::<C>(subsystem, config).alerts {
+            let (metric, slo, alert) = match planned.origin {
+                rules::Origin::Alert { metric, alert } => (metric, None, Some(alert)),
+                rules::Origin::Burn { slo, .. } => (slo.indicator.metric(), Some(slo), None),
+            };
+            out.push(AlertRule {
+                name: planned.name,
+                file: file.clone(),
+                expr: planned.expr,
+                uses: planned.uses.into_iter().map(|r| (r.name, r.expr)).collect(),
+                for_duration: planned.for_duration,
+                labels: planned.labels,
+                annotations: planned.annotations,
+                metric,
+                slo,
+                alert,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Why rules could not be generated.

@@ -30,6 +30,8 @@ impl<C: MetricCatalog> Plan<C> {
 pub(crate) struct PlannedAlert<C: MetricCatalog> {
     pub name: String,
     pub expr: String,
+    /// The recording rules `expr` compares, in order of appearance.
+    pub uses: Vec<Record>,
     pub for_duration: Duration,
     /// Static rule labels (`severity`, window labels).
     pub labels: BTreeMap<String, String>,
@@ -104,9 +106,11 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
     let in_subsystem = |metric: C| metric.def().subsystem == subsystem;
     for &metric in C::ALL.iter().filter(|m| in_subsystem(**m)) {
         for alert in metric.def().alerts {
+            let mut uses = Vec::new();
             let compared = match expr::signal(metric, alert.signal, alert.by) {
                 SignalExpr::Recorded(record) => {
                     let name = record.name.clone();
+                    uses.push(record.clone());
                     add_record(&mut plan.records, record);
                     let op = match alert.comparison {
                         Comparison::Above => ">",
@@ -124,6 +128,7 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
             plan.alerts.push(PlannedAlert {
                 name: alert.name.to_string(),
                 expr: compared,
+                uses,
                 for_duration: alert.for_duration,
                 labels: BTreeMap::from([(
                     "severity".to_string(),
@@ -158,11 +163,13 @@ fn burn_alert<C: MetricCatalog>(
     let long = format_duration(burn.long);
     let short = format_duration(burn.short);
     let threshold = format!("({} * (1 - {}))", burn.factor, slo.objective);
-    let ratio = |window| expr::slo_error_ratio(slo, window).name;
+    let uses = vec![
+        expr::slo_error_ratio(slo, burn.long),
+        expr::slo_error_ratio(slo, burn.short),
+    ];
     let expr = format!(
         "{} > {threshold}\nand\n{} > {threshold}",
-        ratio(burn.long),
-        ratio(burn.short)
+        uses[0].name, uses[1].name
     );
     let urgency = match burn.severity {
         Severity::Critical => "page",
@@ -196,6 +203,7 @@ fn burn_alert<C: MetricCatalog>(
     PlannedAlert {
         name: name.to_string(),
         expr,
+        uses,
         for_duration: Duration::ZERO,
         labels: BTreeMap::from([
             ("severity".to_string(), burn.severity.as_str().to_string()),
@@ -215,11 +223,8 @@ fn add_links<C: MetricCatalog>(
     anchor: &str,
     config: &Config<C>,
 ) {
-    if !C::RUNBOOK_BASE.is_empty() {
-        annotations.insert(
-            "runbook_url".to_string(),
-            format!("{}#{anchor}", C::RUNBOOK_BASE),
-        );
+    if let Some(url) = runbook_url::<C>(anchor) {
+        annotations.insert("runbook_url".to_string(), url);
     }
     if let Some(PanelLink {
         dashboard_uid,
@@ -236,6 +241,13 @@ fn add_links<C: MetricCatalog>(
             ),
         );
     }
+}
+
+/// The runbook page of the alert with `anchor`: `RUNBOOK_BASE/<anchor>.md`, `None`
+/// without a base.
+pub fn runbook_url<C: MetricCatalog>(anchor: &str) -> Option<String> {
+    let base = C::RUNBOOK_BASE.trim_end_matches('/');
+    (!base.is_empty()).then(|| format!("{base}/{anchor}.md"))
 }
 
 /// The rule file of one subsystem: one group, recording rules first so alerts see

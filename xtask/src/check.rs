@@ -12,7 +12,7 @@ use crate::lint;
 pub fn artifacts() -> Result<Vec<Artifact>> {
     let mut artifacts = crate::dashboards::artifacts()?;
     artifacts.extend(crate::rules::artifacts()?);
-    artifacts.push(crate::docs::artifact()?);
+    artifacts.extend(crate::docs::artifacts()?);
     artifacts.push(crate::e2e::deploy::artifact());
     Ok(artifacts)
 }

@@ -11,6 +11,7 @@ mod docs;
 mod e2e;
 mod lint;
 mod rules;
+mod runbooks;
 
 use std::process::ExitCode;
 
@@ -30,7 +31,8 @@ enum Task {
     /// Generate Prometheus rules (prometheus/rules/) and their promtool tests
     /// (prometheus/tests/) from the catalog; with --check, fail with a diff if stale.
     Rules(GenerateArgs),
-    /// Generate docs/metrics.md from the catalog; with --check, fail with a diff if stale.
+    /// Generate docs/metrics.md and the runbooks docs/runbooks/*.md from the catalog
+    /// (keeping each runbook's hand-written section); with --check, fail with a diff if stale.
     Docs(GenerateArgs),
     /// Lint the catalog and its use in the workspace; every finding names the metric,
     /// the rule and the fix.
@@ -65,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.task {
         Task::Dashboards(args) => dashboards::run(args),
         Task::Rules(args) => generate(rules::artifacts()?, args),
-        Task::Docs(args) => generate(vec![docs::artifact()?], args),
+        Task::Docs(args) => generate(docs::artifacts()?, args),
         Task::Lint => {
             let findings = lint::lint::<catalog::Metric>(&codegen::workspace_root())?;
             for finding in &findings {

@@ -12,8 +12,9 @@ use rules_gen::{Config, PanelLink};
 
 use crate::codegen::Artifact;
 
-/// The rule files and the rule test files, as two artifacts.
-pub fn artifacts() -> Result<Vec<Artifact>> {
+/// The rules generator's configuration: alerts link to their panels in the generated
+/// dashboards.
+pub fn config() -> Result<Config<Metric>> {
     let dashboards = dashboard_gen::generate::<Metric>()
         .context("generating dashboards to link alerts to their panels")?;
     let panels: BTreeMap<Metric, PanelLink> = Metric::ALL
@@ -30,10 +31,15 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
             })
         })
         .collect();
-    let config = Config {
+    Ok(Config {
         panels,
         ..Config::default()
-    };
+    })
+}
+
+/// The rule files and the rule test files, as two artifacts.
+pub fn artifacts() -> Result<Vec<Artifact>> {
+    let config = config()?;
     let output = rules_gen::generate::<Metric>(&config).context("generating rules")?;
     Ok(vec![
         Artifact {
