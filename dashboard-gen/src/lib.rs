@@ -11,7 +11,8 @@
 //!
 //! Main items:
 //! - [`model`]: the Grafana JSON model (classic, `schemaVersion` 39) as serde structs;
-//! - [`generate`], [`panel_for`] (links alerts to panels), [`render`], [`file_name`];
+//! - [`generate`], [`build`] (also which panel plots each alert's signal: the link
+//!   alerts carry), [`render`], [`file_name`];
 //! - [`grafana`]: the HTTP client that pushes dashboards (the only module doing I/O);
 //! - [`Provisioning`], [`datasource_yaml`], [`dashboard_provider_yaml`]: Grafana
 //!   file-provisioning for self-hosted users.
@@ -24,8 +25,9 @@
 //! assert_eq!(overview.uid, "sms-overview");
 //! assert!(dashboard_gen::lint::<Metric>(overview).is_empty());
 //!
-//! // Where an alert on source request errors should point.
-//! let panel = dashboard_gen::panel_for(&dashboards, Metric::SourcesRequestsError).unwrap();
+//! // The panel plotting the series alert SmsSourceFailing compares.
+//! let generated = dashboard_gen::build::<Metric>().unwrap();
+//! let panel = &generated.alert_panels["SmsSourceFailing"];
 //! assert_eq!(panel.dashboard_uid, "sms-overview");
 //!
 //! let json = dashboard_gen::render(overview);
@@ -42,7 +44,9 @@ mod promql;
 mod queries;
 mod render;
 
-use catalog::{MetricCatalog, Subsystem};
+use std::collections::BTreeMap;
+
+use catalog::{MetricCatalog, Signal, Subsystem};
 
 pub use error::{Error, QueryProblem};
 pub use ids::{Collision, MAX_PANEL_ID, panel_id};
@@ -51,13 +55,14 @@ pub use render::{Provisioning, dashboard_provider_yaml, datasource_yaml, file_na
 
 use crate::layout::{flow, row};
 use crate::model::{
-    Annotations, Dashboard, DatasourceRef, FieldConfig, FieldDefaults, HeatmapColor,
+    Annotations, Dashboard, DatasourceRef, FieldConfig, FieldCustom, FieldDefaults, HeatmapColor,
     HeatmapOptions, HeatmapTooltip, HeatmapYAxis, Legend, Panel, PanelOptions, PanelType,
-    ReduceOptions, SCHEMA_VERSION, StatOptions, Target, TargetFormat, Templating, TimeRange,
-    TimeseriesOptions, Tooltip, Variable, VariableType,
+    ReduceOptions, SCHEMA_VERSION, StatOptions, Target, TargetFormat, Templating, ThresholdStep,
+    Thresholds, ThresholdsStyle, TimeRange, TimeseriesOptions, Tooltip, Variable, VariableType,
 };
 use crate::promql::{Rules, analyze};
-use crate::queries::{PanelSpec, Visual};
+use crate::queries::{PanelSpec, Threshold, Visual};
+use catalog::Comparison;
 
 /// Where a catalog metric is shown: enough to link an alert to its panel (Grafana's
 /// `__dashboardUid__` and `__panelId__` annotations).
@@ -95,6 +100,13 @@ pub struct Generated {
     pub dashboards: Vec<Dashboard>,
     /// Panel id collisions, resolved deterministically but unstable (see [`Collision`]).
     pub collisions: Vec<Collision>,
+    /// The panel each alerting rule links to, by [`signals::link_key`]: the panel that
+    /// plots the series the alert compares, or for an absence alert its metric's main
+    /// panel. Recorded while generating, from the model (not found in the PromQL).
+    pub alert_panels: BTreeMap<String, PanelRef>,
+    /// The main panel of each catalog metric (rate, quantiles or current value), by
+    /// metric name.
+    pub metric_panels: BTreeMap<String, PanelRef>,
 }
 
 /// Generates the dashboards of catalog `C`: today one overview, uid `<prefix>-overview`.
@@ -106,34 +118,72 @@ pub fn generate<C: MetricCatalog>() -> Result<Vec<Dashboard>, Error> {
     build::<C>().map(|generated| generated.dashboards)
 }
 
-/// [`generate`], also returning the panel id collisions resolved on the way.
+/// [`generate`], also returning the panel id collisions resolved on the way and which
+/// panel shows each alert's signal and each metric.
 pub fn build<C: MetricCatalog>() -> Result<Generated, Error> {
     catalog::validate::<C>().map_err(Error::Catalog)?;
     let filters = queries::filter_labels::<C>();
     let variables = variable_names(&filters);
 
     let mut problems = Vec::new();
+    // Every query passes the PromQL checks and selects the metric (or a series recorded
+    // from it) whose panel it is.
+    let mut check = |metric: C, spec: &PanelSpec| {
+        for query in &spec.queries {
+            let rules = Rules {
+                variables: &variables,
+                require_variable_matchers: true,
+                allow_raw_counters: false,
+            };
+            let analysis = analyze::<C>(&query.expr, rules);
+            let mut findings = analysis.findings;
+            if findings.is_empty() && !analysis.metrics.contains(&metric) {
+                findings.push(promql::QueryFinding {
+                    rule: "target-metric",
+                    message: format!("does not select `{}`, whose panel it is", metric.def().name),
+                });
+            }
+            for finding in findings {
+                problems.push(QueryProblem {
+                    metric: metric.def().name.to_string(),
+                    panel: spec.title.clone(),
+                    expr: query.expr.clone(),
+                    rule: finding.rule,
+                    message: finding.message,
+                });
+            }
+        }
+    };
     let mut sections: Vec<(&'static Subsystem, Vec<PanelSpec>)> = Vec::new();
+    // Metric name -> key of its main panel; absence alerts link there.
+    let mut main_keys: BTreeMap<String, String> = BTreeMap::new();
+    let mut absent_links: Vec<(String, String)> = Vec::new();
     for subsystem in C::SUBSYSTEMS {
         let mut specs = Vec::new();
         for &metric in C::ALL.iter().filter(|m| m.def().subsystem == subsystem) {
-            for spec in queries::panels(metric, &filters) {
-                for query in &spec.queries {
-                    let rules = Rules {
-                        variables: &variables,
-                        require_variable_matchers: true,
-                        allow_raw_counters: false,
-                    };
-                    for finding in analyze::<C>(&query.expr, rules).findings {
-                        problems.push(QueryProblem {
-                            metric: metric.def().name.to_string(),
-                            panel: spec.title.clone(),
-                            expr: query.expr.clone(),
-                            rule: finding.rule,
-                            message: finding.message,
-                        });
-                    }
-                }
+            let def = metric.def();
+            let panels = queries::panels(metric, &filters);
+            if let Some(main) = panels.first() {
+                main_keys.insert(def.name.to_string(), main.key.clone());
+            }
+            for alert in def.alerts.iter().filter(|a| a.signal == Signal::Absent) {
+                absent_links.push((signals::link_key(alert.name, None), def.name.to_string()));
+            }
+            for spec in panels
+                .into_iter()
+                .chain(queries::alert_panels(metric, &filters))
+            {
+                check(metric, &spec);
+                specs.push(spec);
+            }
+        }
+        for slo in C::SLOS
+            .iter()
+            .filter(|slo| slo.indicator.metric().def().subsystem == subsystem)
+        {
+            for burn in &signals::BURN_WINDOWS {
+                let spec = queries::burn_panel(slo, burn, &filters);
+                check(slo.indicator.metric(), &spec);
                 specs.push(spec);
             }
         }
@@ -145,7 +195,7 @@ pub fn build<C: MetricCatalog>() -> Result<Generated, Error> {
         return Err(Error::Queries(problems));
     }
 
-    let (dashboard, collisions) = overview::<C>(&sections, &filters);
+    let (dashboard, collisions, ids) = overview::<C>(&sections, &filters);
     let findings = lint::<C>(&dashboard);
     if !findings.is_empty() {
         return Err(Error::Lint {
@@ -153,47 +203,42 @@ pub fn build<C: MetricCatalog>() -> Result<Generated, Error> {
             findings,
         });
     }
+    let by_key: BTreeMap<&str, PanelRef> = sections
+        .iter()
+        .flat_map(|(_, specs)| specs)
+        .filter_map(|spec| {
+            Some((
+                spec.key.as_str(),
+                PanelRef {
+                    dashboard_uid: dashboard.uid.clone(),
+                    panel_id: *ids.get(&spec.key)?,
+                    panel_title: spec.title.clone(),
+                },
+            ))
+        })
+        .collect();
+    let mut alert_panels = BTreeMap::new();
+    for spec in sections.iter().flat_map(|(_, specs)| specs) {
+        for key in &spec.alerts {
+            if let Some(panel) = by_key.get(spec.key.as_str()) {
+                alert_panels.insert(key.clone(), panel.clone());
+            }
+        }
+    }
+    let metric_panels: BTreeMap<String, PanelRef> = main_keys
+        .iter()
+        .filter_map(|(metric, key)| Some((metric.clone(), by_key.get(key.as_str())?.clone())))
+        .collect();
+    for (key, metric) in absent_links {
+        if let Some(panel) = metric_panels.get(&metric) {
+            alert_panels.insert(key, panel.clone());
+        }
+    }
     Ok(Generated {
         dashboards: vec![dashboard],
         collisions,
-    })
-}
-
-/// The first panel, top to bottom in the first dashboard that has one, whose queries
-/// select `metric`; `None` when no dashboard shows it.
-///
-/// For a metric's own panels this is its main one (rate, quantiles or current value),
-/// since the generator emits a metric's panels in that order.
-pub fn panel_for<C: MetricCatalog>(dashboards: &[Dashboard], metric: C) -> Option<PanelRef> {
-    dashboards.iter().find_map(|dashboard| {
-        let variables: Vec<String> = dashboard
-            .templating
-            .list
-            .iter()
-            .filter(|v| v.kind == VariableType::Query)
-            .map(|v| v.name.clone())
-            .collect();
-        let rules = Rules {
-            variables: &variables,
-            require_variable_matchers: false,
-            allow_raw_counters: true,
-        };
-        dashboard
-            .panels
-            .iter()
-            .filter(|panel| panel.kind != PanelType::Row)
-            .find(|panel| {
-                panel
-                    .targets
-                    .iter()
-                    .flatten()
-                    .any(|target| analyze::<C>(&target.expr, rules).metrics.contains(&metric))
-            })
-            .map(|panel| PanelRef {
-                dashboard_uid: dashboard.uid.clone(),
-                panel_id: panel.id,
-                panel_title: panel.title.clone(),
-            })
+        alert_panels,
+        metric_panels,
     })
 }
 
@@ -230,7 +275,7 @@ fn row_key(subsystem: &Subsystem) -> String {
 fn overview<C: MetricCatalog>(
     sections: &[(&'static Subsystem, Vec<PanelSpec>)],
     filters: &[&str],
-) -> (Dashboard, Vec<Collision>) {
+) -> (Dashboard, Vec<Collision>, BTreeMap<String, u32>) {
     let uid = format!("{}-overview", slug::<C>());
     let keys: Vec<String> = sections
         .iter()
@@ -288,7 +333,7 @@ fn overview<C: MetricCatalog>(
         panels,
         links: Vec::new(),
     };
-    (dashboard, collisions)
+    (dashboard, collisions, ids)
 }
 
 /// The `datasource`, `job`, `instance` and filter variables.
@@ -375,6 +420,22 @@ fn series_for_values<C: MetricCatalog>(metric: C, matchers: &str) -> String {
     format!("{}{suffix}{matchers}", def.name)
 }
 
+/// Green on the good side of the alert threshold, red on the side that fires.
+fn thresholds(threshold: Threshold) -> Thresholds {
+    let step = |color: &str, value| ThresholdStep {
+        color: color.to_string(),
+        value,
+    };
+    let (below, above) = match threshold.comparison {
+        Comparison::Above => ("green", "red"),
+        Comparison::Below => ("red", "green"),
+    };
+    Thresholds {
+        mode: "absolute".to_string(),
+        steps: vec![step(below, None), step(above, Some(threshold.value))],
+    }
+}
+
 fn panel(spec: &PanelSpec, id: u32, grid_pos: model::GridPos) -> Panel {
     let (kind, format, instant) = match spec.visual {
         Visual::Timeseries => (PanelType::Timeseries, TargetFormat::TimeSeries, false),
@@ -451,6 +512,12 @@ fn panel(spec: &PanelSpec, id: u32, grid_pos: model::GridPos) -> Panel {
             defaults: FieldDefaults {
                 unit: spec.unit.to_string(),
                 min: (spec.visual == Visual::Timeseries).then_some(0.0),
+                custom: spec.threshold.map(|_| FieldCustom {
+                    thresholds_style: ThresholdsStyle {
+                        mode: "line".to_string(),
+                    },
+                }),
+                thresholds: spec.threshold.map(thresholds),
             },
             overrides: Vec::new(),
         }),

@@ -250,6 +250,45 @@ pub struct FieldDefaults {
     /// Lower bound of the axis, when fixed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub min: Option<f64>,
+    /// Visualisation-specific field options (the threshold line of alert panels).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub custom: Option<FieldCustom>,
+    /// Threshold steps (colour changes at the alert's threshold).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// `fieldConfig.defaults.custom` of a time series panel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldCustom {
+    /// How thresholds are drawn.
+    pub thresholds_style: ThresholdsStyle,
+}
+
+/// `custom.thresholdsStyle`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdsStyle {
+    /// `off`, `line`, `area`, `line+area`, `dashed`, ...
+    pub mode: String,
+}
+
+/// `fieldConfig.defaults.thresholds`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// `absolute` or `percentage`.
+    pub mode: String,
+    /// Steps in increasing value order; the first has no value (minus infinity).
+    pub steps: Vec<ThresholdStep>,
+}
+
+/// One threshold step: from `value` up, values take `color`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdStep {
+    /// Colour name, e.g. `green`, `red`.
+    pub color: String,
+    /// Lower bound of the step; `null` for the base step.
+    pub value: Option<f64>,
 }
 
 /// Visualisation options; the variant matches the panel's [`PanelType`].

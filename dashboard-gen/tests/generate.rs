@@ -2,7 +2,7 @@
 
 use catalog::{Metric, MetricCatalog};
 use dashboard_gen::model::{Dashboard, PanelType};
-use dashboard_gen::{generate, lint, panel_for, render};
+use dashboard_gen::{build, generate, lint, render};
 
 fn overview() -> Dashboard {
     generate::<Metric>().unwrap().remove(0)
@@ -10,10 +10,10 @@ fn overview() -> Dashboard {
 
 #[test]
 fn every_catalog_metric_appears_in_a_panel() {
-    let dashboards = generate::<Metric>().unwrap();
+    let generated = build::<Metric>().unwrap();
     for &metric in Metric::ALL {
         assert!(
-            panel_for(&dashboards, metric).is_some(),
+            generated.metric_panels.contains_key(metric.def().name),
             "{} has no panel",
             metric.def().name
         );
@@ -41,27 +41,76 @@ fn rows_follow_the_subsystems_in_catalog_order() {
 }
 
 #[test]
-fn panel_for_points_at_the_metric_s_main_panel() {
-    let dashboards = generate::<Metric>().unwrap();
-    let errors = panel_for(&dashboards, Metric::SourcesRequestsError).unwrap();
-    assert_eq!(errors.dashboard_uid, dashboards[0].uid);
+fn metric_panels_are_the_metric_s_main_panel() {
+    let generated = build::<Metric>().unwrap();
+    let errors = &generated.metric_panels[Metric::SourcesRequestsError.def().name];
+    assert_eq!(errors.dashboard_uid, generated.dashboards[0].uid);
     assert!(
         errors.panel_title.ends_with("(per second)"),
         "{}",
         errors.panel_title
     );
-    let latency = panel_for(&dashboards, Metric::GatewayCasWriteDuration).unwrap();
+    let latency = &generated.metric_panels[Metric::GatewayCasWriteDuration.def().name];
     assert!(
         latency.panel_title.ends_with("(p50 / p95 / p99)"),
         "{}",
         latency.panel_title
     );
-    let panel = dashboards[0]
+    let panel = generated.dashboards[0]
         .panels
         .iter()
         .find(|p| p.id == latency.panel_id)
         .unwrap();
     assert_eq!(panel.title, latency.panel_title);
+}
+
+#[test]
+fn every_alert_links_to_the_panel_plotting_what_it_compares() {
+    let generated = build::<Metric>().unwrap();
+    let dashboard = &generated.dashboards[0];
+    for &metric in Metric::ALL {
+        for alert in metric.def().alerts {
+            let link = &generated.alert_panels[alert.name];
+            let panel = dashboard
+                .panels
+                .iter()
+                .find(|p| p.id == link.panel_id)
+                .unwrap();
+            let Some(record) = signals::alert_record(metric, alert) else {
+                // Absence alerts link to the metric's main panel.
+                assert_eq!(
+                    *link,
+                    generated.metric_panels[metric.def().name],
+                    "{}",
+                    alert.name
+                );
+                continue;
+            };
+            let targets = panel.targets.as_ref().unwrap();
+            assert_eq!(targets.len(), 1, "{}", alert.name);
+            assert!(
+                targets[0]
+                    .expr
+                    .starts_with(&format!("{}{{job=~\"$job\"", record.name)),
+                "{}: {}",
+                alert.name,
+                targets[0].expr
+            );
+            let defaults = &panel.field_config.as_ref().unwrap().defaults;
+            let steps = &defaults.thresholds.as_ref().unwrap().steps;
+            assert_eq!(steps[1].value, Some(alert.threshold), "{}", alert.name);
+            assert_eq!(
+                defaults.custom.as_ref().unwrap().thresholds_style.mode,
+                "line"
+            );
+        }
+    }
+    for slo in Metric::SLOS {
+        for burn in &signals::BURN_WINDOWS {
+            let key = signals::link_key(&slo.burn_alert_name(), Some(burn));
+            assert!(generated.alert_panels.contains_key(&key), "{key}");
+        }
+    }
 }
 
 /// Mutates the generated overview and checks which lint rules fire.

@@ -48,8 +48,11 @@ pub struct Config<C: MetricCatalog> {
     /// Base URL of Grafana for the `dashboard` annotation; empty gives a path relative
     /// to Grafana's root (`/d/UID?viewPanel=ID`).
     pub grafana_url: String,
-    /// The dashboard panel showing each metric (from the dashboard generator).
-    pub panels: BTreeMap<C, PanelLink>,
+    /// The dashboard panel plotting each alert's signal, by [`signals::link_key`] (from
+    /// the dashboard generator).
+    pub panels: BTreeMap<String, PanelLink>,
+    /// Ties the config to its catalog.
+    pub catalog: std::marker::PhantomData<C>,
 }
 
 impl<C: MetricCatalog> Default for Config<C> {
@@ -58,6 +61,7 @@ impl<C: MetricCatalog> Default for Config<C> {
             job: "sms".to_string(),
             grafana_url: String::new(),
             panels: BTreeMap::new(),
+            catalog: std::marker::PhantomData,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct Output {
 pub struct AlertRule<C: MetricCatalog> {
     /// Alert name.
     pub name: String,
+    /// What links it to its panel ([`signals::link_key`]; [`Config::panels`]' key).
+    pub link_key: String,
     /// The rule file holding it, e.g. `sources.yaml`.
     pub file: String,
     /// The expression as written in the rule.
@@ -114,12 +120,23 @@ pub fn alert_rules<C: MetricCatalog>(config: &Config<C>) -> Result<Vec<AlertRule
     for subsystem in C::SUBSYSTEMS {
         let file = format!("{}.yaml", subsystem.name);
         for planned in rules::plan::<C>(subsystem, config).alerts {
-            let (metric, slo, alert) = match planned.origin {
-                rules::Origin::Alert { metric, alert } => (metric, None, Some(alert)),
-                rules::Origin::Burn { slo, .. } => (slo.indicator.metric(), Some(slo), None),
+            let (metric, slo, alert, link_key) = match planned.origin {
+                rules::Origin::Alert { metric, alert } => (
+                    metric,
+                    None,
+                    Some(alert),
+                    signals::link_key(alert.name, None),
+                ),
+                rules::Origin::Burn { slo, burn } => (
+                    slo.indicator.metric(),
+                    Some(slo),
+                    None,
+                    signals::link_key(&planned.name, Some(burn)),
+                ),
             };
             out.push(AlertRule {
                 name: planned.name,
+                link_key,
                 file: file.clone(),
                 expr: planned.expr,
                 uses: planned.uses.into_iter().map(|r| (r.name, r.expr)).collect(),

@@ -54,43 +54,7 @@ pub(crate) enum Origin<C: MetricCatalog> {
     },
 }
 
-/// A multi-window burn-rate condition (Google SRE workbook, chapter 5).
-#[derive(Debug)]
-pub(crate) struct BurnWindows {
-    pub long: Duration,
-    pub short: Duration,
-    /// Burn-rate factor both windows must exceed.
-    pub factor: f64,
-    pub severity: Severity,
-}
-
-/// Page on fast burns, ticket on slow ones.
-pub(crate) const BURN_WINDOWS: [BurnWindows; 4] = [
-    BurnWindows {
-        long: Duration::from_secs(3600),
-        short: Duration::from_secs(300),
-        factor: 14.4,
-        severity: Severity::Critical,
-    },
-    BurnWindows {
-        long: Duration::from_secs(6 * 3600),
-        short: Duration::from_secs(1800),
-        factor: 6.0,
-        severity: Severity::Critical,
-    },
-    BurnWindows {
-        long: Duration::from_secs(86_400),
-        short: Duration::from_secs(2 * 3600),
-        factor: 3.0,
-        severity: Severity::Warning,
-    },
-    BurnWindows {
-        long: Duration::from_secs(3 * 86_400),
-        short: Duration::from_secs(6 * 3600),
-        factor: 1.0,
-        severity: Severity::Warning,
-    },
-];
+pub(crate) use signals::{BURN_WINDOWS, BurnWindows};
 
 /// Plans the rules of `subsystem`: its metrics' alerts, then the SLOs on its metrics.
 pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) -> Plan<C> {
@@ -107,7 +71,7 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
     for &metric in C::ALL.iter().filter(|m| in_subsystem(**m)) {
         for alert in metric.def().alerts {
             let mut uses = Vec::new();
-            let compared = match expr::signal(metric, alert.signal, alert.by) {
+            let compared = match expr::signal(metric, alert) {
                 SignalExpr::Recorded(record) => {
                     let name = record.name.clone();
                     uses.push(record.clone());
@@ -124,7 +88,12 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
                 ("summary".to_string(), alert.summary.to_string()),
                 ("description".to_string(), alert.description.to_string()),
             ]);
-            add_links::<C>(&mut annotations, metric, &alert.anchor(), config);
+            add_links::<C>(
+                &mut annotations,
+                &signals::link_key(alert.name, None),
+                &alert.anchor(),
+                config,
+            );
             plan.alerts.push(PlannedAlert {
                 name: alert.name.to_string(),
                 expr: compared,
@@ -196,7 +165,7 @@ fn burn_alert<C: MetricCatalog>(
     ]);
     add_links::<C>(
         &mut annotations,
-        slo.indicator.metric(),
+        &signals::link_key(name, Some(burn)),
         &name.to_ascii_lowercase(),
         config,
     );
@@ -219,7 +188,7 @@ fn burn_alert<C: MetricCatalog>(
 /// Runbook and dashboard annotations.
 fn add_links<C: MetricCatalog>(
     annotations: &mut BTreeMap<String, String>,
-    metric: C,
+    link_key: &str,
     anchor: &str,
     config: &Config<C>,
 ) {
@@ -229,7 +198,7 @@ fn add_links<C: MetricCatalog>(
     if let Some(PanelLink {
         dashboard_uid,
         panel_id,
-    }) = config.panels.get(&metric)
+    }) = config.panels.get(link_key)
     {
         annotations.insert("__dashboardUid__".to_string(), dashboard_uid.clone());
         annotations.insert("__panelId__".to_string(), panel_id.to_string());

@@ -1,5 +1,5 @@
-//! `cargo xtask check`: every generator in check mode, then the panel id collision check
-//! and the lint; one line per artifact, a summary, and a non-zero exit when anything is
+//! `cargo xtask check`: every generator in check mode, then the panel id collision check,
+//! the alert link check (`alert_links`) and the lint; one line per artifact, a summary, and a non-zero exit when anything is
 //! stale or wrong.
 
 use anyhow::{Result, bail};
@@ -47,6 +47,19 @@ pub fn run() -> Result<()> {
             .collect();
         failures.push(format!("panel id collisions:\n{}", list.join("\n")));
     }
+    let config = crate::rules::config()?;
+    let rules = rules_gen::alert_rules::<Metric>(&config)?;
+    let link_problems = crate::alert_links::problems(&rules, &generated.dashboards);
+    if link_problems.is_empty() {
+        println!(
+            "ok    alert links: {} alerting rules link to the panel plotting what they compare",
+            rules.len()
+        );
+    } else {
+        println!("FAIL  alert links: {} problems", link_problems.len());
+        let list: Vec<String> = link_problems.iter().map(|p| format!("  {p}")).collect();
+        failures.push(format!("alert links:\n{}", list.join("\n")));
+    }
     let findings = lint::lint::<Metric>(&root)?;
     if findings.is_empty() {
         println!("ok    lint: no finding");
@@ -55,7 +68,7 @@ pub fn run() -> Result<()> {
         let list: Vec<String> = findings.iter().map(|f| format!("  {f}")).collect();
         failures.push(format!("lint findings:\n{}", list.join("\n")));
     }
-    let total = artifacts.len() + 2;
+    let total = artifacts.len() + 3;
     for failure in &failures {
         eprintln!("\n{failure}");
     }

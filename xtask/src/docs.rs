@@ -23,17 +23,16 @@ use crate::runbooks;
 
 /// `docs/metrics.md` and `docs/runbooks/*.md`.
 pub fn artifacts() -> Result<Vec<Artifact>> {
-    let dashboards = dashboard_gen::generate::<Metric>()
+    let generated = dashboard_gen::build::<Metric>()
         .context("generating dashboards to list each metric's panel")?;
     let panels: BTreeMap<Metric, PanelRef> = Metric::ALL
         .iter()
-        .filter_map(|&m| dashboard_gen::panel_for(&dashboards, m).map(|p| (m, p)))
+        .filter_map(|&m| Some((m, generated.metric_panels.get(m.def().name)?.clone())))
         .collect();
     let config = crate::rules::config()?;
     let rules = rules_gen::alert_rules::<Metric>(&config).context("listing the alert rules")?;
-    let alert_panels = alert_panels(&rules, &dashboards);
     let root = crate::codegen::workspace_root();
-    let runbooks = runbooks::pages::<Metric>(&rules, &alert_panels, |file| {
+    let runbooks = runbooks::pages::<Metric>(&rules, &generated.alert_panels, |file| {
         runbooks::read_existing(&root, file)
     });
     Ok(vec![
@@ -53,38 +52,6 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
             fix_command: "cargo xtask docs",
         },
     ])
-}
-
-/// The panel each alert links to, from its rule's `__dashboardUid__` and `__panelId__`.
-fn alert_panels(
-    rules: &[rules_gen::AlertRule<Metric>],
-    dashboards: &[dashboard_gen::model::Dashboard],
-) -> BTreeMap<String, PanelRef> {
-    let mut out = BTreeMap::new();
-    for rule in rules {
-        let (Some(uid), Some(id)) = (
-            rule.annotations.get("__dashboardUid__"),
-            rule.annotations.get("__panelId__"),
-        ) else {
-            continue;
-        };
-        let panel = dashboards
-            .iter()
-            .filter(|d| d.uid == *uid)
-            .flat_map(|d| d.panels.iter())
-            .find(|p| p.id.to_string() == *id);
-        if let Some(panel) = panel {
-            out.insert(
-                rule.name.clone(),
-                PanelRef {
-                    dashboard_uid: uid.clone(),
-                    panel_id: panel.id,
-                    panel_title: panel.title.clone(),
-                },
-            );
-        }
-    }
-    out
 }
 
 /// The whole document for catalog `C`.

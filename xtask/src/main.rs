@@ -3,6 +3,7 @@
 //! Every artifact derived from the catalog (dashboards, rules, docs) is generated here,
 //! written through [`codegen`], and checked in CI with `--check`.
 
+mod alert_links;
 mod bench;
 mod check;
 mod codegen;
@@ -37,7 +38,8 @@ enum Task {
     /// Lint the catalog and its use in the workspace; every finding names the metric,
     /// the rule and the fix.
     Lint,
-    /// Run every generator with --check, then the lint; one line per artifact.
+    /// Run every generator with --check, then the panel id, alert link and lint checks;
+    /// one line per artifact.
     Check,
     /// Generate deploy/prometheus/prometheus.yml (the docker compose scrape config);
     /// with --check, fail with a diff if stale.

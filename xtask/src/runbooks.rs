@@ -43,7 +43,8 @@ pub fn hand_written(page: &str) -> Option<&str> {
 }
 
 /// Every page, by file name. `existing` reads a committed page by file name (so its
-/// hand-written section survives); `panels` maps alert names to their panels.
+/// hand-written section survives); `panels` maps link keys to the panels plotting
+/// each rule's signal.
 pub fn pages<C: MetricCatalog>(
     rules: &[AlertRule<C>],
     panels: &BTreeMap<String, PanelRef>,
@@ -61,7 +62,7 @@ pub fn pages<C: MetricCatalog>(
         let kept = existing(&file)
             .and_then(|page| hand_written(&page).map(str::to_string))
             .unwrap_or_else(|| PLACEHOLDER.to_string());
-        let page = page::<C>(name, group, rules, panels.get(*name), &kept);
+        let page = page::<C>(name, group, rules, panels, &kept);
         pages.insert(file, page);
     }
     pages
@@ -79,7 +80,7 @@ fn page<C: MetricCatalog>(
     name: &str,
     group: &[&AlertRule<C>],
     all: &[AlertRule<C>],
-    panel: Option<&PanelRef>,
+    panels: &BTreeMap<String, PanelRef>,
     kept: &str,
 ) -> String {
     let first = group[0];
@@ -168,17 +169,24 @@ fn page<C: MetricCatalog>(
     }
 
     out.push_str("## Dashboard\n\n");
-    match panel {
-        Some(panel) => {
-            let _ = writeln!(
-                out,
-                "Panel \"{}\" of dashboard `{}`: `/d/{}?viewPanel={}` on Grafana (the alert's \
-                 `dashboard` annotation).\n",
-                panel.panel_title, panel.dashboard_uid, panel.dashboard_uid, panel.panel_id
-            );
-        }
-        None => out.push_str("No panel.\n\n"),
+    let linked: Vec<&PanelRef> = dedup(group.iter().filter_map(|r| panels.get(&r.link_key)));
+    if linked.is_empty() {
+        out.push_str("No panel.\n\n");
     }
+    for panel in linked {
+        let what = if first.uses.is_empty() {
+            "the metric's main panel"
+        } else {
+            "plots exactly the series the alert compares, threshold drawn"
+        };
+        let _ = writeln!(
+            out,
+            "- Panel \"{}\" of dashboard `{}` ({what}): `/d/{}?viewPanel={}` on Grafana, the \
+             alert's `dashboard` annotation.",
+            panel.panel_title, panel.dashboard_uid, panel.dashboard_uid, panel.panel_id
+        );
+    }
+    out.push('\n');
 
     out.push_str("## Metrics involved\n\n| Metric | Kind | Help |\n|---|---|---|\n");
     for metric in involved::<C>(first) {

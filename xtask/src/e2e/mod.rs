@@ -13,6 +13,9 @@
 //!   substituted as Grafana does ([`queries`]), returns at least one series, on both
 //!   backends;
 //! - every rule expression Prometheus loaded evaluates, and every rule's health is ok;
+//! - every alert's signal (the recorded series it compares) and the query of the panel
+//!   it links to, evaluated at the same instant, return the same series with the same
+//!   values ([`compare_signal`]);
 //! - every demo instance exits 0 on SIGTERM.
 //!
 //! It prints a summary table and fails when any check failed. Every process it starts
@@ -327,6 +330,8 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     let (expressions, health) = check_rules(&prometheus_api, &rules, &rule_files).await?;
     checks.push(expressions);
     checks.push(health);
+    let pairs = signal_pairs(&dashboards, &targets)?;
+    checks.push(signals_match_panels(&prometheus_api, &pairs).await?);
     checks.push(
         check_dashboards(
             "Prometheus",
@@ -347,11 +352,22 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         }),
         None => {
             wait_for_victoria_data(&mut fleet, &victoria_api).await?;
+            // No rule evaluator writes recorded series into VictoriaMetrics here: panels
+            // plotting them are checked on Prometheus only.
+            let recorded_names: BTreeSet<String> = signals::recorded_series::<Metric>()
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            let raw_targets: Vec<Target> = targets
+                .iter()
+                .filter(|t| queries::selected_metrics(&t.expr).is_disjoint(&recorded_names))
+                .cloned()
+                .collect();
             checks.push(
                 check_dashboards(
                     "VictoriaMetrics",
                     &victoria_api,
-                    (&targets, &variables),
+                    (&raw_targets, &variables),
                     demo_started,
                     &exposed,
                     &BTreeSet::new(),
@@ -382,6 +398,107 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         }
     }
     Ok(checks)
+}
+
+/// One alert's signal and the (substituted) query of the panel target plotting it.
+#[derive(Debug)]
+struct SignalPair {
+    alert: String,
+    record: String,
+    panel_query: String,
+}
+
+/// For every alerting rule comparing recorded series: each series and the target of
+/// its linked panel that plots it, variables substituted as Grafana does ("All").
+fn signal_pairs(dashboards: &[Dashboard], targets: &[Target]) -> Result<Vec<SignalPair>> {
+    let config = crate::rules::config()?;
+    let rules = rules_gen::alert_rules::<Metric>(&config)?;
+    let mut pairs = Vec::new();
+    for rule in &rules {
+        let (Some(uid), Some(id)) = (
+            rule.annotations.get("__dashboardUid__"),
+            rule.annotations.get("__panelId__"),
+        ) else {
+            continue;
+        };
+        let Some(panel) = dashboards
+            .iter()
+            .filter(|d| d.uid == *uid)
+            .flat_map(|d| &d.panels)
+            .find(|p| p.id.to_string() == *id)
+        else {
+            bail!(
+                "alert {}: panel {id} of {uid} is not in the committed dashboards",
+                rule.name
+            );
+        };
+        for (record, _) in &rule.uses {
+            let target = targets
+                .iter()
+                .filter(|t| t.dashboard == *uid && t.panel == panel.title)
+                .find(|t| queries::selected_metrics(&t.expr).contains(record))
+                .with_context(|| {
+                    format!(
+                        "alert {}: panel {:?} plots no `{record}`",
+                        rule.name, panel.title
+                    )
+                })?;
+            pairs.push(SignalPair {
+                alert: rule.link_key.clone(),
+                record: record.clone(),
+                panel_query: target.expr.clone(),
+            });
+        }
+    }
+    Ok(pairs)
+}
+
+/// Evaluates every pair at one instant and compares.
+async fn signals_match_panels(api: &Api, pairs: &[SignalPair]) -> Result<Check> {
+    let at = SystemTime::now();
+    let mut problems = Vec::new();
+    let (mut series, mut with_data) = (0, 0);
+    for pair in pairs {
+        let signal = api.vector(&pair.record, at).await?;
+        let panel = api.vector(&pair.panel_query, at).await?;
+        series += signal.len();
+        with_data += usize::from(!signal.is_empty());
+        problems.extend(compare_signal(&pair.alert, &pair.record, &signal, &panel));
+    }
+    Ok(Check::new(
+        "alert signals equal their panels",
+        format!(
+            "{}/{} signals identical per series ({series} series, {with_data} signals with data now)",
+            pairs.len() - problems.len().min(pairs.len()),
+            pairs.len()
+        ),
+        problems,
+    ))
+}
+
+/// Problems when the panel's series differ from the alert's signal: a series on one side
+/// only, or a different value (NaN equals NaN).
+fn compare_signal(
+    alert: &str,
+    record: &str,
+    signal: &std::collections::BTreeMap<String, f64>,
+    panel: &std::collections::BTreeMap<String, f64>,
+) -> Option<String> {
+    let mut differences = Vec::new();
+    for (labels, value) in signal {
+        match panel.get(labels) {
+            None => differences.push(format!("{labels} is missing from the panel")),
+            Some(shown) if !(shown == value || (shown.is_nan() && value.is_nan())) => {
+                differences.push(format!("{labels}: alert sees {value}, panel shows {shown}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for labels in panel.keys().filter(|l| !signal.contains_key(*l)) {
+        differences.push(format!("{labels} is on the panel only"));
+    }
+    (!differences.is_empty())
+        .then(|| format!("alert {alert} (`{record}`): {}", differences.join("; ")))
 }
 
 /// Conformance of one instance's exposition with the catalog, as a summary row.
@@ -845,6 +962,21 @@ mod tests {
                 "target A: no series: it selects {missing}, which no demo instance exposes\n    query: sum(rate({missing}{{job=~\".+\"}}[4s]))"
             )),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_panel_that_differs_from_the_alert_signal_is_reported() {
+        let map = |pairs: &[(&str, f64)]| -> std::collections::BTreeMap<String, f64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let signal = map(&[("{job=\"a\"}", 0.5), ("{job=\"b\"}", f64::NAN)]);
+        assert_eq!(compare_signal("A", "r", &signal, &signal.clone()), None);
+        let panel = map(&[("{job=\"a\"}", 0.25), ("{job=\"c\"}", 1.0)]);
+        assert_eq!(
+            compare_signal("A", "r", &signal, &panel).unwrap(),
+            "alert A (`r`): {job=\"a\"}: alert sees 0.5, panel shows 0.25; \
+             {job=\"b\"} is missing from the panel; {job=\"c\"} is on the panel only"
         );
     }
 

@@ -203,6 +203,36 @@ impl Api {
         Ok(sample.map(sample_value))
     }
 
+    /// Every series `expr` returns at `time`, as `{label="value", ...}` (sorted labels,
+    /// `__name__` dropped) -> value; `Err` on an API error.
+    pub async fn vector(
+        &self,
+        expr: &str,
+        time: SystemTime,
+    ) -> Result<std::collections::BTreeMap<String, f64>> {
+        let params = [("query", expr.to_string()), ("time", unix(time))];
+        let data = self
+            .api("/api/v1/query", &params)
+            .await?
+            .map_err(|e| anyhow::anyhow!("{expr}: {e}"))?;
+        let mut out = std::collections::BTreeMap::new();
+        for series in data["result"].as_array().into_iter().flatten() {
+            let labels: std::collections::BTreeMap<&str, &str> = series["metric"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| *name != "__name__")
+                .map(|(name, value)| (name.as_str(), value.as_str().unwrap_or_default()))
+                .collect();
+            let key: Vec<String> = labels.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+            out.insert(
+                format!("{{{}}}", key.join(", ")),
+                sample_value(&series["value"]),
+            );
+        }
+        Ok(out)
+    }
+
     /// Every scrape target (active ones).
     pub async fn targets(&self) -> Result<Vec<TargetState>> {
         let data = self
