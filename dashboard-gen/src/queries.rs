@@ -39,6 +39,8 @@ pub enum Visual {
     Stat,
     /// Heatmap of histogram buckets.
     Heatmap,
+    /// Grafana's list of firing alerts (no queries).
+    AlertList,
 }
 
 /// One PromQL query of a panel.
@@ -72,6 +74,33 @@ pub struct PanelSpec {
     pub threshold: Option<Threshold>,
     /// Link keys ([`signals::link_key`]) of the alerts whose signal this panel plots.
     pub alerts: Vec<String>,
+    /// A data link on every value: (title, uid of the dashboard it opens).
+    pub drill_down: Option<(String, String)>,
+}
+
+/// A metric's name in a few words: without the catalog prefix, the subsystem, `_total`
+/// and the unit suffix, first letter upper-cased (`sms_gateway_queue_depth` -> `Queue
+/// depth`).
+pub fn short_name<C: MetricCatalog>(metric: C) -> String {
+    let def = metric.def();
+    let mut name = def.name.strip_prefix(C::PREFIX).unwrap_or(def.name);
+    name = name
+        .strip_prefix(def.subsystem.name)
+        .and_then(|n| n.strip_prefix('_'))
+        .unwrap_or(name);
+    name = name.strip_suffix("_total").unwrap_or(name);
+    if let Some(unit) = def.unit.suffix() {
+        name = name
+            .strip_suffix(unit)
+            .and_then(|n| n.strip_suffix('_'))
+            .unwrap_or(name);
+    }
+    let words = name.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
 }
 
 /// A threshold drawn on a panel: red beyond `value` on the `comparison` side.
@@ -118,7 +147,7 @@ pub fn selector<C: MetricCatalog>(metric: C, suffix: &str, filters: &[&str]) -> 
 /// The panels showing `metric`, in display order.
 pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
     let def = metric.def();
-    let help = def.help.trim_end_matches('.');
+    let short = short_name(metric);
     let mut panels = Vec::new();
     match def.kind {
         MetricKind::Counter => {
@@ -133,7 +162,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             panels.push(PanelSpec {
                 key: format!("{}:rate", def.name),
                 visual,
-                title: format!("{help} (per second)"),
+                title: format!("{short} (per second)"),
                 description: format!(
                     "{} Per-second rate of `{}` over $__rate_interval, by {by}.",
                     def.help, def.name
@@ -143,6 +172,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 size: if visual == Visual::Stat { STAT } else { WIDE },
                 threshold: None,
                 alerts: Vec::new(),
+                drill_down: None,
             });
             if let (Some(success), Some(ratio)) = (
                 def.success_twin,
@@ -151,9 +181,10 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 panels.push(PanelSpec {
                     key: format!("{}:error_ratio", def.name),
                     visual: Visual::Timeseries,
-                    title: format!("{help} (error ratio)"),
+                    title: format!("{short} (error ratio)"),
                     description: format!(
-                        "Share of failed operations: `{}` / (`{}` + `{}`).",
+                        "{} Share of failed operations per job: `{}` / (`{}` + `{}`).",
+                        def.help,
                         def.name,
                         def.name,
                         success.def().name
@@ -166,6 +197,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                     size: WIDE,
                     threshold: None,
                     alerts: Vec::new(),
+                    drill_down: None,
                 });
             }
         }
@@ -178,7 +210,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             panels.push(PanelSpec {
                 key: format!("{}:quantiles", def.name),
                 visual: Visual::Timeseries,
-                title: format!("{help} (p50 / p95 / p99)"),
+                title: format!("{short} (p50 / p95 / p99)"),
                 description: format!(
                     "{} Quantiles estimated from the buckets of `{}`.",
                     def.help, def.name
@@ -194,11 +226,12 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 size: WIDE,
                 threshold: None,
                 alerts: Vec::new(),
+                drill_down: None,
             });
             panels.push(PanelSpec {
                 key: format!("{}:heatmap", def.name),
                 visual: Visual::Heatmap,
-                title: format!("{help} (heatmap)"),
+                title: format!("{short} (heatmap)"),
                 description: format!(
                     "{} Observations per second in each bucket of `{}`.",
                     def.help, def.name
@@ -211,6 +244,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 size: WIDE,
                 threshold: None,
                 alerts: Vec::new(),
+                drill_down: None,
             });
         }
         MetricKind::Gauge => {
@@ -222,7 +256,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 panels.push(PanelSpec {
                     key: format!("{}:current", def.name),
                     visual: Visual::Stat,
-                    title: format!("{help} (current)"),
+                    title: format!("{short} (current)"),
                     description: format!("{} Current value of `{}`, summed.", def.help, def.name),
                     unit: value_unit(def.unit),
                     queries: vec![Query {
@@ -232,13 +266,14 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                     size: if series { STAT } else { WIDE },
                     threshold: None,
                     alerts: Vec::new(),
+                    drill_down: None,
                 });
             }
             if series {
                 panels.push(PanelSpec {
                     key: format!("{}:value", def.name),
                     visual: Visual::Timeseries,
-                    title: help.to_string(),
+                    title: short.clone(),
                     description: format!("{} `{}` by {by}.", def.help, def.name),
                     unit: value_unit(def.unit),
                     queries: vec![Query {
@@ -248,6 +283,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                     size: if stat { BESIDE_STAT } else { WIDE },
                     threshold: None,
                     alerts: Vec::new(),
+                    drill_down: None,
                 });
             }
         }
@@ -266,6 +302,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             size: WIDE,
             threshold: None,
             alerts: Vec::new(),
+            drill_down: None,
         });
     }
     panels
@@ -329,6 +366,7 @@ fn alert_panel<C: MetricCatalog>(
             comparison: alert.comparison,
         }),
         alerts: vec![key],
+        drill_down: None,
     })
 }
 
@@ -356,7 +394,7 @@ pub fn burn_panel<C: MetricCatalog>(
     PanelSpec {
         key: format!("alert:{key}"),
         visual: Visual::Timeseries,
-        title: format!("{} burn {long}/{short}", slo.name),
+        title: format!("{} burn {long}/{short}", slo_label(slo)),
         description: format!(
             "SLO {}: {}. Error ratio over {long} and over {short} (`{}`, `{}`), the series alert              {name} compares; it fires ({}) when both are above the red line, {} times the              error budget.",
             slo.name,
@@ -381,11 +419,23 @@ pub fn burn_panel<C: MetricCatalog>(
             comparison: Comparison::Above,
         }),
         alerts: vec![key],
+        drill_down: None,
     }
 }
 
+/// `99.9% availability` or `99% latency`: an SLO in a few words, for titles.
+pub fn slo_label<C: MetricCatalog>(slo: &SloDef<C>) -> String {
+    let kind = match slo.indicator {
+        catalog::Indicator::Availability { .. } => "availability",
+        catalog::Indicator::Latency { .. } => "latency",
+    };
+    let percent = format!("{:.4}", slo.objective * 100.0);
+    let percent = percent.trim_end_matches('0').trim_end_matches('.');
+    format!("{percent}% {kind}")
+}
+
 /// `value` rounded to `digits` significant digits.
-fn round_significant(value: f64, digits: i32) -> f64 {
+pub(crate) fn round_significant(value: f64, digits: i32) -> f64 {
     if value == 0.0 || !value.is_finite() {
         return value;
     }

@@ -215,10 +215,11 @@ fn reordering_metrics_moves_no_id() {
 #[test]
 fn ids_are_the_hash_of_what_the_panel_shows() {
     let dashboards = generated::<Base>();
-    let panel = dashboards[0]
+    let work = dashboards.iter().find(|d| d.uid == "stable-work").unwrap();
+    let panel = work
         .panels
         .iter()
-        .find(|p| p.title == "Jobs waiting (current)")
+        .find(|p| p.title == "Backlog (current)")
         .unwrap();
     assert_eq!(
         panel.id,

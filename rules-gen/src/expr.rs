@@ -6,9 +6,7 @@
 
 use catalog::{AlertDef, MetricCatalog};
 
-pub(crate) use signals::{
-    Record, SLO_WINDOWS, kept_labels, le_forms, present_series, slo_error_ratio,
-};
+pub(crate) use signals::{Record, kept_labels, le_forms, present_series, slo_error_ratio};
 
 /// The recorded series an alert's condition compares, or the raw expression for
 /// signals that need no recording rule (absent).

@@ -9,7 +9,7 @@
 //!   description, a runbook URL (`RUNBOOK_BASE/<anchor>.md`, see [`runbook_url`]) and links to the
 //!   metric's dashboard panel (`__dashboardUid__`, `__panelId__`, `dashboard`);
 //! - for every SLO ([`catalog::SloDef`]) error-ratio recording rules over 5m, 30m, 1h,
-//!   2h, 6h, 1d and 3d and the multi-window multi-burn-rate alerts of the Google SRE
+//!   2h, 6h, 1d, 3d and its period (for the error budget left) and the multi-window multi-burn-rate alerts of the Google SRE
 //!   workbook: page (critical) when 1h and 5m burn faster than 14.4 or 6h and 30m
 //!   faster than 6, ticket (warning) when 1d and 2h burn faster than 3 or 3d and 6h
 //!   faster than 1; each rule labels its `long_window` and `short_window`;

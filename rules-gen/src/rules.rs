@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use catalog::{AlertDef, Comparison, MetricCatalog, Severity, SloDef, Subsystem};
 
-use crate::expr::{self, Record, SLO_WINDOWS, SignalExpr};
+use crate::expr::{self, Record, SignalExpr};
 use crate::render::format_duration;
 use crate::yaml::{Group, Rule, RuleFile};
 use crate::{Config, PanelLink};
@@ -112,7 +112,7 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
         .iter()
         .filter(|slo| in_subsystem(slo.indicator.metric()))
     {
-        for window in SLO_WINDOWS {
+        for window in signals::slo_windows(slo) {
             add_record(&mut plan.records, expr::slo_error_ratio(slo, window));
         }
         let name = slo.burn_alert_name();

@@ -199,6 +199,17 @@ pub const SLO_WINDOWS: [Duration; 7] = [
     Duration::from_secs(3 * 86_400),
 ];
 
+/// The windows an SLO's error ratio is recorded over: [`SLO_WINDOWS`] (the burn-rate
+/// alerts') and the SLO's period (the error budget left), in increasing order.
+pub fn slo_windows<C: MetricCatalog>(slo: &SloDef<C>) -> Vec<Duration> {
+    let mut windows = SLO_WINDOWS.to_vec();
+    if !windows.contains(&slo.period) {
+        windows.push(slo.period);
+        windows.sort();
+    }
+    windows
+}
+
 /// The recording rule of an SLO's error ratio over `window`, per job.
 ///
 /// Availability is the [`error_ratio`] (same name and expression as an error-ratio
@@ -330,7 +341,7 @@ pub fn recorded_series<C: MetricCatalog>() -> Vec<RecordedSeries<C>> {
         }
     }
     for slo in C::SLOS {
-        for window in SLO_WINDOWS {
+        for window in slo_windows(slo) {
             push(RecordedSeries {
                 name: slo_error_ratio(slo, window).name,
                 metric: slo.indicator.metric(),

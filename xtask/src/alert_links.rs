@@ -176,7 +176,9 @@ mod tests {
         let (rules, mut dashboards) = inputs();
         let failing = rules.iter().find(|r| r.name == "SmsSourceFailing").unwrap();
         let id: u32 = failing.annotations["__panelId__"].parse().unwrap();
-        let panel = dashboards[0]
+        let uid = &failing.annotations["__dashboardUid__"];
+        let index = dashboards.iter().position(|d| d.uid == *uid).unwrap();
+        let panel = dashboards[index]
             .panels
             .iter_mut()
             .find(|p| p.id == id)
@@ -198,7 +200,7 @@ mod tests {
             found[2]
         );
 
-        dashboards[0].panels.retain(|p| p.id != id);
+        dashboards[index].panels.retain(|p| p.id != id);
         let found = problems(&rules, &dashboards);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(found[0].contains("which does not exist"), "{}", found[0]);
