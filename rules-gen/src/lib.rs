@@ -13,6 +13,8 @@
 //!   workbook: page (critical) when 1h and 5m burn faster than 14.4 or 6h and 30m
 //!   faster than 6, ticket (warning) when 1d and 2h burn faster than 3 or 3d and 6h
 //!   faster than 1; each rule labels its `long_window` and `short_window`;
+//! - every alert labelled with `severity` and `signal` (the catalog metric it watches),
+//!   which [`alertmanager::config`] routes and inhibits on;
 //! - for every alert a firing and a not-firing test case, with inputs chosen so every
 //!   value the tests compare is exactly representable (promtool 2.42 compares exactly).
 //!
@@ -27,6 +29,7 @@
 //! assert!(output.tests["sources.yaml"].contains("rule_files:"));
 //! ```
 
+pub mod alertmanager;
 mod expr;
 mod render;
 mod rules;

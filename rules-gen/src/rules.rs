@@ -99,10 +99,13 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
                 expr: compared,
                 uses,
                 for_duration: alert.for_duration,
-                labels: BTreeMap::from([(
-                    "severity".to_string(),
-                    alert.severity.as_str().to_string(),
-                )]),
+                labels: BTreeMap::from([
+                    ("severity".to_string(), alert.severity.as_str().to_string()),
+                    (
+                        crate::alertmanager::SIGNAL_LABEL.to_string(),
+                        metric.def().name.to_string(),
+                    ),
+                ]),
                 annotations,
                 origin: Origin::Alert { metric, alert },
             });
@@ -176,6 +179,10 @@ fn burn_alert<C: MetricCatalog>(
         for_duration: Duration::ZERO,
         labels: BTreeMap::from([
             ("severity".to_string(), burn.severity.as_str().to_string()),
+            (
+                crate::alertmanager::SIGNAL_LABEL.to_string(),
+                slo.indicator.metric().def().name.to_string(),
+            ),
             ("slo".to_string(), slo.name.to_string()),
             ("long_window".to_string(), long),
             ("short_window".to_string(), short),

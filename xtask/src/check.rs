@@ -13,7 +13,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
     let mut artifacts = crate::dashboards::artifacts()?;
     artifacts.extend(crate::rules::artifacts()?);
     artifacts.extend(crate::docs::artifacts()?);
-    artifacts.push(crate::e2e::deploy::artifact());
+    artifacts.extend(crate::e2e::deploy::artifacts()?);
     Ok(artifacts)
 }
 

@@ -41,8 +41,8 @@ enum Task {
     /// Run every generator with --check, then the panel id, alert link and lint checks;
     /// one line per artifact.
     Check,
-    /// Generate deploy/prometheus/prometheus.yml (the docker compose scrape config);
-    /// with --check, fail with a diff if stale.
+    /// Generate deploy/prometheus/prometheus.yml and deploy/alertmanager/alertmanager.yml
+    /// (the docker compose configs); with --check, fail with a diff if stale.
     Deploy(GenerateArgs),
     /// Prove it live: 3 pipeline-demo instances scraped by a real Prometheus (and
     /// VictoriaMetrics): conformance, every dashboard panel has data, rules healthy,
@@ -82,7 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Task::Check => check::run(),
-        Task::Deploy(args) => generate(vec![e2e::deploy::artifact()], args),
+        Task::Deploy(args) => generate(e2e::deploy::artifacts()?, args),
         Task::E2e => e2e::run(),
         Task::Bench(args) => bench::run(args),
     }

@@ -247,6 +247,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
             interval: &scrape_interval,
             targets: &addresses,
             rule_files: &[rule_glob],
+            alertmanagers: &[],
         }),
     )?;
     let prometheus_port = ports[INSTANCES];
@@ -276,6 +277,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
                     interval: &scrape_interval,
                     targets: &addresses,
                     rule_files: &[],
+                    alertmanagers: &[],
                 }),
             )?;
             let args = victoria::args(&config, &dir.join("victoria-data"), ports[INSTANCES + 1]);
