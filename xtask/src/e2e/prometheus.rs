@@ -241,6 +241,11 @@ impl Api {
         Ok(out)
     }
 
+    /// The `data` of an API endpoint such as `/api/v1/alerts`.
+    pub async fn json(&self, path: &str) -> Result<Value> {
+        self.api(path, &[]).await?.map_err(anyhow::Error::msg)
+    }
+
     /// Every scrape target (active ones).
     pub async fn targets(&self) -> Result<Vec<TargetState>> {
         let data = self
