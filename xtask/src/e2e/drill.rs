@@ -40,12 +40,24 @@ pub struct Notified {
     pub at_ms: u128,
 }
 
-/// The committed rule file `text` with every `for:` line removed (drill timing).
+/// The committed rule file `text` with every alerting rule's `for:` removed (drill
+/// timing); a label or annotation named `for` stays.
 pub fn drill_rules(text: &str) -> String {
-    text.lines()
-        .filter(|line| !line.trim_start().starts_with("for: "))
-        .map(|line| format!("{line}\n"))
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    // Column of the keys of the alerting rule being read (`alert`, `expr`, `for`, ...).
+    let mut rule_keys = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(rest) = line.trim_start().strip_prefix("- ") {
+            rule_keys = rest.starts_with("alert:").then_some(indent + 2);
+        }
+        if rule_keys == Some(indent) && line.trim_start().starts_with("for: ") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Alertmanager's flags for a loopback run without clustering.
