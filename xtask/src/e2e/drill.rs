@@ -295,12 +295,18 @@ fn static_annotations(annotations: &Labels) -> Labels {
         .collect()
 }
 
-/// `AlertName{label="value", ...}` without the static labels.
+/// `AlertName{label="value", ...}` without the static labels (and vmalert's
+/// `alertgroup`, which Prometheus does not add).
 pub fn describe(labels: &Labels) -> String {
     let name = labels.get("alertname").cloned().unwrap_or_default();
     let rest: Vec<String> = labels
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "severity" | "signal"))
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "alertname" | "alertgroup" | "severity" | "signal"
+            )
+        })
         .map(|(k, v)| format!("{k}={v:?}"))
         .collect();
     format!("{name}{{{}}}", rest.join(", "))

@@ -2,7 +2,9 @@
 //! instances shows data in every panel.
 //!
 //! The run builds `pipeline-demo`, starts [`INSTANCES`] instances, Prometheus with the
-//! committed rule files (`prometheus/rules/*.yaml`) and, when installed, VictoriaMetrics,
+//! committed rule files (`prometheus/rules/*.yaml`, in drill timing: see [`drill`]),
+//! Alertmanager and, when installed, VictoriaMetrics fed by vmagent with vmalert
+//! evaluating the same rules ([`victoria`]),
 //! all on free 127.0.0.1 ports with temporary storage and a 1 s scrape interval. Once
 //! every target is up and has been scraped a few times it checks:
 //!
@@ -22,7 +24,9 @@
 //!   receivers post to a webhook in the harness: every alert the demo's start-up faults
 //!   fire arrives with its labels, severity, summary, runbook and panel link, or is
 //!   inhibited as the routing says; an outage (every instance stopped) fires the
-//!   absence alert, and bringing one instance back resolves it.
+//!   absence alert, and bringing one instance back resolves it;
+//! - vmalert on VictoriaMetrics fires the same alert names as Prometheus, watched side
+//!   by side, and every dashboard panel (recorded series included) has data there.
 //!
 //! It prints a summary table and fails when any check failed. Every process it starts
 //! is a [`processes::Process`], killed when dropped: on errors, on panics, and on
@@ -181,7 +185,8 @@ pub fn summary(checks: &[Check], elapsed: Duration) -> String {
 struct Fleet {
     demos: Vec<(String, Process)>,
     prometheus: Process,
-    victoria: Option<Process>,
+    /// VictoriaMetrics, vmagent and vmalert, when installed.
+    victoria: Vec<Process>,
     alertmanager: Option<Process>,
 }
 
@@ -191,7 +196,7 @@ impl Fleet {
             demo.ensure_running()?;
         }
         self.prometheus.ensure_running()?;
-        if let Some(victoria) = &mut self.victoria {
+        for victoria in &mut self.victoria {
             victoria.ensure_running()?;
         }
         if let Some(alertmanager) = &mut self.alertmanager {
@@ -219,7 +224,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         .tempdir()
         .context("creating the run's temporary directory")?;
     let dir = temp.path();
-    let ports = free_ports(INSTANCES + 3)?;
+    let ports = free_ports(INSTANCES + 5)?;
     let drill_started = Instant::now();
     let addresses: Vec<String> = ports[..INSTANCES]
         .iter()
@@ -343,9 +348,12 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     )?;
 
     let mut victoria_skipped = None;
-    let victoria = match find_program(victoria::PROGRAM) {
-        Some(program) => {
-            let config = dir.join("victoria.yml");
+    let victoria_url = format!("http://127.0.0.1:{}", ports[INSTANCES + 1]);
+    let (agent_port, alert_port) = (ports[INSTANCES + 3], ports[INSTANCES + 4]);
+    let programs = [victoria::PROGRAM, victoria::AGENT, victoria::ALERT].map(find_program);
+    let victoria = match programs {
+        [Some(single), Some(agent), Some(alert)] => {
+            let config = dir.join("vmagent.yml");
             write(
                 &config,
                 &prometheus::config(&ScrapeConfig {
@@ -356,16 +364,52 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
                     alertmanagers: &[],
                 }),
             )?;
-            let args = victoria::args(&config, &dir.join("victoria-data"), ports[INSTANCES + 1]);
-            let log = dir.join("victoria.log");
-            Some(Process::spawn(victoria::PROGRAM, &program, &args, &log)?)
+            let single_args = victoria::args(&dir.join("victoria-data"), ports[INSTANCES + 1]);
+            let agent_args = victoria::agent_args(
+                &config,
+                &victoria_url,
+                &dir.join("vmagent-data"),
+                agent_port,
+            );
+            // vmalert's notifications go to the drill's webhook, which keeps only
+            // Alertmanager's webhook payloads: the drill's notifications come from
+            // Prometheus; vmalert's alerts are read from its API.
+            let alert_args = victoria::alert_args(
+                &drill_dir.join("*.yaml").display().to_string(),
+                &victoria_url,
+                webhook.url.trim_end_matches('/'),
+                &scrape_interval,
+                alert_port,
+            );
+            vec![
+                Process::spawn(
+                    victoria::PROGRAM,
+                    &single,
+                    &single_args,
+                    &dir.join("victoria.log"),
+                )?,
+                Process::spawn(
+                    victoria::AGENT,
+                    &agent,
+                    &agent_args,
+                    &dir.join("vmagent.log"),
+                )?,
+                Process::spawn(
+                    victoria::ALERT,
+                    &alert,
+                    &alert_args,
+                    &dir.join("vmalert.log"),
+                )?,
+            ]
         }
-        None => {
+        _ => {
             victoria_skipped = Some(format!(
-                "{} is not installed: run `{VICTORIA_INSTALL}`",
-                victoria::PROGRAM
+                "{}, {} or {} is not installed: run `{VICTORIA_INSTALL}`",
+                victoria::PROGRAM,
+                victoria::AGENT,
+                victoria::ALERT
             ));
-            None
+            Vec::new()
         }
     };
     let mut fleet = Fleet {
@@ -375,15 +419,17 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         alertmanager,
     };
     let prometheus_api = Api::new(format!("http://127.0.0.1:{prometheus_port}"))?;
-    let victoria_api = Api::new(format!("http://127.0.0.1:{}", ports[INSTANCES + 1]))?;
+    let victoria_api = Api::new(victoria_url.clone())?;
+    let agent_api = Api::new(format!("http://127.0.0.1:{agent_port}"))?;
+    let vmalert_api = Api::new(format!("http://127.0.0.1:{alert_port}"))?;
     let demo_apis = addresses
         .iter()
         .map(|a| Api::new(format!("http://{a}")))
         .collect::<Result<Vec<_>>>()?;
 
     let mut apis = vec![("Prometheus", &prometheus_api)];
-    if fleet.victoria.is_some() {
-        apis.push(("VictoriaMetrics", &victoria_api));
+    if !fleet.victoria.is_empty() {
+        apis.push(("vmagent", &agent_api));
     }
     for (backend, api) in &apis {
         wait_for_targets(&mut fleet, backend, api).await?;
@@ -431,28 +477,35 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         }),
         None => {
             wait_for_victoria_data(&mut fleet, &victoria_api).await?;
-            // No rule evaluator writes recorded series into VictoriaMetrics here: panels
-            // plotting them are checked on Prometheus only.
-            let recorded_names: BTreeSet<String> = signals::recorded_series::<Metric>()
-                .into_iter()
-                .map(|s| s.name)
-                .collect();
-            let raw_targets: Vec<Target> = targets
-                .iter()
-                .filter(|t| queries::selected_metrics(&t.expr).is_disjoint(&recorded_names))
-                .cloned()
-                .collect();
-            checks.push(
-                check_dashboards(
-                    "VictoriaMetrics",
+            // vmalert writes the recorded series back some evaluations after the raw
+            // data arrives: retry the whole check, bounded.
+            let what = "for every dashboard panel to have data on VictoriaMetrics";
+            let check = wait_until(&mut fleet, what, DRILL_TIMEOUT, || async {
+                victoria::force_flush(&victoria_api).await?;
+                let check = check_dashboards(
+                    "VictoriaMetrics (vmagent + vmalert)",
                     &victoria_api,
-                    (&raw_targets, &variables),
+                    (&targets, &variables),
                     demo_started,
                     &exposed,
-                    &BTreeSet::new(),
+                    &recorded,
                 )
-                .await?,
-            );
+                .await?;
+                if check.status == Status::Passed {
+                    Ok(Ok(check))
+                } else {
+                    Ok(Err(check.problems.join("; ")))
+                }
+            })
+            .await;
+            checks.push(match check {
+                Ok(check) => check,
+                Err(e) => Check::new(
+                    "dashboards on VictoriaMetrics (vmagent + vmalert)",
+                    "panels without data after the wait",
+                    vec![format!("{e:#}")],
+                ),
+            });
         }
     }
 
@@ -471,6 +524,11 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     } else {
         None
     };
+    if let (Some(fired), false) = (&drill, fleet.victoria.is_empty()) {
+        if !fired.names.is_empty() {
+            checks.push(same_alerts_on_vmalert(&mut fleet, &prometheus_api, &vmalert_api).await);
+        }
+    }
     eprintln!("e2e: stopping every process (SIGTERM)");
     let mut exit_problems = Vec::new();
     for (address, demo) in std::mem::take(&mut fleet.demos) {
@@ -596,6 +654,72 @@ async fn fire_drill(
             .or_insert(note.at_ms);
     }
     Ok(fired)
+}
+
+/// How long both backends' firing alerts are watched side by side.
+const SIDE_BY_SIDE: Duration = Duration::from_secs(15);
+
+/// The same rules on vmalert against VictoriaMetrics fire the same alerts: for
+/// [`SIDE_BY_SIDE`], every alert name firing on either backend is collected; the two
+/// sets must be equal. Names, not instances, and over a period, not at one instant:
+/// vmalert sees the fleet a scrape or two later and VictoriaMetrics' `rate` does not
+/// extrapolate, so a value close to its threshold can cross it a few seconds apart.
+async fn same_alerts_on_vmalert(fleet: &mut Fleet, prometheus: &Api, vmalert: &Api) -> Check {
+    let names = |data: &serde_json::Value| -> BTreeSet<String> {
+        drill::prometheus_firing(data)
+            .iter()
+            .filter_map(|a| a.labels.get("alertname").cloned())
+            .collect()
+    };
+    let (mut ours, mut theirs) = (BTreeSet::new(), BTreeSet::new());
+    let mut problems = Vec::new();
+    let deadline = Instant::now() + SIDE_BY_SIDE;
+    while Instant::now() < deadline {
+        if let Err(e) = fleet.ensure_running() {
+            problems.push(format!("{e:#}"));
+            break;
+        }
+        match (
+            prometheus.json("/api/v1/alerts").await,
+            vmalert.json("/api/v1/alerts").await,
+        ) {
+            (Ok(p), Ok(v)) => {
+                ours.extend(names(&p));
+                theirs.extend(names(&v));
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                problems.push(format!("{e:#}"));
+                break;
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let only = |a: &BTreeSet<String>, b: &BTreeSet<String>| -> Vec<String> {
+        a.difference(b).cloned().collect()
+    };
+    let (only_ours, only_theirs) = (only(&ours, &theirs), only(&theirs, &ours));
+    if !only_ours.is_empty() {
+        problems.push(format!(
+            "fired on Prometheus only: {}",
+            only_ours.join(", ")
+        ));
+    }
+    if !only_theirs.is_empty() {
+        problems.push(format!("fired on vmalert only: {}", only_theirs.join(", ")));
+    }
+    if ours.is_empty() {
+        problems.push("no alert fired on Prometheus while watched".to_string());
+    }
+    Check::new(
+        "alerts on vmalert + VictoriaMetrics",
+        format!(
+            "{}/{} alert names firing on Prometheus fired on vmalert over {} s side by side",
+            ours.intersection(&theirs).count(),
+            ours.len(),
+            SIDE_BY_SIDE.as_secs()
+        ),
+        problems,
+    )
 }
 
 /// What the outage half of the drill saw.
