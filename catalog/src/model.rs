@@ -29,8 +29,8 @@ pub trait MetricCatalog: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static 
     /// Service-level objectives over this catalog's metrics (none by default).
     const SLOS: &'static [SloDef<Self>] = &[];
 
-    /// Base URL of the runbook; an alert's runbook URL is this plus `#` and its anchor.
-    /// Empty (the default) leaves alerts without a runbook link.
+    /// Base URL of the runbook pages; an alert's runbook URL is this plus `/`, its anchor
+    /// and `.md`. Empty (the default) leaves alerts without a runbook link.
     const RUNBOOK_BASE: &'static str = "";
 
     /// Counter the recorder increments when it drops a sample because of misuse.

@@ -429,8 +429,9 @@ impl MetricCatalog for Metric {
     }
 }
 
-/// Where the on-call runbook lives; each alert links to its own anchor.
-pub const RUNBOOK_BASE: &str = "https://runbooks.example.com/sms-ingest";
+/// Where the on-call runbooks live (generated, one page per alert): relative to the
+/// repository root; make it absolute where the repository is browsable.
+pub const RUNBOOK_BASE: &str = "docs/runbooks";
 
 /// The SMS pipeline's service-level objectives.
 const SLOS: &[SloDef<Metric>] = &[

@@ -6,7 +6,10 @@
 //! `panel-datasource`, `panel-title-description`, `panel-units`, `panel-no-targets`, the
 //! `target-*` rules of the PromQL checks (`target-promql`, `target-rate-interval`,
 //! `target-job`, `target-instance`, `target-counter-agg`, ...), and `dashboard-uid`,
-//! `panel-id-unique`, `panel-grid`, `target-refid-unique`.
+//! `panel-id-unique`, `panel-grid`, `target-refid-unique`, `panel-title-length` (at most
+//! [`MAX_TITLE_LEN`] characters) and `panel-stat-sparkline` (no sparkline on a stat
+//! panel fed by instant queries: it would draw nothing). Alert list panels have no
+//! queries, so the datasource, unit and target rules skip them.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -14,7 +17,9 @@ use std::fmt;
 use catalog::MetricCatalog;
 
 use crate::layout::{GRID_COLUMNS, overlaps};
-use crate::model::{DATASOURCE_VARIABLE, Dashboard, DatasourceRef, Panel, PanelType, VariableType};
+use crate::model::{
+    DATASOURCE_VARIABLE, Dashboard, DatasourceRef, Panel, PanelOptions, PanelType, VariableType,
+};
 use crate::promql::{Rules, analyze};
 
 /// Grafana unit ids the generator may use (a subset of Grafana's `valueFormats`).
@@ -32,6 +37,10 @@ pub const KNOWN_UNITS: &[&str] = &[
     "ops",
     "cps",
 ];
+
+/// Longest panel title: titles say what is shown in a few words; the HELP text is the
+/// description.
+pub const MAX_TITLE_LEN: usize = 40;
 
 /// Longest uid Grafana accepts.
 pub const MAX_UID_LEN: usize = 40;
@@ -169,6 +178,32 @@ pub fn lint<C: MetricCatalog>(dashboard: &Dashboard) -> Vec<Finding> {
                 "panel-title-description",
                 "needs a title and a description".into(),
             );
+        }
+        let length = panel.title.chars().count();
+        if length > MAX_TITLE_LEN {
+            push(
+                &location,
+                "panel-title-length",
+                format!(
+                    "title has {length} characters, at most {MAX_TITLE_LEN}: move detail to the description"
+                ),
+            );
+        }
+        if panel.kind == PanelType::Alertlist {
+            continue;
+        }
+        if let Some(PanelOptions::Stat(options)) = &panel.options {
+            let instant = panel.targets.iter().flatten().any(|t| t.instant);
+            if instant && options.graph_mode != "none" {
+                push(
+                    &location,
+                    "panel-stat-sparkline",
+                    format!(
+                        "graphMode `{}` on instant queries draws no line: use `none`",
+                        options.graph_mode
+                    ),
+                );
+            }
         }
         if panel.datasource != Some(DatasourceRef::prometheus_variable()) {
             push(

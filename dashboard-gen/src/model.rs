@@ -45,8 +45,35 @@ pub struct Dashboard {
     pub annotations: Annotations,
     /// Rows and panels, top-level; an expanded row's children follow it.
     pub panels: Vec<Panel>,
-    /// Dashboard links (none are generated).
-    pub links: Vec<serde_json::Value>,
+    /// Dashboard links: every generated dashboard links to the others of its catalog.
+    pub links: Vec<DashboardLink>,
+}
+
+/// A dashboard link (`links[]`), Grafana's `DashboardLink`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardLink {
+    /// Text of the link (or dropdown).
+    pub title: String,
+    /// `dashboards` (dashboards with `tags`) or `link` (`url`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For `dashboards`: link to dashboards with all of these tags.
+    pub tags: Vec<String>,
+    /// Show the linked dashboards in a dropdown.
+    pub as_dropdown: bool,
+    /// Carry the current variable values.
+    pub include_vars: bool,
+    /// Carry the current time range.
+    pub keep_time: bool,
+    /// Open in a new tab.
+    pub target_blank: bool,
+    /// Icon name, e.g. `external link`.
+    pub icon: String,
+    /// Hover text.
+    pub tooltip: String,
+    /// For `link`: the URL (empty for `dashboards`).
+    pub url: String,
 }
 
 /// A relative time range such as `now-1h` to `now`.
@@ -150,6 +177,8 @@ pub enum PanelType {
     Stat,
     /// Heatmap of histogram buckets.
     Heatmap,
+    /// Grafana's alert list: the alerts firing now.
+    Alertlist,
 }
 
 /// A panel or row (`panels[]`).
@@ -250,6 +279,61 @@ pub struct FieldDefaults {
     /// Lower bound of the axis, when fixed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub min: Option<f64>,
+    /// Visualisation-specific field options (the threshold line of alert panels).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub custom: Option<FieldCustom>,
+    /// Threshold steps (colour changes at the alert's threshold).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub thresholds: Option<Thresholds>,
+    /// Data links on every value (to the subsystem's dashboard, with time range and
+    /// variables).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub links: Vec<DataLink>,
+}
+
+/// A data link (`fieldConfig.defaults.links[]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataLink {
+    /// Text in the link menu.
+    pub title: String,
+    /// URL; may use `${__url_time_range}` and `${__all_variables}`.
+    pub url: String,
+    /// Open in a new tab.
+    pub target_blank: bool,
+}
+
+/// `fieldConfig.defaults.custom` of a time series panel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldCustom {
+    /// How thresholds are drawn.
+    pub thresholds_style: ThresholdsStyle,
+}
+
+/// `custom.thresholdsStyle`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdsStyle {
+    /// `off`, `line`, `area`, `line+area`, `dashed`, ...
+    pub mode: String,
+}
+
+/// `fieldConfig.defaults.thresholds`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// `absolute` or `percentage`.
+    pub mode: String,
+    /// Steps in increasing value order; the first has no value (minus infinity).
+    pub steps: Vec<ThresholdStep>,
+}
+
+/// One threshold step: from `value` up, values take `color`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdStep {
+    /// Colour name, e.g. `green`, `red`.
+    pub color: String,
+    /// Lower bound of the step; `null` for the base step.
+    pub value: Option<f64>,
 }
 
 /// Visualisation options; the variant matches the panel's [`PanelType`].
@@ -262,6 +346,55 @@ pub enum PanelOptions {
     Stat(StatOptions),
     /// For [`PanelType::Heatmap`].
     Heatmap(HeatmapOptions),
+    /// For [`PanelType::Alertlist`].
+    Alertlist(AlertlistOptions),
+}
+
+/// Options of an alert list panel (Grafana's `UnifiedAlertListOptions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertlistOptions {
+    /// `list` or `stat`.
+    pub view_mode: String,
+    /// `default` (by rule) or `custom` (by `group_by` labels).
+    pub group_mode: String,
+    /// Labels to group by in custom mode.
+    pub group_by: Vec<String>,
+    /// Maximum number of alerts listed.
+    pub max_items: u32,
+    /// 1 alphabetical, 2 reverse, 3 importance, 4 time, 5 time reversed.
+    pub sort_order: u8,
+    /// Only alerts linked to this dashboard.
+    pub dashboard_alerts: bool,
+    /// Alert name filter (substring).
+    pub alert_name: String,
+    /// Show each alert's instances.
+    pub show_instances: bool,
+    /// Which states to show.
+    pub state_filter: AlertStateFilter,
+    /// Label matchers on alert instances, e.g. `{job=~"$job"}`.
+    pub alert_instance_label_filter: String,
+    /// Name of the data source whose alert rules are listed (`grafana` for
+    /// Grafana-managed rules).
+    pub datasource: String,
+}
+
+/// `options.stateFilter` of an alert list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertStateFilter {
+    /// Firing.
+    pub firing: bool,
+    /// Pending (condition holds, `for` not elapsed).
+    pub pending: bool,
+    /// Recovering.
+    pub recovering: bool,
+    /// No data.
+    pub no_data: bool,
+    /// Normal (not firing).
+    pub normal: bool,
+    /// Evaluation error.
+    pub error: bool,
 }
 
 /// Options of a time series panel.

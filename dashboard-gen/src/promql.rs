@@ -9,7 +9,8 @@
 //!
 //! - `target-promql`: the expression parses, uses only known variables;
 //! - `target-metric`: every selector names a catalog series with the right suffix
-//!   (`_bucket`, `_count`, `_sum` for histograms, the bare name otherwise);
+//!   (`_bucket`, `_count`, `_sum` for histograms, the bare name otherwise) or a series
+//!   the generated rules record (`signals::recorded_series`, labels: those it keeps);
 //! - `target-label`: matchers and grouping use declared labels, plus `job`, `instance`,
 //!   and `le` on bucket series;
 //! - `target-counter-agg`: counter and histogram series only inside `rate`, `irate` or
@@ -135,11 +136,14 @@ enum Series {
     Bucket,
     Count,
     Sum,
+    /// A series the generated rules record (index into `signals::recorded_series`):
+    /// an instantaneous value, like a gauge.
+    Recorded(usize),
 }
 
 impl Series {
     fn is_counter_like(self) -> bool {
-        !matches!(self, Series::Gauge)
+        !matches!(self, Series::Gauge | Series::Recorded(_))
     }
 }
 
@@ -378,8 +382,17 @@ fn selector_labels<C: MetricCatalog>(
     }
 }
 
-/// The catalog metric and series a Prometheus series name denotes.
+/// The catalog metric and series a Prometheus series name denotes: a catalog series, or
+/// a series the generated rules record from one.
 fn resolve<C: MetricCatalog>(name: &str) -> Option<(C, Series)> {
+    resolve_catalog::<C>(name).or_else(|| {
+        let recorded = signals::recorded_series::<C>();
+        let index = recorded.iter().position(|s| s.name == name)?;
+        Some((recorded[index].metric, Series::Recorded(index)))
+    })
+}
+
+fn resolve_catalog<C: MetricCatalog>(name: &str) -> Option<(C, Series)> {
     C::ALL.iter().find_map(|&metric| {
         let def = metric.def();
         match def.kind {
@@ -401,6 +414,11 @@ fn resolve<C: MetricCatalog>(name: &str) -> Option<(C, Series)> {
 
 fn series_name<C: MetricCatalog>(metric: C, series: Series) -> String {
     let suffix = match series {
+        Series::Recorded(i) => {
+            return signals::recorded_series::<C>()
+                .get(i)
+                .map_or_else(String::new, |s| s.name.clone());
+        }
         Series::Counter | Series::Gauge => "",
         Series::Bucket => "_bucket",
         Series::Count => "_count",
@@ -409,8 +427,15 @@ fn series_name<C: MetricCatalog>(metric: C, series: Series) -> String {
     format!("{}{suffix}", metric.def().name)
 }
 
-/// Labels a series has: declared ones, the scrape's `job` and `instance`, `le` on buckets.
+/// Labels a series has: declared ones, the scrape's `job` and `instance`, `le` on buckets;
+/// for a recorded series, the labels its rule keeps.
 fn series_labels<C: MetricCatalog>(metric: C, series: Series) -> BTreeSet<&'static str> {
+    if let Series::Recorded(i) = series {
+        return signals::recorded_series::<C>()
+            .get(i)
+            .map(|s| s.labels.iter().copied().collect())
+            .unwrap_or_default();
+    }
     let mut labels: BTreeSet<&'static str> =
         metric.def().labels.iter().map(|l| l.def().name).collect();
     labels.extend(["job", "instance"]);

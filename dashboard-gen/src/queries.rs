@@ -11,12 +11,19 @@
 //! Every selector carries `job=~"$job"`, `instance=~"$instance"` and `label=~"$label"` for
 //! each filter variable whose label the metric has.
 
-use catalog::{LabelKey, LabelValues, MetricCatalog, MetricKind, PanelHint, Unit};
+use catalog::{
+    AlertDef, Comparison, LabelKey, LabelValues, MetricCatalog, MetricKind, PanelHint, Signal,
+    SloDef, Unit,
+};
+use signals::BurnWindows;
 
 use crate::layout::Size;
 
 /// Quantiles of the histogram latency panel.
-const QUANTILES: &[(&str, &str)] = &[("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")];
+const QUANTILES: &[(f64, &str)] = &[(0.5, "p50"), (0.95, "p95"), (0.99, "p99")];
+
+/// The rate window of every dashboard query.
+const RATE_INTERVAL: &str = "$__rate_interval";
 
 /// Sizes on the 24-column grid.
 const WIDE: Size = Size { w: 12, h: 8 };
@@ -32,6 +39,8 @@ pub enum Visual {
     Stat,
     /// Heatmap of histogram buckets.
     Heatmap,
+    /// Grafana's list of firing alerts (no queries).
+    AlertList,
 }
 
 /// One PromQL query of a panel.
@@ -44,8 +53,11 @@ pub struct Query {
 }
 
 /// A panel before placement.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PanelSpec {
+    /// What the panel shows, e.g. `sms_gateway_queue_depth:current`: the source of its
+    /// stable id (see `crate::ids`).
+    pub key: String,
     /// Visualisation.
     pub visual: Visual,
     /// Title.
@@ -58,6 +70,46 @@ pub struct PanelSpec {
     pub queries: Vec<Query>,
     /// Size on the grid.
     pub size: Size,
+    /// The alert threshold drawn as a line, on panels plotting an alert's signal.
+    pub threshold: Option<Threshold>,
+    /// Link keys ([`signals::link_key`]) of the alerts whose signal this panel plots.
+    pub alerts: Vec<String>,
+    /// A data link on every value: (title, uid of the dashboard it opens).
+    pub drill_down: Option<(String, String)>,
+}
+
+/// A metric's name in a few words: without the catalog prefix, the subsystem, `_total`
+/// and the unit suffix, first letter upper-cased (`sms_gateway_queue_depth` -> `Queue
+/// depth`).
+pub fn short_name<C: MetricCatalog>(metric: C) -> String {
+    let def = metric.def();
+    let mut name = def.name.strip_prefix(C::PREFIX).unwrap_or(def.name);
+    name = name
+        .strip_prefix(def.subsystem.name)
+        .and_then(|n| n.strip_prefix('_'))
+        .unwrap_or(name);
+    name = name.strip_suffix("_total").unwrap_or(name);
+    if let Some(unit) = def.unit.suffix() {
+        name = name
+            .strip_suffix(unit)
+            .and_then(|n| n.strip_suffix('_'))
+            .unwrap_or(name);
+    }
+    let words = name.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
+}
+
+/// A threshold drawn on a panel: red beyond `value` on the `comparison` side.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    /// The alert's threshold.
+    pub value: f64,
+    /// Which side fires.
+    pub comparison: Comparison,
 }
 
 /// Labels worth a dashboard variable: free-form labels (bounded per metric by
@@ -95,22 +147,22 @@ pub fn selector<C: MetricCatalog>(metric: C, suffix: &str, filters: &[&str]) -> 
 /// The panels showing `metric`, in display order.
 pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
     let def = metric.def();
-    let help = def.help.trim_end_matches('.');
+    let short = short_name(metric);
     let mut panels = Vec::new();
     match def.kind {
         MetricKind::Counter => {
             let (by, legend) = grouping::<C>(metric);
-            let rate = format!(
-                "sum by ({by}) (rate({}[$__rate_interval]))",
-                selector(metric, "", filters)
-            );
+            let select = |m: C, suffix: &str| selector(m, suffix, filters);
+            let split: Vec<&str> = by.split(", ").collect();
+            let rate = signals::rate(metric, &split, RATE_INTERVAL, &select);
             let visual = match def.dashboard.panel {
                 PanelHint::Stat => Visual::Stat,
                 PanelHint::Auto | PanelHint::TimeSeries => Visual::Timeseries,
             };
             panels.push(PanelSpec {
+                key: format!("{}:rate", def.name),
                 visual,
-                title: format!("{help} (per second)"),
+                title: format!("{short} (per second)"),
                 description: format!(
                     "{} Per-second rate of `{}` over $__rate_interval, by {by}.",
                     def.help, def.name
@@ -118,42 +170,47 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 unit: rate_unit(def.unit),
                 queries: vec![Query { expr: rate, legend }],
                 size: if visual == Visual::Stat { STAT } else { WIDE },
+                threshold: None,
+                alerts: Vec::new(),
+                drill_down: None,
             });
-            if let Some(success) = def.success_twin {
-                let errors = format!(
-                    "sum(rate({}[$__rate_interval]))",
-                    selector(metric, "", filters)
-                );
-                let successes = format!(
-                    "sum(rate({}[$__rate_interval]))",
-                    selector(success, "", filters)
-                );
+            if let (Some(success), Some(ratio)) = (
+                def.success_twin,
+                signals::error_ratio(metric, catalog::TARGET_LABELS, RATE_INTERVAL, &select),
+            ) {
                 panels.push(PanelSpec {
+                    key: format!("{}:error_ratio", def.name),
                     visual: Visual::Timeseries,
-                    title: format!("{help} (error ratio)"),
+                    title: format!("{short} (error ratio)"),
                     description: format!(
-                        "Share of failed operations: `{}` / (`{}` + `{}`).",
+                        "{} Share of failed operations per job: `{}` / (`{}` + `{}`).",
+                        def.help,
                         def.name,
                         def.name,
                         success.def().name
                     ),
                     unit: "percentunit",
                     queries: vec![Query {
-                        expr: format!("{errors} / ({errors} + {successes})"),
-                        legend: "error ratio".to_string(),
+                        expr: ratio,
+                        legend: "{{job}}".to_string(),
                     }],
                     size: WIDE,
+                    threshold: None,
+                    alerts: Vec::new(),
+                    drill_down: None,
                 });
             }
         }
         MetricKind::Histogram { .. } => {
+            let select = |m: C, suffix: &str| selector(m, suffix, filters);
             let buckets = format!(
                 "sum by (le) (rate({}[$__rate_interval]))",
                 selector(metric, "_bucket", filters)
             );
             panels.push(PanelSpec {
+                key: format!("{}:quantiles", def.name),
                 visual: Visual::Timeseries,
-                title: format!("{help} (p50 / p95 / p99)"),
+                title: format!("{short} (p50 / p95 / p99)"),
                 description: format!(
                     "{} Quantiles estimated from the buckets of `{}`.",
                     def.help, def.name
@@ -162,15 +219,19 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 queries: QUANTILES
                     .iter()
                     .map(|(quantile, legend)| Query {
-                        expr: format!("histogram_quantile({quantile}, {buckets})"),
+                        expr: signals::quantile(metric, *quantile, &[], RATE_INTERVAL, &select),
                         legend: (*legend).to_string(),
                     })
                     .collect(),
                 size: WIDE,
+                threshold: None,
+                alerts: Vec::new(),
+                drill_down: None,
             });
             panels.push(PanelSpec {
+                key: format!("{}:heatmap", def.name),
                 visual: Visual::Heatmap,
-                title: format!("{help} (heatmap)"),
+                title: format!("{short} (heatmap)"),
                 description: format!(
                     "{} Observations per second in each bucket of `{}`.",
                     def.help, def.name
@@ -181,6 +242,9 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                     legend: "{{le}}".to_string(),
                 }],
                 size: WIDE,
+                threshold: None,
+                alerts: Vec::new(),
+                drill_down: None,
             });
         }
         MetricKind::Gauge => {
@@ -190,8 +254,9 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             let series = def.dashboard.panel != PanelHint::Stat;
             if stat {
                 panels.push(PanelSpec {
+                    key: format!("{}:current", def.name),
                     visual: Visual::Stat,
-                    title: format!("{help} (current)"),
+                    title: format!("{short} (current)"),
                     description: format!("{} Current value of `{}`, summed.", def.help, def.name),
                     unit: value_unit(def.unit),
                     queries: vec![Query {
@@ -199,12 +264,16 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                         legend: "total".to_string(),
                     }],
                     size: if series { STAT } else { WIDE },
+                    threshold: None,
+                    alerts: Vec::new(),
+                    drill_down: None,
                 });
             }
             if series {
                 panels.push(PanelSpec {
+                    key: format!("{}:value", def.name),
                     visual: Visual::Timeseries,
-                    title: help.to_string(),
+                    title: short.clone(),
                     description: format!("{} `{}` by {by}.", def.help, def.name),
                     unit: value_unit(def.unit),
                     queries: vec![Query {
@@ -212,12 +281,16 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                         legend,
                     }],
                     size: if stat { BESIDE_STAT } else { WIDE },
+                    threshold: None,
+                    alerts: Vec::new(),
+                    drill_down: None,
                 });
             }
         }
     }
     for custom in def.dashboard.queries {
         panels.push(PanelSpec {
+            key: format!("{}:custom:{}", def.name, custom.title),
             visual: Visual::Timeseries,
             title: custom.title.to_string(),
             description: format!("{} Custom query of `{}`.", def.help, def.name),
@@ -227,9 +300,167 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 legend: custom.legend.to_string(),
             }],
             size: WIDE,
+            threshold: None,
+            alerts: Vec::new(),
+            drill_down: None,
         });
     }
     panels
+}
+
+/// The panels plotting `metric`'s alert signals: for each alert but absence ones, the
+/// series its recording rule records (the one the alert compares), by job and the
+/// alert's `by` labels, with the threshold drawn.
+pub fn alert_panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
+    metric
+        .def()
+        .alerts
+        .iter()
+        .filter_map(|alert| alert_panel(metric, alert, filters))
+        .collect()
+}
+
+fn alert_panel<C: MetricCatalog>(
+    metric: C,
+    alert: &AlertDef<C>,
+    filters: &[&str],
+) -> Option<PanelSpec> {
+    let def = metric.def();
+    let record = signals::alert_record(metric, alert)?;
+    let kept = signals::kept_labels::<C>(alert.by);
+    let unit = match alert.signal {
+        Signal::Rate { .. } => rate_unit(def.unit),
+        Signal::ErrorRatio { .. } | Signal::Ratio { .. } => "percentunit",
+        Signal::Quantile { .. } | Signal::Value | Signal::Absent => value_unit(def.unit),
+    };
+    let side = match alert.comparison {
+        Comparison::Above => "above",
+        Comparison::Below => "below",
+    };
+    let key = signals::link_key(alert.name, None);
+    Some(PanelSpec {
+        key: format!("alert:{key}"),
+        visual: Visual::Timeseries,
+        title: alert.name.to_string(),
+        description: format!(
+            "{} Plots `{}`, the series alert {} compares, by {}; it fires {side} the red line ({}){}.",
+            alert.summary,
+            record.name,
+            alert.name,
+            kept.join(", "),
+            alert.threshold,
+            if alert.for_duration.is_zero() {
+                String::new()
+            } else {
+                format!(" held for {}", signals::format_duration(alert.for_duration))
+            }
+        ),
+        unit,
+        queries: vec![Query {
+            expr: recorded_selector(&record.name, &kept, filters),
+            legend: legend(&kept),
+        }],
+        size: WIDE,
+        threshold: Some(Threshold {
+            value: alert.threshold,
+            comparison: alert.comparison,
+        }),
+        alerts: vec![key],
+        drill_down: None,
+    })
+}
+
+/// The panel of one window pair of `slo`'s burn alert: both windows' error ratios, the
+/// series the rule compares, with the threshold both must exceed.
+pub fn burn_panel<C: MetricCatalog>(
+    slo: &SloDef<C>,
+    burn: &BurnWindows,
+    filters: &[&str],
+) -> PanelSpec {
+    let name = slo.burn_alert_name();
+    let key = signals::link_key(&name, Some(burn));
+    let kept = signals::kept_labels::<C>(&[]);
+    let (long, short) = (
+        signals::format_duration(burn.long),
+        signals::format_duration(burn.short),
+    );
+    // Rounded to 12 significant digits: `14.4 * (1 - 0.99)` is 0.14400000000000013, which
+    // JSON parsers need not read back exactly; the line sits where the rule compares.
+    let threshold = round_significant(burn.threshold(slo), 12);
+    let records = [
+        signals::slo_error_ratio(slo, burn.long),
+        signals::slo_error_ratio(slo, burn.short),
+    ];
+    PanelSpec {
+        key: format!("alert:{key}"),
+        visual: Visual::Timeseries,
+        title: format!("{} burn {long}/{short}", slo_label(slo)),
+        description: format!(
+            "SLO {}: {}. Error ratio over {long} and over {short} (`{}`, `{}`), the series alert              {name} compares; it fires ({}) when both are above the red line, {} times the              error budget.",
+            slo.name,
+            slo.title,
+            records[0].name,
+            records[1].name,
+            burn.severity.as_str(),
+            burn.factor
+        ),
+        unit: "percentunit",
+        queries: records
+            .iter()
+            .zip([&long, &short])
+            .map(|(record, window)| Query {
+                expr: recorded_selector(&record.name, &kept, filters),
+                legend: format!("{} {window}", legend(&kept)),
+            })
+            .collect(),
+        size: WIDE,
+        threshold: Some(Threshold {
+            value: threshold,
+            comparison: Comparison::Above,
+        }),
+        alerts: vec![key],
+        drill_down: None,
+    }
+}
+
+/// `99.9% availability` or `99% latency`: an SLO in a few words, for titles.
+pub fn slo_label<C: MetricCatalog>(slo: &SloDef<C>) -> String {
+    let kind = match slo.indicator {
+        catalog::Indicator::Availability { .. } => "availability",
+        catalog::Indicator::Latency { .. } => "latency",
+    };
+    let percent = format!("{:.4}", slo.objective * 100.0);
+    let percent = percent.trim_end_matches('0').trim_end_matches('.');
+    format!("{percent}% {kind}")
+}
+
+/// `value` rounded to `digits` significant digits.
+pub(crate) fn round_significant(value: f64, digits: i32) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    let scale = 10f64.powi(digits - 1 - value.abs().log10().floor() as i32);
+    (value * scale).round() / scale
+}
+
+/// `record{job=~"$job", ...}`: a recorded series filtered by the dashboard variables
+/// whose labels it keeps (recorded series have no `instance`).
+fn recorded_selector(record: &str, kept: &[&str], filters: &[&str]) -> String {
+    let matchers: Vec<String> = kept
+        .iter()
+        .filter(|label| **label == "job" || filters.contains(label))
+        .map(|label| format!("{label}=~\"${label}\""))
+        .collect();
+    format!("{record}{{{}}}", matchers.join(", "))
+}
+
+/// `{{a}} {{b}}`.
+fn legend(labels: &[&str]) -> String {
+    labels
+        .iter()
+        .map(|l| format!("{{{{{l}}}}}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `by (...)` labels and the matching legend: the hint's `split_by`, else `instance`.
@@ -278,6 +509,13 @@ pub fn rate_unit(unit: Unit) -> &'static str {
 mod tests {
     use super::*;
     use catalog::Metric;
+
+    #[test]
+    fn burn_thresholds_lose_only_float_noise() {
+        assert_eq!(round_significant(14.4 * (1.0 - 0.99), 12), 0.144);
+        assert_eq!(round_significant(6.0 * (1.0 - 0.999), 12), 0.006);
+        assert_eq!(round_significant(0.0, 12), 0.0);
+    }
 
     #[test]
     fn units_map_to_grafana_ids() {

@@ -34,6 +34,9 @@ pub struct Provisioning {
     pub dashboards_path: String,
 }
 
+/// Name of the provisioned Prometheus data source (the alert list reads its rules).
+pub const DATASOURCE_NAME: &str = "Prometheus";
+
 /// `provisioning/datasources/<file>`: one Prometheus datasource, the default.
 pub fn datasource_yaml(settings: &Provisioning) -> String {
     format!(
@@ -42,7 +45,7 @@ pub fn datasource_yaml(settings: &Provisioning) -> String {
          # short and rate() panels go blank.\n\
          apiVersion: 1\n\
          datasources:\n  \
-           - name: Prometheus\n    \
+           - name: {name}\n    \
              type: prometheus\n    \
              uid: prometheus\n    \
              access: proxy\n    \
@@ -51,6 +54,7 @@ pub fn datasource_yaml(settings: &Provisioning) -> String {
              editable: false\n    \
              jsonData:\n      \
                timeInterval: \"{interval}\"\n",
+        name = DATASOURCE_NAME,
         url = settings.prometheus_url,
         interval = settings.scrape_interval,
     )

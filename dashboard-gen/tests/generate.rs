@@ -2,7 +2,7 @@
 
 use catalog::{Metric, MetricCatalog};
 use dashboard_gen::model::{Dashboard, PanelType};
-use dashboard_gen::{generate, lint, panel_for, render};
+use dashboard_gen::{build, generate, lint, render};
 
 fn overview() -> Dashboard {
     generate::<Metric>().unwrap().remove(0)
@@ -10,10 +10,10 @@ fn overview() -> Dashboard {
 
 #[test]
 fn every_catalog_metric_appears_in_a_panel() {
-    let dashboards = generate::<Metric>().unwrap();
+    let generated = build::<Metric>().unwrap();
     for &metric in Metric::ALL {
         assert!(
-            panel_for(&dashboards, metric).is_some(),
+            generated.metric_panels.contains_key(metric.def().name),
             "{} has no panel",
             metric.def().name
         );
@@ -26,42 +26,173 @@ fn generation_is_byte_deterministic() {
 }
 
 #[test]
-fn rows_follow_the_subsystems_in_catalog_order() {
-    let rows: Vec<String> = overview()
+fn the_overview_comes_first_then_one_dashboard_per_subsystem() {
+    let dashboards = generate::<Metric>().unwrap();
+    let uids: Vec<&str> = dashboards.iter().map(|d| d.uid.as_str()).collect();
+    let mut expected = vec!["sms-overview".to_string()];
+    expected.extend(
+        Metric::SUBSYSTEMS
+            .iter()
+            .map(|s| format!("sms-{}", s.name.replace('_', "-"))),
+    );
+    assert_eq!(uids, expected);
+    let rows: Vec<&str> = dashboards[0]
         .panels
         .iter()
         .filter(|p| p.kind == PanelType::Row)
-        .map(|p| p.title.clone())
+        .map(|p| p.title.as_str())
         .collect();
-    let subsystems: Vec<String> = Metric::SUBSYSTEMS
-        .iter()
-        .map(|s| s.title.to_string())
-        .collect();
-    assert_eq!(rows, subsystems);
+    assert_eq!(
+        rows,
+        ["Alerts", "Golden signals", "Service-level objectives"]
+    );
+    assert_eq!(dashboards[0].panels[1].kind, PanelType::Alertlist);
 }
 
 #[test]
-fn panel_for_points_at_the_metric_s_main_panel() {
+fn dashboards_link_both_ways_keeping_time_and_variables() {
     let dashboards = generate::<Metric>().unwrap();
-    let errors = panel_for(&dashboards, Metric::SourcesRequestsError).unwrap();
-    assert_eq!(errors.dashboard_uid, dashboards[0].uid);
+    for dashboard in &dashboards {
+        let link = &dashboard.links[0];
+        assert_eq!(link.kind, "dashboards");
+        assert!(link.keep_time && link.include_vars, "{}", dashboard.uid);
+        // Every dashboard carries the tag the link selects, so each reaches every other.
+        for other in &dashboards {
+            assert!(
+                link.tags.iter().all(|t| other.tags.contains(t)),
+                "{}",
+                other.uid
+            );
+        }
+    }
+    let uids: Vec<&str> = dashboards.iter().map(|d| d.uid.as_str()).collect();
+    let mut data_links = 0;
+    for panel in dashboards[0]
+        .panels
+        .iter()
+        .filter(|p| p.kind != PanelType::Row)
+    {
+        let Some(config) = &panel.field_config else {
+            continue;
+        };
+        for link in &config.defaults.links {
+            data_links += 1;
+            let uid = link
+                .url
+                .trim_start_matches("/d/")
+                .split('?')
+                .next()
+                .unwrap();
+            assert!(uids[1..].contains(&uid), "{}: {}", panel.title, link.url);
+            assert!(
+                link.url
+                    .ends_with("?${__url_time_range}&${__all_variables}"),
+                "{}",
+                link.url
+            );
+        }
+    }
+    assert!(data_links >= 12, "{data_links} data links on the overview");
+}
+
+#[test]
+fn stats_draw_no_sparkline_and_titles_are_short() {
+    for dashboard in generate::<Metric>().unwrap() {
+        for panel in &dashboard.panels {
+            assert!(panel.title.chars().count() <= 40, "{}", panel.title);
+            if let Some(dashboard_gen::model::PanelOptions::Stat(options)) = &panel.options {
+                assert_eq!(options.graph_mode, "none", "{}", panel.title);
+            }
+        }
+    }
+}
+
+#[test]
+fn metric_panels_are_the_metric_s_main_panel() {
+    let generated = build::<Metric>().unwrap();
+    let errors = &generated.metric_panels[Metric::SourcesRequestsError.def().name];
+    assert_eq!(errors.dashboard_uid, "sms-sources");
     assert!(
         errors.panel_title.ends_with("(per second)"),
         "{}",
         errors.panel_title
     );
-    let latency = panel_for(&dashboards, Metric::GatewayCasWriteDuration).unwrap();
+    let latency = &generated.metric_panels[Metric::GatewayCasWriteDuration.def().name];
     assert!(
         latency.panel_title.ends_with("(p50 / p95 / p99)"),
         "{}",
         latency.panel_title
     );
-    let panel = dashboards[0]
+    let panel = generated
+        .dashboards
+        .iter()
+        .find(|d| d.uid == latency.dashboard_uid)
+        .unwrap()
         .panels
         .iter()
         .find(|p| p.id == latency.panel_id)
         .unwrap();
     assert_eq!(panel.title, latency.panel_title);
+}
+
+#[test]
+fn every_alert_links_to_the_panel_plotting_what_it_compares() {
+    let generated = build::<Metric>().unwrap();
+    for &metric in Metric::ALL {
+        for alert in metric.def().alerts {
+            let link = &generated.alert_panels[alert.name];
+            let subsystem = metric.def().subsystem.name.replace('_', "-");
+            assert_eq!(
+                link.dashboard_uid,
+                format!("sms-{subsystem}"),
+                "{}",
+                alert.name
+            );
+            let dashboard = generated
+                .dashboards
+                .iter()
+                .find(|d| d.uid == link.dashboard_uid)
+                .unwrap();
+            let panel = dashboard
+                .panels
+                .iter()
+                .find(|p| p.id == link.panel_id)
+                .unwrap();
+            let Some(record) = signals::alert_record(metric, alert) else {
+                // Absence alerts link to the metric's main panel.
+                assert_eq!(
+                    *link,
+                    generated.metric_panels[metric.def().name],
+                    "{}",
+                    alert.name
+                );
+                continue;
+            };
+            let targets = panel.targets.as_ref().unwrap();
+            assert_eq!(targets.len(), 1, "{}", alert.name);
+            assert!(
+                targets[0]
+                    .expr
+                    .starts_with(&format!("{}{{job=~\"$job\"", record.name)),
+                "{}: {}",
+                alert.name,
+                targets[0].expr
+            );
+            let defaults = &panel.field_config.as_ref().unwrap().defaults;
+            let steps = &defaults.thresholds.as_ref().unwrap().steps;
+            assert_eq!(steps[1].value, Some(alert.threshold), "{}", alert.name);
+            assert_eq!(
+                defaults.custom.as_ref().unwrap().thresholds_style.mode,
+                "line"
+            );
+        }
+    }
+    for slo in Metric::SLOS {
+        for burn in &signals::BURN_WINDOWS {
+            let key = signals::link_key(&slo.burn_alert_name(), Some(burn));
+            assert!(generated.alert_panels.contains_key(&key), "{key}");
+        }
+    }
 }
 
 /// Mutates the generated overview and checks which lint rules fire.
@@ -77,7 +208,7 @@ fn first_panel(dashboard: &mut Dashboard) -> &mut dashboard_gen::model::Panel {
     dashboard
         .panels
         .iter_mut()
-        .find(|p| p.kind != PanelType::Row)
+        .find(|p| p.kind == PanelType::Timeseries)
         .unwrap()
 }
 
@@ -139,6 +270,23 @@ fn lint_rejects_panel_problems() {
         &["panel-id-unique"],
     );
     check(|d| first_panel(d).grid_pos.x = 20, &["panel-grid"]);
+    check(
+        |d| first_panel(d).title = "x".repeat(41),
+        &["panel-title-length"],
+    );
+    check(
+        |d| {
+            let stat = d
+                .panels
+                .iter_mut()
+                .find(|p| p.kind == PanelType::Stat)
+                .unwrap();
+            if let Some(dashboard_gen::model::PanelOptions::Stat(options)) = &mut stat.options {
+                options.graph_mode = "area".to_string();
+            }
+        },
+        &["panel-stat-sparkline"],
+    );
 }
 
 #[test]

@@ -1,12 +1,12 @@
 //! Generation is generic over `MetricCatalog`: a tiny catalog defined here (with its
-//! own names, so literals are fine) gets its own dashboard, and a bad custom query in a
+//! own names, so literals are fine) gets its own dashboards, and a bad custom query in a
 //! catalog fails generation naming the metric and the problem.
 
 use catalog::{
     CustomQuery, DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog,
     MetricDef, Subsystem, Unit,
 };
-use dashboard_gen::{Error, generate, lint, panel_for, render};
+use dashboard_gen::{Error, build, generate, lint, render};
 
 const WORK: Subsystem = Subsystem {
     name: "work",
@@ -175,10 +175,12 @@ tiny_catalog!(
 #[test]
 fn a_tiny_catalog_gets_its_own_linted_dashboard_with_every_metric() {
     let dashboards = generate::<Tiny>().unwrap();
-    assert_eq!(dashboards.len(), 1);
+    let uids: Vec<&str> = dashboards.iter().map(|d| d.uid.as_str()).collect();
+    assert_eq!(uids, ["tiny-overview", "tiny-work", "tiny-self"]);
+    for dashboard in &dashboards {
+        assert!(lint::<Tiny>(dashboard).is_empty(), "{}", dashboard.uid);
+    }
     let overview = &dashboards[0];
-    assert_eq!(overview.uid, "tiny-overview");
-    assert!(lint::<Tiny>(overview).is_empty());
     let variables: Vec<&str> = overview
         .templating
         .list
@@ -186,12 +188,14 @@ fn a_tiny_catalog_gets_its_own_linted_dashboard_with_every_metric() {
         .map(|v| v.name.as_str())
         .collect();
     assert_eq!(variables, ["datasource", "job", "instance", "queue"]);
+    let generated = build::<Tiny>().unwrap();
     for &metric in Tiny::ALL {
         assert!(
-            panel_for(&dashboards, metric).is_some(),
+            generated.metric_panels.contains_key(metric.def().name),
             "{metric:?} has no panel"
         );
     }
+    // The overview's golden signals: the error ratio of jobs failed against jobs done.
     assert!(render(overview).contains("tiny_work_jobs_failed_total"));
 }
 
@@ -199,9 +203,9 @@ fn a_tiny_catalog_gets_its_own_linted_dashboard_with_every_metric() {
 fn a_good_custom_query_gets_a_panel() {
     let dashboards = generate::<WithGoodQuery>().unwrap();
     assert!(
-        dashboards[0]
-            .panels
+        dashboards
             .iter()
+            .flat_map(|d| &d.panels)
             .any(|p| p.title == "Failure share")
     );
 }

@@ -1,102 +1,19 @@
-//! PromQL and recording-rule names for alert signals and SLO error ratios (pure).
+//! What an alert compares, from the shared signal builders (`signals`).
 //!
-//! Every expression aggregates per scrape `job` plus the alert's `by` labels, and is
-//! recorded under `level:metric:operations` (Prometheus' recording-rule convention):
-//! the level lists the kept labels, the metric drops `_total` from counters, the
-//! operations say what was computed (`rate5m`, `ratio_rate5m`, `p99_rate5m`, `max`).
+//! Every expression aggregates per scrape `job` plus the alert's `by` labels and is
+//! recorded under `level:metric:operations` (Prometheus' recording-rule convention);
+//! `signals` writes both, so dashboards plot exactly the series alerts compare.
 
-use std::time::Duration;
+use catalog::{AlertDef, MetricCatalog};
 
-use catalog::{Indicator, LabelKey, MetricCatalog, MetricDef, MetricKind, Signal, SloDef};
-
-use crate::render::format_duration;
-
-/// A recording rule: name and expression.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Record {
-    pub name: String,
-    pub expr: String,
-}
-
-/// Labels every aggregation keeps, followed by `by`.
-pub(crate) fn kept_labels<C: MetricCatalog>(by: &[C::Label]) -> Vec<&'static str> {
-    let mut labels: Vec<&'static str> = catalog::TARGET_LABELS.to_vec();
-    labels.extend(by.iter().map(|l| l.def().name));
-    labels
-}
+pub(crate) use signals::{Record, kept_labels, le_forms, present_series, slo_error_ratio};
 
 /// The recorded series an alert's condition compares, or the raw expression for
 /// signals that need no recording rule (absent).
-pub(crate) fn signal<C: MetricCatalog>(
-    metric: C,
-    signal: Signal<C>,
-    by: &[C::Label],
-) -> SignalExpr {
-    let def = metric.def();
-    let kept = kept_labels::<C>(by);
-    let level = kept.join("_");
-    let by = kept.join(", ");
-    let name = def.name;
-    let record = |metric_part: String, operations: String, expr: String| {
-        SignalExpr::Recorded(Record {
-            name: format!("{level}:{metric_part}:{operations}"),
-            expr,
-        })
-    };
-    match signal {
-        Signal::Rate { window } => {
-            let w = format_duration(window);
-            record(
-                base(def),
-                format!("rate{w}"),
-                format!("sum by ({by}) (rate({name}[{w}]))"),
-            )
-        }
-        Signal::ErrorRatio { window } => {
-            let twin = def
-                .success_twin
-                .expect("validated: error ratios have a success twin")
-                .def();
-            let w = format_duration(window);
-            record(
-                base(def),
-                format!("ratio_rate{w}"),
-                error_ratio(name, twin.name, &by, &w),
-            )
-        }
-        Signal::Ratio {
-            denominator,
-            window,
-        } => {
-            let denominator = denominator.def();
-            let w = format_duration(window);
-            let per = base(denominator);
-            let per = per.strip_prefix(C::PREFIX).unwrap_or(&per);
-            record(
-                format!("{}_per_{per}", base(def)),
-                format!("ratio_rate{w}"),
-                format!(
-                    "sum by ({by}) (rate({name}[{w}])) / sum by ({by}) (rate({}[{w}]))",
-                    denominator.name
-                ),
-            )
-        }
-        Signal::Quantile { quantile, window } => {
-            let w = format_duration(window);
-            record(
-                name.to_string(),
-                format!("p{}_rate{w}", quantile_digits(quantile)),
-                format!(
-                    "histogram_quantile({quantile}, sum by ({by}, le) (rate({name}_bucket[{w}])))"
-                ),
-            )
-        }
-        Signal::Value => record(
-            name.to_string(),
-            "max".to_string(),
-            format!("max by ({by}) ({name})"),
-        ),
-        Signal::Absent => SignalExpr::Raw(format!("absent({})", present_series(def))),
+pub(crate) fn signal<C: MetricCatalog>(metric: C, alert: &AlertDef<C>) -> SignalExpr {
+    match signals::alert_record(metric, alert) {
+        Some(record) => SignalExpr::Recorded(record),
+        None => SignalExpr::Raw(format!("absent({})", present_series(metric.def()))),
     }
 }
 
@@ -107,101 +24,4 @@ pub(crate) enum SignalExpr {
     Recorded(Record),
     /// An expression used as it is.
     Raw(String),
-}
-
-/// Windows of the SLO error-ratio recording rules.
-pub(crate) const SLO_WINDOWS: [Duration; 7] = [
-    Duration::from_secs(5 * 60),
-    Duration::from_secs(30 * 60),
-    Duration::from_secs(3600),
-    Duration::from_secs(2 * 3600),
-    Duration::from_secs(6 * 3600),
-    Duration::from_secs(86_400),
-    Duration::from_secs(3 * 86_400),
-];
-
-/// The recording rule of an SLO's error ratio over `window`, per job.
-///
-/// Availability reuses the error-ratio rule of alerts (same name, same expression);
-/// latency records the share of observations above the threshold bucket.
-pub(crate) fn slo_error_ratio<C: MetricCatalog>(slo: &SloDef<C>, window: Duration) -> Record {
-    let w = format_duration(window);
-    let by = kept_labels::<C>(&[]).join(", ");
-    let level = kept_labels::<C>(&[]).join("_");
-    match slo.indicator {
-        Indicator::Availability { errors } => {
-            let def = errors.def();
-            let twin = def
-                .success_twin
-                .expect("validated: availability SLOs have a success twin")
-                .def();
-            Record {
-                name: format!("{level}:{}:ratio_rate{w}", base(def)),
-                expr: error_ratio(def.name, twin.name, &by, &w),
-            }
-        }
-        Indicator::Latency {
-            histogram,
-            threshold,
-        } => {
-            let name = histogram.def().name;
-            // The exporter writes `le` with Rust's `Display` for f64, as here.
-            let total = format!("sum by ({by}) (rate({name}_count[{w}]))");
-            Record {
-                name: format!(
-                    "{level}:{name}_above_{}:ratio_rate{w}",
-                    threshold.to_string().replace('.', "_")
-                ),
-                expr: format!(
-                    "({total} - sum by ({by}) (rate({name}_bucket{{le=\"{threshold}\"}}[{w}]))) / {total}"
-                ),
-            }
-        }
-    }
-}
-
-/// Errors over errors plus successes; a missing error series counts as no errors.
-fn error_ratio(errors: &str, successes: &str, by: &str, w: &str) -> String {
-    let ok = format!("sum by ({by}) (rate({successes}[{w}]))");
-    let err = format!("(sum by ({by}) (rate({errors}[{w}])) or 0 * {ok})");
-    format!("{err} / ({err} + {ok})")
-}
-
-/// The series whose presence shows the metric is exported (`_count` for histograms).
-pub(crate) fn present_series<C: MetricCatalog>(def: &MetricDef<C>) -> String {
-    match def.kind {
-        MetricKind::Histogram { .. } => format!("{}_count", def.name),
-        _ => def.name.to_string(),
-    }
-}
-
-/// The metric part of a recording rule name: counters lose `_total`.
-fn base<C: MetricCatalog>(def: &MetricDef<C>) -> String {
-    match def.kind {
-        MetricKind::Counter => def.name.trim_end_matches("_total").to_string(),
-        _ => def.name.to_string(),
-    }
-}
-
-/// `0.99` -> `99`, `0.999` -> `999`, `0.5` -> `50`.
-fn quantile_digits(quantile: f64) -> String {
-    let text = quantile.to_string();
-    let digits = text.trim_start_matches("0.");
-    if digits.len() < 2 {
-        format!("{digits:0<2}")
-    } else {
-        digits.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantile_digits_read_like_percentiles() {
-        for (q, expected) in [(0.99, "99"), (0.999, "999"), (0.5, "50"), (0.95, "95")] {
-            assert_eq!(quantile_digits(q), expected);
-        }
-    }
 }

@@ -4,20 +4,9 @@
 //! The template functions follow Prometheus 2.42's `template.go`, which formats with
 //! Go's `%.4g`; [`plain`] follows Go's `%v` for a `float64`.
 
-use std::time::Duration;
-
 use catalog::{Placeholder, TemplatePart, ValueFormat};
 
-/// A Prometheus duration: the largest of `d`, `h`, `m`, `s` that divides it (`30m`, `3d`).
-pub fn format_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-        if seconds > 0 && seconds % size == 0 {
-            return format!("{}{unit}", seconds / size);
-        }
-    }
-    format!("{seconds}s")
-}
+pub use signals::format_duration;
 
 /// Go's `%v` for a `float64` (shortest representation, exponent outside 1e-4..1e6).
 pub fn plain(value: f64) -> String {
@@ -226,7 +215,10 @@ mod tests {
             (0, "0s"),
             (45, "45s"),
         ] {
-            assert_eq!(format_duration(Duration::from_secs(seconds)), expected);
+            assert_eq!(
+                format_duration(std::time::Duration::from_secs(seconds)),
+                expected
+            );
         }
     }
 }

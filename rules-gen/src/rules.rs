@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use catalog::{AlertDef, Comparison, MetricCatalog, Severity, SloDef, Subsystem};
 
-use crate::expr::{self, Record, SLO_WINDOWS, SignalExpr};
+use crate::expr::{self, Record, SignalExpr};
 use crate::render::format_duration;
 use crate::yaml::{Group, Rule, RuleFile};
 use crate::{Config, PanelLink};
@@ -30,6 +30,8 @@ impl<C: MetricCatalog> Plan<C> {
 pub(crate) struct PlannedAlert<C: MetricCatalog> {
     pub name: String,
     pub expr: String,
+    /// The recording rules `expr` compares, in order of appearance.
+    pub uses: Vec<Record>,
     pub for_duration: Duration,
     /// Static rule labels (`severity`, window labels).
     pub labels: BTreeMap<String, String>,
@@ -52,43 +54,7 @@ pub(crate) enum Origin<C: MetricCatalog> {
     },
 }
 
-/// A multi-window burn-rate condition (Google SRE workbook, chapter 5).
-#[derive(Debug)]
-pub(crate) struct BurnWindows {
-    pub long: Duration,
-    pub short: Duration,
-    /// Burn-rate factor both windows must exceed.
-    pub factor: f64,
-    pub severity: Severity,
-}
-
-/// Page on fast burns, ticket on slow ones.
-pub(crate) const BURN_WINDOWS: [BurnWindows; 4] = [
-    BurnWindows {
-        long: Duration::from_secs(3600),
-        short: Duration::from_secs(300),
-        factor: 14.4,
-        severity: Severity::Critical,
-    },
-    BurnWindows {
-        long: Duration::from_secs(6 * 3600),
-        short: Duration::from_secs(1800),
-        factor: 6.0,
-        severity: Severity::Critical,
-    },
-    BurnWindows {
-        long: Duration::from_secs(86_400),
-        short: Duration::from_secs(2 * 3600),
-        factor: 3.0,
-        severity: Severity::Warning,
-    },
-    BurnWindows {
-        long: Duration::from_secs(3 * 86_400),
-        short: Duration::from_secs(6 * 3600),
-        factor: 1.0,
-        severity: Severity::Warning,
-    },
-];
+pub(crate) use signals::{BURN_WINDOWS, BurnWindows};
 
 /// Plans the rules of `subsystem`: its metrics' alerts, then the SLOs on its metrics.
 pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) -> Plan<C> {
@@ -104,9 +70,11 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
     let in_subsystem = |metric: C| metric.def().subsystem == subsystem;
     for &metric in C::ALL.iter().filter(|m| in_subsystem(**m)) {
         for alert in metric.def().alerts {
-            let compared = match expr::signal(metric, alert.signal, alert.by) {
+            let mut uses = Vec::new();
+            let compared = match expr::signal(metric, alert) {
                 SignalExpr::Recorded(record) => {
                     let name = record.name.clone();
+                    uses.push(record.clone());
                     add_record(&mut plan.records, record);
                     let op = match alert.comparison {
                         Comparison::Above => ">",
@@ -120,15 +88,24 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
                 ("summary".to_string(), alert.summary.to_string()),
                 ("description".to_string(), alert.description.to_string()),
             ]);
-            add_links::<C>(&mut annotations, metric, &alert.anchor(), config);
+            add_links::<C>(
+                &mut annotations,
+                &signals::link_key(alert.name, None),
+                &alert.anchor(),
+                config,
+            );
             plan.alerts.push(PlannedAlert {
                 name: alert.name.to_string(),
                 expr: compared,
+                uses,
                 for_duration: alert.for_duration,
-                labels: BTreeMap::from([(
-                    "severity".to_string(),
-                    alert.severity.as_str().to_string(),
-                )]),
+                labels: BTreeMap::from([
+                    ("severity".to_string(), alert.severity.as_str().to_string()),
+                    (
+                        crate::alertmanager::SIGNAL_LABEL.to_string(),
+                        metric.def().name.to_string(),
+                    ),
+                ]),
                 annotations,
                 origin: Origin::Alert { metric, alert },
             });
@@ -138,7 +115,7 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
         .iter()
         .filter(|slo| in_subsystem(slo.indicator.metric()))
     {
-        for window in SLO_WINDOWS {
+        for window in signals::slo_windows(slo) {
             add_record(&mut plan.records, expr::slo_error_ratio(slo, window));
         }
         let name = slo.burn_alert_name();
@@ -158,11 +135,13 @@ fn burn_alert<C: MetricCatalog>(
     let long = format_duration(burn.long);
     let short = format_duration(burn.short);
     let threshold = format!("({} * (1 - {}))", burn.factor, slo.objective);
-    let ratio = |window| expr::slo_error_ratio(slo, window).name;
+    let uses = vec![
+        expr::slo_error_ratio(slo, burn.long),
+        expr::slo_error_ratio(slo, burn.short),
+    ];
     let expr = format!(
         "{} > {threshold}\nand\n{} > {threshold}",
-        ratio(burn.long),
-        ratio(burn.short)
+        uses[0].name, uses[1].name
     );
     let urgency = match burn.severity {
         Severity::Critical => "page",
@@ -189,16 +168,21 @@ fn burn_alert<C: MetricCatalog>(
     ]);
     add_links::<C>(
         &mut annotations,
-        slo.indicator.metric(),
+        &signals::link_key(name, Some(burn)),
         &name.to_ascii_lowercase(),
         config,
     );
     PlannedAlert {
         name: name.to_string(),
         expr,
+        uses,
         for_duration: Duration::ZERO,
         labels: BTreeMap::from([
             ("severity".to_string(), burn.severity.as_str().to_string()),
+            (
+                crate::alertmanager::SIGNAL_LABEL.to_string(),
+                slo.indicator.metric().def().name.to_string(),
+            ),
             ("slo".to_string(), slo.name.to_string()),
             ("long_window".to_string(), long),
             ("short_window".to_string(), short),
@@ -211,20 +195,17 @@ fn burn_alert<C: MetricCatalog>(
 /// Runbook and dashboard annotations.
 fn add_links<C: MetricCatalog>(
     annotations: &mut BTreeMap<String, String>,
-    metric: C,
+    link_key: &str,
     anchor: &str,
     config: &Config<C>,
 ) {
-    if !C::RUNBOOK_BASE.is_empty() {
-        annotations.insert(
-            "runbook_url".to_string(),
-            format!("{}#{anchor}", C::RUNBOOK_BASE),
-        );
+    if let Some(url) = runbook_url::<C>(anchor) {
+        annotations.insert("runbook_url".to_string(), url);
     }
     if let Some(PanelLink {
         dashboard_uid,
         panel_id,
-    }) = config.panels.get(&metric)
+    }) = config.panels.get(link_key)
     {
         annotations.insert("__dashboardUid__".to_string(), dashboard_uid.clone());
         annotations.insert("__panelId__".to_string(), panel_id.to_string());
@@ -236,6 +217,13 @@ fn add_links<C: MetricCatalog>(
             ),
         );
     }
+}
+
+/// The runbook page of the alert with `anchor`: `RUNBOOK_BASE/<anchor>.md`, `None`
+/// without a base.
+pub fn runbook_url<C: MetricCatalog>(anchor: &str) -> Option<String> {
+    let base = C::RUNBOOK_BASE.trim_end_matches('/');
+    (!base.is_empty()).then(|| format!("{base}/{anchor}.md"))
 }
 
 /// The rule file of one subsystem: one group, recording rules first so alerts see

@@ -15,7 +15,7 @@ use catalog::{
 };
 
 use crate::Config;
-use crate::expr::{kept_labels, present_series};
+use crate::expr::{kept_labels, le_forms, present_series};
 use crate::render::{format_duration, render_template};
 use crate::rules::{BURN_WINDOWS, Origin, Plan, PlannedAlert};
 use crate::yaml::{AlertTest, ExpectedAlert, InputSeries, TestFile, TestGroup};
@@ -172,7 +172,9 @@ fn alert_case<C: MetricCatalog>(
 
 /// One test group per burn-rate tier: the error ratio sits just above the tier's
 /// factor times the error budget, so exactly the window pairs with a lower factor
-/// fire; the first group stays below every factor and expects nothing.
+/// fire; the first group stays below every factor and expects nothing. A latency SLO
+/// whose threshold bucket Prometheus 2 and 3 label differently (`le="1"`, `le="1.0"`)
+/// gets the whole set once per form.
 fn burn_cases<C: MetricCatalog>(
     plan: &Plan<C>,
     slo: &SloDef<C>,
@@ -195,9 +197,17 @@ fn burn_cases<C: MetricCatalog>(
     let mut factors: Vec<f64> = vec![0.5];
     factors.extend(BURN_WINDOWS.iter().map(|b| b.factor));
     factors.sort_by(f64::total_cmp);
-    factors
+    let le_forms = match slo.indicator {
+        Indicator::Latency { threshold, .. } => le_forms(threshold),
+        Indicator::Availability { .. } => vec![String::new()],
+    };
+    let cases: Vec<(f64, String)> = le_forms
         .iter()
-        .map(|factor| {
+        .flat_map(|le| factors.iter().map(move |f| (*f, le.clone())))
+        .collect();
+    cases
+        .iter()
+        .map(|(factor, le)| {
             let errors = (factor * budget * 1.25 * total).ceil();
             let burn = errors / total / budget;
             let metric = slo.indicator.metric().def();
@@ -215,11 +225,11 @@ fn burn_cases<C: MetricCatalog>(
                         values: format!("0+{}x{samples}", 60.0 * (total - errors)),
                     });
                 }
-                Indicator::Latency { threshold, .. } => {
+                Indicator::Latency { .. } => {
                     inputs.push(InputSeries {
                         series: selector(
                             &format!("{}_bucket", metric.name),
-                            &with(&labels, "le", &format!("{threshold}")),
+                            &with(&labels, "le", le),
                         ),
                         values: format!("0+{}x{samples}", 60.0 * (total - errors)),
                     });

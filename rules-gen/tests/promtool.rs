@@ -60,9 +60,10 @@ fn promtool_checks_and_tests_every_generated_file() {
     let Some(promtool) = promtool() else { return };
     let mut config = Config::<Metric>::default();
     // Links exercise the dashboard annotations; their values do not matter here.
-    for (i, metric) in catalog::MetricCatalog::ALL.iter().enumerate() {
+    let rules = rules_gen::alert_rules::<Metric>(&config).unwrap();
+    for (i, rule) in rules.iter().enumerate() {
         config.panels.insert(
-            *metric,
+            rule.link_key.clone(),
             PanelLink {
                 dashboard_uid: "overview".to_string(),
                 panel_id: i as u32 + 1,
@@ -75,6 +76,127 @@ fn promtool_checks_and_tests_every_generated_file() {
     let rules = write_all(&root.join("rules"), &output.rules);
     let tests = write_all(&root.join("tests"), &output.tests);
     assert!(!rules.is_empty() && rules.len() == tests.len());
+    run(&promtool, &["check", "rules"], &rules);
+    run(&promtool, &["test", "rules"], &tests);
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+/// A catalog with a latency SLO at an integral threshold (1 s): Prometheus 2 stores the
+/// bucket as the exposition wrote it (`le="1"` from older expositions), Prometheus 3
+/// normalises it to `le="1.0"`. The generated rule must match both.
+mod integral_threshold {
+    use catalog::{
+        DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog, MetricDef, SloDef, Subsystem,
+        Unit,
+    };
+
+    pub const WORK: Subsystem = Subsystem {
+        name: "work",
+        title: "Work",
+        description: "Does the work.",
+    };
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum L {
+        Metric,
+        Reason,
+    }
+
+    impl LabelKey for L {
+        fn def(self) -> &'static LabelDef {
+            match self {
+                L::Metric => &LabelDef {
+                    name: "metric",
+                    help: "Metric concerned.",
+                    values: LabelValues::CatalogMetric,
+                },
+                L::Reason => &LabelDef {
+                    name: "reason",
+                    help: "Why.",
+                    values: LabelValues::OneOf(DropReason::LABEL_VALUES),
+                },
+            }
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Int {
+        Seconds,
+        Dropped,
+        Overflow,
+    }
+
+    impl MetricCatalog for Int {
+        type Label = L;
+        const PREFIX: &'static str = "int_";
+        const ALL: &'static [Self] = &[Int::Seconds, Int::Dropped, Int::Overflow];
+        const SUBSYSTEMS: &'static [Subsystem] = &[WORK];
+        const SLOS: &'static [SloDef<Self>] = &[SloDef::latency(
+            "work_latency",
+            "99 % of jobs complete within 1 s",
+            Int::Seconds,
+            1.0,
+            0.99,
+        )];
+        const SAMPLES_DROPPED: Self = Int::Dropped;
+        const SERIES_OVERFLOW: Self = Int::Overflow;
+
+        fn def(self) -> &'static MetricDef<Self> {
+            type Def = MetricDef<Int>;
+            match self {
+                Int::Seconds => {
+                    const {
+                        &Def::histogram(
+                            "int_work_job_duration_seconds",
+                            "Time per job.",
+                            &WORK,
+                            &[0.5, 1.0, 2.0],
+                        )
+                        .unit(Unit::Seconds)
+                    }
+                }
+                Int::Dropped => {
+                    const {
+                        &Def::counter("int_work_samples_dropped_total", "Samples dropped.", &WORK)
+                            .labels(&[L::Metric, L::Reason])
+                    }
+                }
+                Int::Overflow => {
+                    const {
+                        &Def::counter("int_work_series_overflow_total", "Series folded.", &WORK)
+                            .labels(&[L::Metric])
+                    }
+                }
+            }
+        }
+
+        fn index(self) -> usize {
+            self as usize
+        }
+    }
+}
+
+#[test]
+fn an_integral_latency_threshold_matches_le_1_and_le_1_0() {
+    use integral_threshold::Int;
+    let output = rules_gen::generate::<Int>(&Config::default()).unwrap();
+    let rules = &output.rules["work.yaml"];
+    assert!(
+        rules.contains(r#"int_work_job_duration_seconds_bucket{le=~"1|1\\.0"}"#),
+        "{rules}"
+    );
+    let tests = &output.tests["work.yaml"];
+    for form in [r#"le="1"}"#, r#"le="1.0"}"#] {
+        assert!(
+            tests.contains(form),
+            "no input series with {form}:\n{tests}"
+        );
+    }
+    let Some(promtool) = promtool() else { return };
+    let root = std::env::temp_dir().join(format!("rules-gen-le-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let rules = write_all(&root.join("rules"), &output.rules);
+    let tests = write_all(&root.join("tests"), &output.tests);
     run(&promtool, &["check", "rules"], &rules);
     run(&promtool, &["test", "rules"], &tests);
     std::fs::remove_dir_all(root).unwrap();

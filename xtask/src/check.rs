@@ -1,5 +1,6 @@
-//! `cargo xtask check`: every generator in check mode, then the lint; one line per
-//! artifact, a summary, and a non-zero exit when anything is stale or wrong.
+//! `cargo xtask check`: every generator in check mode, then the panel id collision check,
+//! the alert link check (`alert_links`) and the lint; one line per artifact, a summary, and a non-zero exit when anything is
+//! stale or wrong.
 
 use anyhow::{Result, bail};
 use catalog::Metric;
@@ -11,8 +12,8 @@ use crate::lint;
 pub fn artifacts() -> Result<Vec<Artifact>> {
     let mut artifacts = crate::dashboards::artifacts()?;
     artifacts.extend(crate::rules::artifacts()?);
-    artifacts.push(crate::docs::artifact()?);
-    artifacts.push(crate::e2e::deploy::artifact());
+    artifacts.extend(crate::docs::artifacts()?);
+    artifacts.extend(crate::e2e::deploy::artifacts()?);
     artifacts.extend(crate::export::artifacts(&codegen::workspace_root())?);
     Ok(artifacts)
 }
@@ -31,6 +32,35 @@ pub fn run() -> Result<()> {
             }
         }
     }
+    let generated = dashboard_gen::build::<Metric>()?;
+    let panels: usize = generated.dashboards.iter().map(|d| d.panels.len()).sum();
+    if generated.collisions.is_empty() {
+        println!(
+            "ok    panel ids: {panels} panels in {} dashboards, derived from their content, no collision",
+            generated.dashboards.len()
+        );
+    } else {
+        println!("FAIL  panel ids: {} collisions", generated.collisions.len());
+        let list: Vec<String> = generated
+            .collisions
+            .iter()
+            .map(|c| format!("  {c}"))
+            .collect();
+        failures.push(format!("panel id collisions:\n{}", list.join("\n")));
+    }
+    let config = crate::rules::config()?;
+    let rules = rules_gen::alert_rules::<Metric>(&config)?;
+    let link_problems = crate::alert_links::problems(&rules, &generated.dashboards);
+    if link_problems.is_empty() {
+        println!(
+            "ok    alert links: {} alerting rules link to the panel plotting what they compare",
+            rules.len()
+        );
+    } else {
+        println!("FAIL  alert links: {} problems", link_problems.len());
+        let list: Vec<String> = link_problems.iter().map(|p| format!("  {p}")).collect();
+        failures.push(format!("alert links:\n{}", list.join("\n")));
+    }
     let breaking = crate::export::compatibility(&root)?;
     if breaking.is_empty() {
         println!(
@@ -45,11 +75,9 @@ pub fn run() -> Result<()> {
         );
         let list: Vec<String> = breaking.iter().map(|f| format!("  {f}")).collect();
         failures.push(format!(
-            "breaking changes since {} (deprecate instead; the baseline only advances at a release, `cargo xtask baseline`):
-{}",
+            "breaking changes since {} (deprecate instead; the baseline only advances at a release, `cargo xtask baseline`):\n{}",
             crate::export::BASELINE,
-            list.join("
-")
+            list.join("\n")
         ));
     }
     let findings = lint::lint::<Metric>(&root)?;
@@ -60,7 +88,7 @@ pub fn run() -> Result<()> {
         let list: Vec<String> = findings.iter().map(|f| format!("  {f}")).collect();
         failures.push(format!("lint findings:\n{}", list.join("\n")));
     }
-    let total = artifacts.len() + 2;
+    let total = artifacts.len() + 4;
     for failure in &failures {
         eprintln!("\n{failure}");
     }

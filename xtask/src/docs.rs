@@ -1,8 +1,10 @@
-//! `cargo xtask docs [--check]`: `docs/metrics.md`, the catalog as a document.
+//! `cargo xtask docs [--check]`: `docs/metrics.md`, the catalog as a document, and the
+//! runbooks `docs/runbooks/*.md` (see [`crate::runbooks`]).
 //!
 //! Per subsystem (in flow order): a table of its metrics (name, kind, unit, labels with
-//! their allowed values or bounds, help, dashboard panel), its alerts and its SLOs; at
-//! the top a Mermaid flowchart of the subsystems with the metrics each one emits.
+//! their allowed values or bounds, help, dashboard panel), its alerts (linked to their
+//! runbooks) and its SLOs; at the top a Mermaid flowchart of the subsystems with the
+//! metrics each one emits; at the end every label with its description.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -17,23 +19,39 @@ use dashboard_gen::PanelRef;
 use rules_gen::format_duration;
 
 use crate::codegen::Artifact;
+use crate::runbooks;
 
-/// `docs/metrics.md` (the generator owns `docs/*.md`).
-pub fn artifact() -> Result<Artifact> {
-    let dashboards = dashboard_gen::generate::<Metric>()
+/// `docs/metrics.md` and `docs/runbooks/*.md`.
+pub fn artifacts() -> Result<Vec<Artifact>> {
+    let generated = dashboard_gen::build::<Metric>()
         .context("generating dashboards to list each metric's panel")?;
     let panels: BTreeMap<Metric, PanelRef> = Metric::ALL
         .iter()
-        .filter_map(|&m| dashboard_gen::panel_for(&dashboards, m).map(|p| (m, p)))
+        .filter_map(|&m| Some((m, generated.metric_panels.get(m.def().name)?.clone())))
         .collect();
-    Ok(Artifact {
-        name: "docs",
-        dir: PathBuf::from("docs"),
-        // docs/ also holds hand-written pages: own only metrics.md.
-        extension: None,
-        files: BTreeMap::from([("metrics.md".to_string(), render::<Metric>(&panels))]),
-        fix_command: "cargo xtask docs",
-    })
+    let config = crate::rules::config()?;
+    let rules = rules_gen::alert_rules::<Metric>(&config).context("listing the alert rules")?;
+    let root = crate::codegen::workspace_root();
+    let runbooks = runbooks::pages::<Metric>(&rules, &generated.alert_panels, |file| {
+        runbooks::read_existing(&root, file)
+    });
+    Ok(vec![
+        Artifact {
+            name: "docs",
+            dir: PathBuf::from("docs"),
+            // docs/ also holds hand-written pages: own only metrics.md.
+            extension: None,
+            files: BTreeMap::from([("metrics.md".to_string(), render::<Metric>(&panels))]),
+            fix_command: "cargo xtask docs",
+        },
+        Artifact {
+            name: "runbooks",
+            dir: PathBuf::from(runbooks::DIR),
+            extension: Some("md"),
+            files: runbooks,
+            fix_command: "cargo xtask docs",
+        },
+    ])
 }
 
 /// The whole document for catalog `C`.
@@ -43,13 +61,9 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
         out,
         "# Metrics\n\n<!-- Generated from the catalog by `cargo xtask docs`. Do not edit. -->\n\n\
          Every metric of the catalog ({} in all), grouped by subsystem in flow order, with \
-         its dashboard panel, alerts and service-level objectives. Runbook: {}.\n",
+         its dashboard panel, alerts and service-level objectives. Each alert links to its \
+         runbook in [runbooks/](runbooks/); [labels](#labels) are described at the end.\n",
         C::ALL.len(),
-        if C::RUNBOOK_BASE.is_empty() {
-            "none"
-        } else {
-            C::RUNBOOK_BASE
-        }
     );
     out.push_str(&flowchart::<C>());
     for subsystem in C::SUBSYSTEMS {
@@ -91,11 +105,11 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
                 "\n### Alerts\n\n| Alert | Metric | Fires when | For | Severity | Summary |\n|---|---|---|---|---|---|\n",
             );
             for (metric, alert) in alerts {
-                let runbook = if C::RUNBOOK_BASE.is_empty() {
-                    alert.name.to_string()
-                } else {
-                    format!("[{}]({}#{})", alert.name, C::RUNBOOK_BASE, alert.anchor())
-                };
+                let runbook = format!(
+                    "[{}](runbooks/{})",
+                    alert.name,
+                    runbooks::file_name(&alert.anchor())
+                );
                 let _ = writeln!(
                     out,
                     "| {runbook} | `{}` | {} | {} | {} | {} |",
@@ -144,6 +158,48 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
                     format_duration(slo.period)
                 );
             }
+        }
+    }
+    out.push_str(&labels_section::<C>());
+    out
+}
+
+/// Every label of the catalog with its description, in order of first use.
+fn labels_section<C: MetricCatalog>() -> String {
+    let mut out = String::from(
+        "\n## Labels\n\nEvery series also carries `job` and `instance` (set by Prometheus).\n\n\
+         | Label | Meaning | Values | Metrics |\n|---|---|---|---|\n",
+    );
+    let mut seen: Vec<&'static catalog::LabelDef> = Vec::new();
+    for metric in C::ALL {
+        for label in metric.def().labels {
+            let def = label.def();
+            if seen.iter().any(|d| std::ptr::eq(*d, def)) {
+                continue;
+            }
+            seen.push(def);
+            let metrics: Vec<String> = C::ALL
+                .iter()
+                .filter(|m| m.def().labels.contains(label))
+                .map(|m| format!("`{}`", m.def().name))
+                .collect();
+            let values = match def.values {
+                LabelValues::OneOf(values) => values
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                LabelValues::CatalogMetric => "a catalog metric name".to_string(),
+                LabelValues::FreeForm => "free-form, bounded per metric".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                def.name,
+                cell(def.help),
+                values,
+                metrics.join(", ")
+            );
         }
     }
     out
@@ -293,6 +349,12 @@ mod tests {
             assert!(doc.contains(&format!("| `{}` |", slo.name)));
         }
         assert!(doc.contains("```mermaid\nflowchart LR\n"));
+        let source_id = catalog::Label::SourceId.def();
+        assert!(
+            doc.contains(&format!("| `{}` | {} |", source_id.name, source_id.help)),
+            "label descriptions missing"
+        );
+        assert!(doc.contains("[SmsSourceFailing](runbooks/smssourcefailing.md)"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Every artifact derived from the catalog (dashboards, rules, docs) is generated here,
 //! written through [`codegen`], and checked in CI with `--check`.
 
+mod alert_links;
 mod bench;
 mod check;
 mod codegen;
@@ -14,6 +15,7 @@ mod export;
 mod lint;
 mod live_check;
 mod rules;
+mod runbooks;
 mod setup;
 mod test;
 
@@ -35,7 +37,8 @@ enum Task {
     /// Generate Prometheus rules (prometheus/rules/) and their promtool tests
     /// (prometheus/tests/) from the catalog; with --check, fail with a diff if stale.
     Rules(GenerateArgs),
-    /// Generate docs/metrics.md from the catalog; with --check, fail with a diff if stale.
+    /// Generate docs/metrics.md and the runbooks docs/runbooks/*.md from the catalog
+    /// (keeping each runbook's hand-written section); with --check, fail with a diff if stale.
     Docs(GenerateArgs),
     /// Generate catalog/catalog.json (the catalogs as versioned JSON, the schema /catalog
     /// serves) and docs/catalog-changelog.md (changes since catalog/baseline.json); with
@@ -47,10 +50,11 @@ enum Task {
     /// Lint the catalog and its use in the workspace; every finding names the metric,
     /// the rule and the fix.
     Lint,
-    /// Run every generator with --check, then the lint; one line per artifact.
+    /// Run every generator with --check, then the panel id, alert link and lint checks;
+    /// one line per artifact.
     Check,
-    /// Generate deploy/prometheus/prometheus.yml (the docker compose scrape config);
-    /// with --check, fail with a diff if stale.
+    /// Generate deploy/prometheus/prometheus.yml and deploy/alertmanager/alertmanager.yml
+    /// (the docker compose configs); with --check, fail with a diff if stale.
     Deploy(GenerateArgs),
     /// Prove it live: 3 pipeline-demo instances scraped by a real Prometheus (and
     /// VictoriaMetrics): conformance, every dashboard panel has data, rules healthy,
@@ -90,7 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.task {
         Task::Dashboards(args) => dashboards::run(args),
         Task::Rules(args) => generate(rules::artifacts()?, args),
-        Task::Docs(args) => generate(vec![docs::artifact()?], args),
+        Task::Docs(args) => generate(docs::artifacts()?, args),
         Task::Export(args) => generate(export::artifacts(&codegen::workspace_root())?, args),
         Task::Baseline => export::advance_baseline(&codegen::workspace_root()),
         Task::Lint => {
@@ -105,7 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Task::Check => check::run(),
-        Task::Deploy(args) => generate(vec![e2e::deploy::artifact()], args),
+        Task::Deploy(args) => generate(e2e::deploy::artifacts()?, args),
         Task::E2e => e2e::run(),
         Task::Bench(args) => bench::run(args),
         Task::Test => test::run(),

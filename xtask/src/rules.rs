@@ -1,39 +1,45 @@
 //! `cargo xtask rules [--check]`: Prometheus rule files and their promtool tests.
 //!
 //! Writes `prometheus/rules/*.yaml` and `prometheus/tests/*.yaml` from the catalog with
-//! `rules_gen`, linking every alert to its metric's panel in the generated dashboards.
+//! `rules_gen`, linking every alert to the panel that plots its signal in the generated
+//! dashboards.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use catalog::{Metric, MetricCatalog};
+use catalog::Metric;
 use rules_gen::{Config, PanelLink};
 
 use crate::codegen::Artifact;
 
-/// The rule files and the rule test files, as two artifacts.
-pub fn artifacts() -> Result<Vec<Artifact>> {
-    let dashboards = dashboard_gen::generate::<Metric>()
+/// The rules generator's configuration: every alert links to the panel that plots the
+/// series it compares, as the dashboard generator recorded it.
+pub fn config() -> Result<Config<Metric>> {
+    let generated = dashboard_gen::build::<Metric>()
         .context("generating dashboards to link alerts to their panels")?;
-    let panels: BTreeMap<Metric, PanelLink> = Metric::ALL
-        .iter()
-        .filter_map(|&metric| {
-            dashboard_gen::panel_for(&dashboards, metric).map(|panel| {
-                (
-                    metric,
-                    PanelLink {
-                        dashboard_uid: panel.dashboard_uid,
-                        panel_id: panel.panel_id,
-                    },
-                )
-            })
+    let panels: BTreeMap<String, PanelLink> = generated
+        .alert_panels
+        .into_iter()
+        .map(|(key, panel)| {
+            (
+                key,
+                PanelLink {
+                    dashboard_uid: panel.dashboard_uid,
+                    panel_id: panel.panel_id,
+                },
+            )
         })
         .collect();
-    let config = Config {
+    Ok(Config {
         panels,
         ..Config::default()
-    };
+    })
+}
+
+/// The rule files and the rule test files, as two artifacts.
+pub fn artifacts() -> Result<Vec<Artifact>> {
+    let config = config()?;
     let output = rules_gen::generate::<Metric>(&config).context("generating rules")?;
     Ok(vec![
         Artifact {

@@ -38,6 +38,26 @@ const TOOLS: &[Tool] = &[
         used_for: "the e2e's second backend",
     },
     Tool {
+        program: "vmagent",
+        package: "victoria-metrics",
+        used_for: "scraping the fleet into VictoriaMetrics",
+    },
+    Tool {
+        program: "vmalert",
+        package: "victoria-metrics",
+        used_for: "the generated rules on VictoriaMetrics",
+    },
+    Tool {
+        program: "prometheus-alertmanager",
+        package: "prometheus-alertmanager",
+        used_for: "the e2e fire drill",
+    },
+    Tool {
+        program: "amtool",
+        package: "prometheus-alertmanager",
+        used_for: "checking the generated Alertmanager config",
+    },
+    Tool {
         program: "chattr",
         package: "e2fsprogs",
         used_for: "the read-only data directory fault test",
@@ -63,6 +83,7 @@ pub fn system_packages() -> Result<()> {
         return Ok(());
     }
     let mut packages: Vec<&str> = missing.iter().map(|tool| tool.package).collect();
+    packages.sort_unstable();
     packages.dedup();
     let needs: Vec<String> = missing
         .iter()

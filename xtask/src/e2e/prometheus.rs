@@ -1,7 +1,7 @@
 //! Prometheus scrape configs (for the e2e run and for users) and a client of the HTTP API.
 //!
 //! [`config`] renders a minimal `prometheus.yml`: one job scraping static targets, the
-//! rule files, no alerting or remote write. [`Api`] speaks the query API
+//! rule files and the Alertmanagers alerts go to, no remote write. [`Api`] speaks the query API
 //! (`/api/v1/query`, `/api/v1/query_range`, `/api/v1/targets`, `/api/v1/rules`) that
 //! Prometheus and VictoriaMetrics share.
 
@@ -32,6 +32,8 @@ pub struct ScrapeConfig<'a> {
     pub targets: &'a [String],
     /// Rule file globs, relative to the config file or absolute; empty for none.
     pub rule_files: &'a [String],
+    /// `host:port` of each Alertmanager alerts are sent to; empty for none.
+    pub alertmanagers: &'a [String],
 }
 
 /// A `prometheus.yml` scraping the demo fleet as job [`job_name`].
@@ -45,6 +47,12 @@ pub fn config(settings: &ScrapeConfig<'_>) -> String {
         settings.generated_by,
         interval = settings.interval,
     );
+    if !settings.alertmanagers.is_empty() {
+        yaml.push_str("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets:\n");
+        for target in settings.alertmanagers {
+            let _ = writeln!(yaml, "            - {target}");
+        }
+    }
     if !settings.rule_files.is_empty() {
         yaml.push_str("rule_files:\n");
         for file in settings.rule_files {
@@ -203,6 +211,41 @@ impl Api {
         Ok(sample.map(sample_value))
     }
 
+    /// Every series `expr` returns at `time`, as `{label="value", ...}` (sorted labels,
+    /// `__name__` dropped) -> value; `Err` on an API error.
+    pub async fn vector(
+        &self,
+        expr: &str,
+        time: SystemTime,
+    ) -> Result<std::collections::BTreeMap<String, f64>> {
+        let params = [("query", expr.to_string()), ("time", unix(time))];
+        let data = self
+            .api("/api/v1/query", &params)
+            .await?
+            .map_err(|e| anyhow::anyhow!("{expr}: {e}"))?;
+        let mut out = std::collections::BTreeMap::new();
+        for series in data["result"].as_array().into_iter().flatten() {
+            let labels: std::collections::BTreeMap<&str, &str> = series["metric"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| *name != "__name__")
+                .map(|(name, value)| (name.as_str(), value.as_str().unwrap_or_default()))
+                .collect();
+            let key: Vec<String> = labels.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+            out.insert(
+                format!("{{{}}}", key.join(", ")),
+                sample_value(&series["value"]),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The `data` of an API endpoint such as `/api/v1/alerts`.
+    pub async fn json(&self, path: &str) -> Result<Value> {
+        self.api(path, &[]).await?.map_err(anyhow::Error::msg)
+    }
+
     /// Every scrape target (active ones).
     pub async fn targets(&self) -> Result<Vec<TargetState>> {
         let data = self
@@ -296,6 +339,7 @@ mod tests {
             interval: "1s",
             targets: &targets,
             rule_files: &rules,
+            alertmanagers: &[],
         });
         assert_eq!(
             yaml,
