@@ -100,6 +100,9 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             let positions2 = 0..count;
             Ok(quote! {
                 impl #ident {
+                    /// Every value, in declaration order.
+                    pub const ALL: &'static [Self] = &[#(Self::#variants),*];
+
                     /// Every value's label string, in declaration order.
                     pub const VALUES: &'static [&'static str] = &[#(#values),*];
 

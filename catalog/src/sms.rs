@@ -51,7 +51,7 @@ pub const RUNBOOK_BASE: &str = "https://runbooks.example.com/sms-ingest";
 pub struct SourceId<'a>(pub &'a str);
 
 /// Kind of source failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter, crate::LabelValue)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, crate::LabelValue)]
 #[label(name = "error_type")]
 pub enum SourceErrorType {
     /// No complete response within the request timeout.
@@ -65,7 +65,7 @@ pub enum SourceErrorType {
 }
 
 /// Kind of storage failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter, crate::LabelValue)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, crate::LabelValue)]
 #[label(name = "error_type")]
 pub enum StorageErrorType {
     /// No space left on the device.

@@ -17,15 +17,15 @@
 //!   file-provisioning for self-hosted users.
 //!
 //! ```
-//! use catalog::Metric;
+//! use catalog::MetricId;
 //!
-//! let dashboards = dashboard_gen::generate::<Metric>().unwrap();
+//! let dashboards = dashboard_gen::generate::<MetricId>().unwrap();
 //! let overview = &dashboards[0];
 //! assert_eq!(overview.uid, "sms-overview");
-//! assert!(dashboard_gen::lint::<Metric>(overview).is_empty());
+//! assert!(dashboard_gen::lint::<MetricId>(overview).is_empty());
 //!
 //! // Where an alert on source request errors should point.
-//! let panel = dashboard_gen::panel_for(&dashboards, Metric::SourcesRequestsError).unwrap();
+//! let panel = dashboard_gen::panel_for(&dashboards, MetricId::SourcesRequestsError).unwrap();
 //! assert_eq!(panel.dashboard_uid, "sms-overview");
 //!
 //! let json = dashboard_gen::render(overview);

@@ -277,7 +277,7 @@ pub fn rate_unit(unit: Unit) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::Metric;
+    use catalog::MetricId;
 
     #[test]
     fn units_map_to_grafana_ids() {
@@ -298,37 +298,37 @@ mod tests {
 
     #[test]
     fn selectors_match_only_the_filters_a_metric_has() {
-        let with = selector(Metric::SourcesRequestsSuccess, "", &["source_id"]);
+        let with = selector(MetricId::SourcesRequestsSuccess, "", &["source_id"]);
         assert!(with.ends_with("source_id=~\"$source_id\"}"), "{with}");
-        let without = selector(Metric::GatewayCasWritesSuccess, "", &["source_id"]);
+        let without = selector(MetricId::GatewayCasWritesSuccess, "", &["source_id"]);
         assert!(!without.contains("source_id"), "{without}");
     }
 
     #[test]
     fn the_sms_catalog_filters_on_source_id_only() {
         let source_id = catalog::Label::SourceId.def().name;
-        assert_eq!(filter_labels::<Metric>(), [source_id]);
+        assert_eq!(filter_labels::<MetricId>(), [source_id]);
     }
 
     #[test]
     fn panels_follow_the_metric_kind() {
-        let visuals = |metric: Metric| -> Vec<Visual> {
+        let visuals = |metric: MetricId| -> Vec<Visual> {
             panels(metric, &[]).iter().map(|p| p.visual).collect()
         };
         use Visual::*;
-        assert_eq!(visuals(Metric::SourcesRequestsSuccess), [Timeseries]);
+        assert_eq!(visuals(MetricId::SourcesRequestsSuccess), [Timeseries]);
         assert_eq!(
-            visuals(Metric::SourcesRequestsError),
+            visuals(MetricId::SourcesRequestsError),
             [Timeseries, Timeseries]
         );
         assert_eq!(
-            visuals(Metric::SourcesRequestDuration),
+            visuals(MetricId::SourcesRequestDuration),
             [Timeseries, Heatmap]
         );
-        assert_eq!(visuals(Metric::GatewayQueueDepth), [Stat, Timeseries]);
-        assert_eq!(visuals(Metric::IngestLogRotations), [Stat]);
+        assert_eq!(visuals(MetricId::GatewayQueueDepth), [Stat, Timeseries]);
+        assert_eq!(visuals(MetricId::IngestLogRotations), [Stat]);
         assert_eq!(
-            visuals(Metric::GatewayEnvelopesDeduplicated),
+            visuals(MetricId::GatewayEnvelopesDeduplicated),
             [Timeseries, Timeseries]
         );
     }
@@ -368,7 +368,7 @@ mod tests {
                     continue;
                 }
                 for query in &panel.queries {
-                    let analysis = crate::promql::analyze::<Metric>(
+                    let analysis = crate::promql::analyze::<MetricId>(
                         &query.expr,
                         crate::promql::Rules {
                             variables: &variables,

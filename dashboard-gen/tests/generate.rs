@@ -1,17 +1,17 @@
 //! Generation from the real SMS catalog: coverage, determinism, layout and the lint.
 
-use catalog::{Metric, MetricCatalog};
+use catalog::{MetricId, MetricCatalog};
 use dashboard_gen::model::{Dashboard, PanelType};
 use dashboard_gen::{generate, lint, panel_for, render};
 
 fn overview() -> Dashboard {
-    generate::<Metric>().unwrap().remove(0)
+    generate::<MetricId>().unwrap().remove(0)
 }
 
 #[test]
 fn every_catalog_metric_appears_in_a_panel() {
-    let dashboards = generate::<Metric>().unwrap();
-    for &metric in Metric::ALL {
+    let dashboards = generate::<MetricId>().unwrap();
+    for &metric in MetricId::ALL {
         assert!(
             panel_for(&dashboards, metric).is_some(),
             "{} has no panel",
@@ -33,7 +33,7 @@ fn rows_follow_the_subsystems_in_catalog_order() {
         .filter(|p| p.kind == PanelType::Row)
         .map(|p| p.title.clone())
         .collect();
-    let subsystems: Vec<String> = Metric::SUBSYSTEMS
+    let subsystems: Vec<String> = MetricId::SUBSYSTEMS
         .iter()
         .map(|s| s.title.to_string())
         .collect();
@@ -42,15 +42,15 @@ fn rows_follow_the_subsystems_in_catalog_order() {
 
 #[test]
 fn panel_for_points_at_the_metric_s_main_panel() {
-    let dashboards = generate::<Metric>().unwrap();
-    let errors = panel_for(&dashboards, Metric::SourcesRequestsError).unwrap();
+    let dashboards = generate::<MetricId>().unwrap();
+    let errors = panel_for(&dashboards, MetricId::SourcesRequestsError).unwrap();
     assert_eq!(errors.dashboard_uid, dashboards[0].uid);
     assert!(
         errors.panel_title.ends_with("(per second)"),
         "{}",
         errors.panel_title
     );
-    let latency = panel_for(&dashboards, Metric::GatewayCasWriteDuration).unwrap();
+    let latency = panel_for(&dashboards, MetricId::GatewayCasWriteDuration).unwrap();
     assert!(
         latency.panel_title.ends_with("(p50 / p95 / p99)"),
         "{}",
@@ -68,7 +68,7 @@ fn panel_for_points_at_the_metric_s_main_panel() {
 fn check(mutate: impl FnOnce(&mut Dashboard), expected: &[&str]) {
     let mut dashboard = overview();
     mutate(&mut dashboard);
-    let mut rules: Vec<&str> = lint::<Metric>(&dashboard).iter().map(|f| f.rule).collect();
+    let mut rules: Vec<&str> = lint::<MetricId>(&dashboard).iter().map(|f| f.rule).collect();
     rules.dedup();
     assert_eq!(rules, expected);
 }
@@ -143,7 +143,7 @@ fn lint_rejects_panel_problems() {
 
 #[test]
 fn lint_rejects_target_problems() {
-    let name = Metric::GatewayQueueDepth.def().name;
+    let name = MetricId::GatewayQueueDepth.def().name;
     let set = |expr: String| {
         move |d: &mut Dashboard| first_panel(d).targets.as_mut().unwrap()[0].expr = expr
     };

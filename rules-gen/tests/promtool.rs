@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use catalog::Metric;
+use catalog::MetricId;
 use rules_gen::{Config, PanelLink};
 
 fn promtool() -> Option<PathBuf> {
@@ -58,7 +58,7 @@ fn run(promtool: &Path, args: &[&str], files: &[PathBuf]) {
 #[test]
 fn promtool_checks_and_tests_every_generated_file() {
     let Some(promtool) = promtool() else { return };
-    let mut config = Config::<Metric>::default();
+    let mut config = Config::<MetricId>::default();
     // Links exercise the dashboard annotations; their values do not matter here.
     for (i, metric) in catalog::MetricCatalog::ALL.iter().enumerate() {
         config.panels.insert(
@@ -69,7 +69,7 @@ fn promtool_checks_and_tests_every_generated_file() {
             },
         );
     }
-    let output = rules_gen::generate::<Metric>(&config).unwrap();
+    let output = rules_gen::generate::<MetricId>(&config).unwrap();
     let root = std::env::temp_dir().join(format!("rules-gen-promtool-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let rules = write_all(&root.join("rules"), &output.rules);

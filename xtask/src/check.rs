@@ -2,7 +2,7 @@
 //! artifact, a summary, and a non-zero exit when anything is stale or wrong.
 
 use anyhow::{Result, bail};
-use catalog::Metric;
+use catalog::MetricId;
 
 use crate::codegen::{self, Artifact, Mode};
 use crate::lint;
@@ -30,7 +30,7 @@ pub fn run() -> Result<()> {
             }
         }
     }
-    let findings = lint::lint::<Metric>(&root)?;
+    let findings = lint::lint::<MetricId>(&root)?;
     if findings.is_empty() {
         println!("ok    lint: no finding");
     } else {

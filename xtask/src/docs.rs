@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use catalog::{
-    AlertDef, Comparison, Indicator, LabelKey, LabelValues, Metric, MetricCatalog, MetricDef,
+    AlertDef, Comparison, Indicator, LabelKey, LabelValues, MetricId, MetricCatalog, MetricDef,
     Signal, Unit,
 };
 use dashboard_gen::PanelRef;
@@ -20,9 +20,9 @@ use crate::codegen::Artifact;
 
 /// `docs/metrics.md` (the generator owns `docs/*.md`).
 pub fn artifact() -> Result<Artifact> {
-    let dashboards = dashboard_gen::generate::<Metric>()
+    let dashboards = dashboard_gen::generate::<MetricId>()
         .context("generating dashboards to list each metric's panel")?;
-    let panels: BTreeMap<Metric, PanelRef> = Metric::ALL
+    let panels: BTreeMap<MetricId, PanelRef> = MetricId::ALL
         .iter()
         .filter_map(|&m| dashboard_gen::panel_for(&dashboards, m).map(|p| (m, p)))
         .collect();
@@ -31,7 +31,7 @@ pub fn artifact() -> Result<Artifact> {
         dir: PathBuf::from("docs"),
         // docs/ also holds hand-written pages: own only metrics.md.
         extension: None,
-        files: BTreeMap::from([("metrics.md".to_string(), render::<Metric>(&panels))]),
+        files: BTreeMap::from([("metrics.md".to_string(), render::<MetricId>(&panels))]),
         fix_command: "cargo xtask docs",
     })
 }
@@ -284,12 +284,12 @@ mod tests {
 
     #[test]
     fn every_catalog_metric_is_listed() {
-        let doc = render::<Metric>(&BTreeMap::new());
-        for metric in Metric::ALL {
+        let doc = render::<MetricId>(&BTreeMap::new());
+        for metric in MetricId::ALL {
             let row = format!("| `{}` |", metric.def().name);
             assert!(doc.contains(&row), "{} missing", metric.def().name);
         }
-        for slo in Metric::SLOS {
+        for slo in MetricId::SLOS {
             assert!(doc.contains(&format!("| `{}` |", slo.name)));
         }
         assert!(doc.contains("```mermaid\nflowchart LR\n"));

@@ -67,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Task::Rules(args) => generate(rules::artifacts()?, args),
         Task::Docs(args) => generate(vec![docs::artifact()?], args),
         Task::Lint => {
-            let findings = lint::lint::<catalog::Metric>(&codegen::workspace_root())?;
+            let findings = lint::lint::<catalog::MetricId>(&codegen::workspace_root())?;
             for finding in &findings {
                 println!("{finding}");
             }

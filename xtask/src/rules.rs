@@ -7,16 +7,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use catalog::{Metric, MetricCatalog};
+use catalog::{MetricId, MetricCatalog};
 use rules_gen::{Config, PanelLink};
 
 use crate::codegen::Artifact;
 
 /// The rule files and the rule test files, as two artifacts.
 pub fn artifacts() -> Result<Vec<Artifact>> {
-    let dashboards = dashboard_gen::generate::<Metric>()
+    let dashboards = dashboard_gen::generate::<MetricId>()
         .context("generating dashboards to link alerts to their panels")?;
-    let panels: BTreeMap<Metric, PanelLink> = Metric::ALL
+    let panels: BTreeMap<MetricId, PanelLink> = MetricId::ALL
         .iter()
         .filter_map(|&metric| {
             dashboard_gen::panel_for(&dashboards, metric).map(|panel| {
@@ -34,7 +34,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
         panels,
         ..Config::default()
     };
-    let output = rules_gen::generate::<Metric>(&config).context("generating rules")?;
+    let output = rules_gen::generate::<MetricId>(&config).context("generating rules")?;
     Ok(vec![
         Artifact {
             name: "rules",

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use catalog::{Metric, MetricCatalog, MetricKind};
+use catalog::{MetricId, MetricCatalog, MetricKind};
 use dashboard_gen::model::Dashboard;
 
 use self::conformance::Exposition;
@@ -386,14 +386,14 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
 
 /// Conformance of one instance's exposition with the catalog, as a summary row.
 fn conformance_check(address: &str, exposition: &Exposition) -> Check {
-    let problems: Vec<String> = conformance::check::<Metric>(exposition)
+    let problems: Vec<String> = conformance::check::<MetricId>(exposition)
         .iter()
         .map(ToString::to_string)
         .collect();
     let families = exposition
         .families
         .iter()
-        .filter(|(name, _)| name.starts_with(Metric::PREFIX));
+        .filter(|(name, _)| name.starts_with(MetricId::PREFIX));
     let (n_families, n_series) = families.fold((0, 0), |(f, s), (_, family)| {
         (f + 1, s + family.series.len())
     });
@@ -531,7 +531,7 @@ async fn wait_for_every_metric(fleet: &mut Fleet, demos: &[Api]) -> Result<()> {
         let mut missing = BTreeSet::new();
         for demo in demos {
             let exposition = Exposition::parse(&demo.get_text("/metrics").await?);
-            missing.extend(Metric::ALL.iter().map(|m| m.def().name).filter(|name| {
+            missing.extend(MetricId::ALL.iter().map(|m| m.def().name).filter(|name| {
                 exposition
                     .families
                     .get(*name)
@@ -571,7 +571,7 @@ async fn wait_for_scrapes(fleet: &mut Fleet, api: &Api) -> Result<()> {
 /// the value Prometheus holds: `before <= prometheus <= after`. The bracket is about
 /// one scrape interval wide.
 async fn numbers_agree(prometheus: &Api, demos: &[Api]) -> Result<Check> {
-    let counters: Vec<&str> = Metric::ALL
+    let counters: Vec<&str> = MetricId::ALL
         .iter()
         .map(|m| m.def())
         .filter(|d| d.kind == MetricKind::Counter)
@@ -789,7 +789,7 @@ mod tests {
     /// a dashboard queries a metric the demo does not emit.
     #[test]
     fn drift_fails_the_run_with_a_readable_report() {
-        let bogus = format!("{}bogus_total", Metric::PREFIX);
+        let bogus = format!("{}bogus_total", MetricId::PREFIX);
         let text = format!(
             "{}# HELP {bogus} Not in the catalog.\n# TYPE {bogus} counter\n{bogus} 1\n",
             fixtures::exposition()
@@ -797,7 +797,7 @@ mod tests {
         let exposition = Exposition::parse(&text);
         let conformance = conformance_check("127.0.0.1:9464", &exposition);
 
-        let missing = format!("{}not_emitted_total", Metric::PREFIX);
+        let missing = format!("{}not_emitted_total", MetricId::PREFIX);
         let dashboards = fixtures::dashboards_querying(&missing, "Not emitted");
         let intervals = Intervals {
             scrape: SCRAPE_INTERVAL,
@@ -827,12 +827,12 @@ mod tests {
         let text = summary(&[conformance, dashboards], Duration::from_secs(30));
         let row = format!(
             "  FAILED   conformance 127.0.0.1:9464  {} families",
-            Metric::ALL.len() + 1
+            MetricId::ALL.len() + 1
         );
         assert!(text.contains(&row), "{text}");
         assert!(
             text.contains(&format!(
-                "  - {bogus}: exposed, but the catalog does not define it (declare it in catalog::Metric or stop recording it)\n"
+                "  - {bogus}: exposed, but the catalog does not define it (declare it in catalog::MetricId or stop recording it)\n"
             )),
             "{text}"
         );
