@@ -341,8 +341,8 @@ impl<C: MetricCatalog> Recorder<C> {
     }
 
     /// Number of series currently registered for `metric` (overflow series included).
-    pub fn series_count(&self, metric: C) -> usize {
-        let state = self.state(metric);
+    pub fn series_count(&self, metric: impl Into<C>) -> usize {
+        let state = self.state(metric.into());
         if state.unlabeled.is_some() {
             1
         } else {
