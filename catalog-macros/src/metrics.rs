@@ -435,6 +435,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         ));
     }
     let vis = &item.vis;
+    // The per-metric types live one module down: as visible as the enum.
+    let inner_vis = match vis {
+        syn::Visibility::Inherited => quote!(pub(super)),
+        syn::Visibility::Public(_) => quote!(pub),
+        syn::Visibility::Restricted(_) => quote!(pub(crate)),
+    };
     let name = &item.ident;
     let id = format_ident!("{}Id", name);
     let module = Ident::new(&snake_case(&name.to_string()), name.span());
@@ -499,7 +505,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         typed.push(quote_spanned! {ident.span()=>
             #[doc = #type_doc]
             #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-            pub struct #ident;
+            #inner_vis struct #ident;
         });
         consts.push(quote_spanned! {ident.span()=>
             #(#doc_attrs)*
@@ -517,6 +523,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 
             impl ::catalog::#marker for #module::#ident {}
 
+            #[allow(dead_code)]
             impl #module::#ident {
                 /// This metric's id.
                 #[inline]
@@ -580,7 +587,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         #[doc = #name_doc]
         #vis enum #name {}
 
-        #[allow(non_upper_case_globals)]
+        // Generated API: a catalog uses some of it, never necessarily all.
+        #[allow(non_upper_case_globals, dead_code)]
         impl #name {
             #(#consts)*
         }

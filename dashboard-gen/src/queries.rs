@@ -335,7 +335,7 @@ mod tests {
 
     #[test]
     fn gauges_are_never_rated_and_counters_never_raw() {
-        for &metric in <Metric as MetricCatalog>::ALL {
+        for &metric in <MetricId as MetricCatalog>::ALL {
             for panel in panels(metric, &[]) {
                 for query in &panel.queries {
                     let rated = query.expr.contains("rate(");
@@ -353,10 +353,10 @@ mod tests {
         /// the PromQL checks with exactly those variables.
         #[test]
         fn queries_pass_the_promql_checks_for_any_filters(
-            metric_idx in 0..<Metric as MetricCatalog>::ALL.len(),
+            metric_idx in 0..<MetricId as MetricCatalog>::ALL.len(),
             filters in proptest::sample::subsequence(vec!["source_id", "error_type", "metric", "reason"], 0..=4),
         ) {
-            let metric = <Metric as MetricCatalog>::ALL[metric_idx];
+            let metric = <MetricId as MetricCatalog>::ALL[metric_idx];
             let variables: Vec<String> = ["job", "instance"]
                 .iter()
                 .chain(&filters)
