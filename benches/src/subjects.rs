@@ -7,11 +7,11 @@ use metrics_exporter_prometheus::{
 };
 use recorder::{CounterHandle, HistogramHandle, Recorder};
 
-pub use crate::catalog::{KEY, METHOD, ROUTE, STATUS, TENANT};
 use crate::catalog::{
     Bench, BenchId, Key as KeyLabel, LATENCY_BUCKETS, METHODS, Method, Route, STATUSES, Status,
     Tenant,
 };
+pub use crate::catalog::{KEY, METHOD, ROUTE, STATUS, TENANT};
 use crate::{DynamicSubject, Subject};
 
 /// Name of [`Bench::Requests`].

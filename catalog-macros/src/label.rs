@@ -81,14 +81,18 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                         "label values are plain variants: remove the fields",
                     ));
                 }
-                let mut value = LitStr::new(&snake_case(&variant.ident.to_string()), variant.ident.span());
+                let mut value = LitStr::new(
+                    &snake_case(&variant.ident.to_string()),
+                    variant.ident.span(),
+                );
                 for attr in variant.attrs.iter().filter(|a| a.path().is_ident("label")) {
                     attr.parse_nested_meta(|meta| {
                         if meta.path.is_ident("value") {
                             value = meta.value()?.parse()?;
                             Ok(())
                         } else {
-                            Err(meta.error("unknown value setting: write `value = \"label_value\"`"))
+                            Err(meta
+                                .error("unknown value setting: write `value = \"label_value\"`"))
                         }
                     })?;
                 }

@@ -369,7 +369,10 @@ impl Walker<'_> {
             let variant = &last.ident;
             keys.push(quote_spanned! {variant.span()=> #label_enum::#variant});
         }
-        let doc = tokens_text(&ty).replace(" < ", "<").replace(" >", ">").replace("< ", "<");
+        let doc = tokens_text(&ty)
+            .replace(" < ", "<")
+            .replace(" >", ">")
+            .replace("< ", "<");
         let mut named = ty.clone();
         NameLifetimes.visit_type_mut(&mut named);
         self.labels = Some((named.into_token_stream(), doc));
@@ -377,7 +380,12 @@ impl Walker<'_> {
     }
 }
 
-fn declaration(args: &Args, id: &Ident, variant: &Variant, help: &LitStr) -> syn::Result<Declaration> {
+fn declaration(
+    args: &Args,
+    id: &Ident,
+    variant: &Variant,
+    help: &LitStr,
+) -> syn::Result<Declaration> {
     let attrs: Vec<&Attribute> = variant
         .attrs
         .iter()
@@ -388,7 +396,10 @@ fn declaration(args: &Args, id: &Ident, variant: &Variant, help: &LitStr) -> syn
         [] => {
             return Err(syn::Error::new(
                 variant.ident.span(),
-                format!("declare the metric: add `#[metric(counter(\"app_x_total\", &SUBSYSTEM))]` above `{}`", variant.ident),
+                format!(
+                    "declare the metric: add `#[metric(counter(\"app_x_total\", &SUBSYSTEM))]` above `{}`",
+                    variant.ident
+                ),
             ));
         }
         [_, second, ..] => {
@@ -474,7 +485,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         let Some(help) = first_paragraph(&variant.attrs) else {
             return Err(syn::Error::new(
                 ident.span(),
-                format!("document `{ident}`: its doc comment is the metric's HELP text, e.g. `/// Requests that failed.`"),
+                format!(
+                    "document `{ident}`: its doc comment is the metric's HELP text, e.g. `/// Requests that failed.`"
+                ),
             ));
         };
         let help = LitStr::new(&help, ident.span());
@@ -488,11 +501,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         arms.push(quote_spanned! {ident.span()=> #id::#ident => const { &#def } });
         let labels = &declaration.labels;
         let marker = declaration.kind.marker();
-        let mut summary = format!(
-            "`{}`: {}",
-            declaration.name_doc,
-            declaration.kind.word()
-        );
+        let mut summary = format!("`{}`: {}", declaration.name_doc, declaration.kind.word());
         match &declaration.labels_doc {
             Some(labels) => summary.push_str(&format!(", labels `{labels}`")),
             None => summary.push_str(", no labels"),

@@ -267,7 +267,6 @@ impl<C: CatalogLabels> SloDef<C> {
     /// The standard SLO period: 30 days.
     pub const DEFAULT_PERIOD: Duration = days(30);
 
-
     /// Availability: errors over errors plus successes of `errors`' success twin.
     pub const fn availability(
         name: &'static str,
@@ -310,7 +309,6 @@ impl<C: CatalogLabels> SloDef<C> {
         self
     }
 }
-
 
 /// `sms_` -> `Sms`, `my_app_` -> `MyApp`: how alert names spell the catalog's words.
 pub(crate) fn camel_case(snake: &str) -> String {

@@ -45,6 +45,14 @@ mod validate;
 pub use alerting::{
     AlertDef, Comparison, Indicator, Severity, Signal, SloDef, TARGET_LABELS, days, hours, minutes,
 };
+/// Derives a label type: [`LabelType`], [`LabelValue`] and the one-label [`LabelSet`].
+///
+/// Its doc comment's first paragraph is the label's help; `#[label(name = "...")]` its
+/// Prometheus name. A fieldless enum is an enumerated label whose values are the snake
+/// case of the variants (`HttpStatus` -> `http_status`; `#[label(value = "...")]` on a
+/// variant overrides); a newtype over `&str` is free-form (add `catalog_metric` for a
+/// label whose values are the catalog's metric names). The type must be `Copy`.
+pub use catalog_macros::LabelValue;
 /// Declares a catalog: one item per metric.
 ///
 /// On an enum whose variants each carry a doc comment (the metric's HELP text, also its
@@ -98,14 +106,6 @@ pub use alerting::{
 /// label type of the catalog), `subsystems` (flow order), `samples_dropped` and
 /// `series_overflow` (the recorder's self-metrics), optional `runbook_base`.
 pub use catalog_macros::metrics;
-/// Derives a label type: [`LabelType`], [`LabelValue`] and the one-label [`LabelSet`].
-///
-/// Its doc comment's first paragraph is the label's help; `#[label(name = "...")]` its
-/// Prometheus name. A fieldless enum is an enumerated label whose values are the snake
-/// case of the variants (`HttpStatus` -> `http_status`; `#[label(value = "...")]` on a
-/// variant overrides); a newtype over `&str` is free-form (add `catalog_metric` for a
-/// label whose values are the catalog's metric names). The type must be `Copy`.
-pub use catalog_macros::LabelValue;
 pub use labels::{
     CatalogLabels, LabelDef, LabelKey, LabelSet, LabelType, LabelValue, LabelValues, MAX_LABELS,
     OVERFLOW_VALUE,

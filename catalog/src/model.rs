@@ -9,7 +9,6 @@ use std::hash::Hash;
 
 use crate::alerting::{AlertDef, SloDef, camel_case};
 use crate::labels::{CatalogLabels, LabelKey, LabelValues};
-use crate::typed::TypedMetric;
 
 /// A set of metrics, one enum variant per metric.
 ///
@@ -51,7 +50,6 @@ pub trait MetricCatalog:
     /// Position of this metric in [`MetricCatalog::ALL`].
     fn index(self) -> usize;
 }
-
 
 impl<C: MetricCatalog> SloDef<C> {
     /// Name of this objective's burn-rate alerts: the catalog prefix and the SLO name in
@@ -199,14 +197,6 @@ impl<C: MetricCatalog> MetricDef<C> {
         self
     }
 
-    /// Links an error counter to the counter of successes of the same operation
-    /// (`Metric::X`, the typed constant).
-    pub const fn success_twin<M: TypedMetric<Catalog = C>>(mut self, success: M) -> Self {
-        let _ = success;
-        self.success_twin = Some(M::ID);
-        self
-    }
-
     /// Sets the dashboard hints.
     pub const fn dashboard(mut self, dashboard: DashboardHints<C>) -> Self {
         self.dashboard = dashboard;
@@ -295,7 +285,6 @@ impl Unit {
         }
     }
 }
-
 
 /// A pipeline phase: groups metrics in dashboards and docs.
 #[derive(Debug, PartialEq, Eq)]

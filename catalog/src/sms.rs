@@ -10,7 +10,9 @@
 use crate::alerting::{
     AlertDef, Comparison::Above, Comparison::Below, Severity, Signal, SloDef, minutes,
 };
-use crate::model::{CustomQuery, DashboardHints, DropReason, MetricName, PanelHint, Subsystem, Unit};
+use crate::model::{
+    CustomQuery, DashboardHints, DropReason, MetricName, PanelHint, Subsystem, Unit,
+};
 
 /// Sources: remote systems polled over HTTP for SMS envelopes.
 pub const SOURCES: Subsystem = Subsystem {

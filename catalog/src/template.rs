@@ -139,5 +139,4 @@ mod tests {
         check("x }}", Err("without"));
         check("{{ $labels.job | humanize }}", Err("labels take no"));
     }
-
 }

@@ -6,7 +6,7 @@
 //! recording call with the wrong labels or for the wrong kind does not compile.
 
 use crate::labels::LabelSet;
-use crate::model::MetricCatalog;
+use crate::model::{MetricCatalog, MetricDef};
 
 /// A metric of a catalog, as a type.
 pub trait TypedMetric: Copy + Send + Sync + 'static {
@@ -43,3 +43,13 @@ pub trait GaugeMetric: TypedMetric {}
     note = "`observe`, `start_timer` and `histogram` take a histogram; a counter takes `inc`, `add` or `counter`, a gauge `set`, `dec` or `gauge`"
 )]
 pub trait HistogramMetric: TypedMetric {}
+
+impl<C: MetricCatalog> MetricDef<C> {
+    /// Links an error counter to the counter of successes of the same operation
+    /// (`Metric::X`, the typed constant).
+    pub const fn success_twin<M: TypedMetric<Catalog = C>>(mut self, success: M) -> Self {
+        let _ = success;
+        self.success_twin = Some(M::ID);
+        self
+    }
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use catalog::{
-    DropReason, Label, LabelKey, LabelValues, MetricId, MetricCatalog, MetricKind, Unit, validate,
+    DropReason, Label, LabelKey, LabelValues, MetricCatalog, MetricId, MetricKind, Unit, validate,
 };
 use strum::IntoEnumIterator;
 

@@ -538,7 +538,10 @@ mod tests {
         assert!(analysis.findings.is_empty(), "{:?}", analysis.findings);
         assert_eq!(
             analysis.metrics.into_iter().collect::<Vec<_>>(),
-            [MetricId::IngestLogWritesSuccess, MetricId::IngestLogWritesError]
+            [
+                MetricId::IngestLogWritesSuccess,
+                MetricId::IngestLogWritesError
+            ]
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Generation from the real SMS catalog: coverage, determinism, layout and the lint.
 
-use catalog::{MetricId, MetricCatalog};
+use catalog::{MetricCatalog, MetricId};
 use dashboard_gen::model::{Dashboard, PanelType};
 use dashboard_gen::{generate, lint, panel_for, render};
 
@@ -68,7 +68,10 @@ fn panel_for_points_at_the_metric_s_main_panel() {
 fn check(mutate: impl FnOnce(&mut Dashboard), expected: &[&str]) {
     let mut dashboard = overview();
     mutate(&mut dashboard);
-    let mut rules: Vec<&str> = lint::<MetricId>(&dashboard).iter().map(|f| f.rule).collect();
+    let mut rules: Vec<&str> = lint::<MetricId>(&dashboard)
+        .iter()
+        .map(|f| f.rule)
+        .collect();
     rules.dedup();
     assert_eq!(rules, expected);
 }

@@ -71,7 +71,11 @@ impl Cas {
         }
         let started = Instant::now();
         let result = match self.faults.draw(started) {
-            Some(fault) => Err(StorageError::new("write", &path, crate::storage::injected_error(fault))),
+            Some(fault) => Err(StorageError::new(
+                "write",
+                &path,
+                crate::storage::injected_error(fault),
+            )),
             None => self.write(hash, bytes, &path),
         };
         match &result {

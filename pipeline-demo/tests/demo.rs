@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod support;
 
-use catalog::{LabelKey, MetricId, MetricCatalog, MetricKind};
+use catalog::{LabelKey, MetricCatalog, MetricId, MetricKind};
 use pipeline_demo::envelope::ContentHash;
 use pipeline_demo::ingest_log::{self, LogRecord, Tail};
 use support::Demo;
@@ -246,9 +246,18 @@ fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
     }
     // Every error type of every error counter got data.
     for (metric, types) in [
-        (MetricId::SourcesRequestsError, catalog::SourceErrorType::VALUES),
-        (MetricId::GatewayCasWritesError, catalog::StorageErrorType::VALUES),
-        (MetricId::IngestLogWritesError, catalog::StorageErrorType::VALUES),
+        (
+            MetricId::SourcesRequestsError,
+            catalog::SourceErrorType::VALUES,
+        ),
+        (
+            MetricId::GatewayCasWritesError,
+            catalog::StorageErrorType::VALUES,
+        ),
+        (
+            MetricId::IngestLogWritesError,
+            catalog::StorageErrorType::VALUES,
+        ),
     ] {
         let samples = parse_samples(&last);
         for error_type in types {

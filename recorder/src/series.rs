@@ -17,7 +17,6 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-
 pub(crate) use catalog::MAX_LABELS;
 
 /// Owned label values of one series, in catalog label order.

@@ -119,21 +119,14 @@ fn same_and_distinct_series_are_exact_under_concurrent_scrapes() {
                 scope.spawn(move || {
                     let own = format!("thread-{t}");
                     let cached = recorder.counter(Metric::GatewayCasWritesSuccess, ());
-                    let histogram = recorder
-                        .histogram(Metric::SourcesRequestDuration, SourceId(&own));
+                    let histogram =
+                        recorder.histogram(Metric::SourcesRequestDuration, SourceId(&own));
                     for i in 0..m {
-                        recorder.inc(
-                            Metric::SourcesRequestsSuccess,
-                            SourceId("shared"),
-                        );
+                        recorder.inc(Metric::SourcesRequestsSuccess, SourceId("shared"));
                         recorder.inc(Metric::SourcesRequestsSuccess, SourceId(&own));
                         cached.inc();
                         let value = OBSERVATIONS[(i % 3) as usize];
-                        recorder.observe(
-                            Metric::SourcesRequestDuration,
-                            SourceId("shared"),
-                            value,
-                        );
+                        recorder.observe(Metric::SourcesRequestDuration, SourceId("shared"), value);
                         histogram.observe(value);
                     }
                 });

@@ -17,7 +17,10 @@ fn recorder() -> recorder::Recorder<MetricId> {
 fn record_everything(recorder: &recorder::Recorder<MetricId>) {
     let source = SourceId("source-a");
     recorder.inc(Metric::SourcesRequestsSuccess, source);
-    recorder.inc(Metric::SourcesRequestsError, (source, SourceErrorType::Timeout));
+    recorder.inc(
+        Metric::SourcesRequestsError,
+        (source, SourceErrorType::Timeout),
+    );
     recorder.observe(Metric::SourcesRequestDuration, source, 0.3);
     recorder.set(Metric::SourcesRequestsInFlight, (), 3.0);
     recorder.inc(Metric::SourcesEnvelopesReceived, source);

@@ -162,10 +162,7 @@ fn values_over_the_length_bound_are_dropped_and_counted() {
 #[should_panic(expected = "over the 256-byte bound")]
 fn values_over_the_length_bound_panic_when_asked_to() {
     let over_bound = "x".repeat(MAX_LABEL_VALUE_BYTES + 1);
-    recorder().inc(
-        Metric::SourcesRequestsSuccess,
-        SourceId(&over_bound),
-    );
+    recorder().inc(Metric::SourcesRequestsSuccess, SourceId(&over_bound));
 }
 
 #[test]

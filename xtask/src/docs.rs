@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use catalog::{
-    AlertDef, Comparison, Indicator, LabelKey, LabelValues, MetricId, MetricCatalog, MetricDef,
+    AlertDef, Comparison, Indicator, LabelKey, LabelValues, MetricCatalog, MetricDef, MetricId,
     Signal, Unit,
 };
 use dashboard_gen::PanelRef;

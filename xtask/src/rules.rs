@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use catalog::{MetricId, MetricCatalog};
+use catalog::{MetricCatalog, MetricId};
 use rules_gen::{Config, PanelLink};
 
 use crate::codegen::Artifact;

@@ -68,7 +68,10 @@ pub(super) fn check_relations<C: MetricCatalog>(
     }
 }
 
-pub(super) fn check_labels<C: MetricCatalog>(metric: C, push: &mut impl FnMut(&str, &'static str, String)) {
+pub(super) fn check_labels<C: MetricCatalog>(
+    metric: C,
+    push: &mut impl FnMut(&str, &'static str, String),
+) {
     let def = metric.def();
     let mut label_names = BTreeSet::new();
     for label in def.labels {
@@ -105,17 +108,13 @@ pub(super) fn check_labels<C: MetricCatalog>(metric: C, push: &mut impl FnMut(&s
                     format!("label `{}` lists a value twice", label_def.name),
                 );
             }
-            if values
-                .iter()
-                .any(|v| v.is_empty() || *v == OVERFLOW_VALUE)
-            {
+            if values.iter().any(|v| v.is_empty() || *v == OVERFLOW_VALUE) {
                 push(
                     def.name,
                     "label-values",
                     format!(
                         "label `{}`: values must be non-empty and not `{}`",
-                        label_def.name,
-                        OVERFLOW_VALUE
+                        label_def.name, OVERFLOW_VALUE
                     ),
                 );
             }
@@ -138,7 +137,9 @@ pub(super) fn check_labels<C: MetricCatalog>(metric: C, push: &mut impl FnMut(&s
     }
 }
 
-pub(super) fn check_self_metrics<C: MetricCatalog>(push: &mut impl FnMut(&str, &'static str, String)) {
+pub(super) fn check_self_metrics<C: MetricCatalog>(
+    push: &mut impl FnMut(&str, &'static str, String),
+) {
     let shape = |metric: C| -> Vec<LabelValues> {
         metric.def().labels.iter().map(|l| l.def().values).collect()
     };

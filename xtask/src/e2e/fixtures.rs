@@ -19,7 +19,11 @@ pub fn exposition() -> String {
     let source = SourceId(SOURCE);
     let step = COUNTER_STEP;
     recorder.add(Metric::SourcesRequestsSuccess, source, step);
-    recorder.add(Metric::SourcesRequestsError, (source, SourceErrorType::Timeout), step);
+    recorder.add(
+        Metric::SourcesRequestsError,
+        (source, SourceErrorType::Timeout),
+        step,
+    );
     recorder.observe(Metric::SourcesRequestDuration, source, 0.05);
     recorder.set(Metric::SourcesRequestsInFlight, (), 1.0);
     recorder.add(Metric::SourcesEnvelopesReceived, source, step);
@@ -27,11 +31,19 @@ pub fn exposition() -> String {
     recorder.add(Metric::GatewayEnvelopesDeduplicated, source, step);
     recorder.set(Metric::GatewayQueueDepth, (), 1.0);
     recorder.add(Metric::GatewayCasWritesSuccess, (), step);
-    recorder.add(Metric::GatewayCasWritesError, StorageErrorType::DiskFull, step);
+    recorder.add(
+        Metric::GatewayCasWritesError,
+        StorageErrorType::DiskFull,
+        step,
+    );
     recorder.observe(Metric::GatewayCasWriteDuration, (), 0.05);
     recorder.add(Metric::GatewayCasWrittenBytes, (), step);
     recorder.add(Metric::IngestLogWritesSuccess, (), step);
-    recorder.add(Metric::IngestLogWritesError, StorageErrorType::DiskFull, step);
+    recorder.add(
+        Metric::IngestLogWritesError,
+        StorageErrorType::DiskFull,
+        step,
+    );
     recorder.set(Metric::IngestLogCurrentFileSize, (), 1.0);
     recorder.add(Metric::IngestLogRotations, (), step);
     recorder.observe(Metric::IngestLogFsyncDuration, (), 0.05);

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use catalog::{MetricId, MetricCatalog, MetricKind};
+use catalog::{MetricCatalog, MetricId, MetricKind};
 use dashboard_gen::model::Dashboard;
 
 use self::conformance::Exposition;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use catalog::{MetricId, MetricCatalog};
+use catalog::{MetricCatalog, MetricId};
 use serde::Deserialize;
 use serde_json::Value;
 
