@@ -4,7 +4,7 @@ mod support;
 
 use proptest::prelude::*;
 use support::{
-    MAX_TENANT_SERIES, Outcome, Tenant, Tiny, TinyId, counting_recorder, dropped, sample,
+    MAX_TENANT_SERIES, Outcome, Priority, Tenant, Tiny, TinyId, counting_recorder, dropped, sample,
 };
 
 // Wrong label sets, wrong values of enumerated labels and operations of the wrong kind
@@ -98,6 +98,32 @@ fn series_past_the_bound_fold_into_one_overflow_series_per_enumerated_value() {
 }
 
 proptest! {
+    /// Typed enumerated labels index the dense series directly: whatever combinations
+    /// are recorded, each lands on the series exposed with exactly those label values.
+    #[test]
+    fn enumerated_label_sets_land_on_their_own_series(
+        calls in prop::collection::vec((0usize..2, 0usize..3), 0..40)
+    ) {
+        let recorder = counting_recorder();
+        let mut expected = [[0.0f64; 3]; 2];
+        for &(outcome, priority) in &calls {
+            recorder.inc(Tiny::Graded, (Outcome::ALL[outcome], Priority::ALL[priority]));
+            expected[outcome][priority] += 1.0;
+        }
+        let text = recorder.render();
+        let name = Tiny::Graded.def().name;
+        for (o, outcome) in Outcome::ALL.iter().enumerate() {
+            for (p, priority) in Priority::ALL.iter().enumerate() {
+                let series = format!(
+                    "{name}{{outcome=\"{}\",priority=\"{}\"}}",
+                    outcome.as_str(),
+                    priority.as_str()
+                );
+                prop_assert_eq!(sample(&text, &series), Some(expected[o][p]), "{}", series);
+            }
+        }
+    }
+
     /// Whatever tenants arrive, in whatever order: at most the bound plus the overflow
     /// series exist, and no increment is lost (admitted + overflow = calls).
     #[test]

@@ -28,12 +28,21 @@ pub enum Outcome {
     Failed,
 }
 
+/// How urgent the job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "priority")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+}
+
 /// Series bound of `ByTenant`.
 pub const MAX_TENANT_SERIES: usize = 3;
 
 #[catalog::metrics(
     prefix = "tiny_",
-    labels = [Tenant, Outcome, MetricName, DropReason],
+    labels = [Tenant, Outcome, Priority, MetricName, DropReason],
     subsystems = [JOBS],
     samples_dropped = Dropped,
     series_overflow = Overflow,
@@ -49,6 +58,9 @@ pub enum Tiny {
         .max_series(MAX_TENANT_SERIES)
         .dashboard(DashboardHints::AUTO))]
     ByTenant,
+    /// Jobs run, by outcome and priority (two enumerated labels: a dense metric).
+    #[metric(counter("tiny_jobs_graded_total", &JOBS).labels::<(Outcome, Priority)>())]
+    Graded,
     /// Jobs waiting.
     #[metric(gauge("tiny_jobs_queued", &JOBS))]
     Queued,
