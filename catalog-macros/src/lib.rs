@@ -1,5 +1,5 @@
-//! Procedural macros of the `catalog` crate: use them as [`catalog::metrics`] and
-//! [`catalog::LabelValue`], where they are re-exported and documented with examples.
+//! Procedural macros of the `catalog` crate: use them as `catalog::metrics` and
+//! `catalog::LabelValue`, where they are re-exported and documented with examples.
 //!
 //! - `#[catalog::metrics(...)]` on an enum whose variants each carry one
 //!   `#[metric(...)]` declaration and a doc comment (the HELP text) generates the typed
@@ -13,9 +13,6 @@
 //!
 //! Mistakes are reported as compile errors on the offending tokens, saying what to write
 //! instead. The generated code names the `catalog` crate as `::catalog`.
-//!
-//! [`catalog::metrics`]: https://docs.rs/catalog
-//! [`catalog::LabelValue`]: https://docs.rs/catalog
 
 mod label;
 mod metrics;

@@ -372,7 +372,8 @@ impl Walker<'_> {
         let doc = tokens_text(&ty)
             .replace(" < ", "<")
             .replace(" >", ">")
-            .replace("< ", "<");
+            .replace("< ", "<")
+            .replace(" ,", ",");
         let mut named = ty.clone();
         NameLifetimes.visit_type_mut(&mut named);
         self.labels = Some((named.into_token_stream(), doc));

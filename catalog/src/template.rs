@@ -34,7 +34,7 @@ pub enum TemplatePart {
 
 /// Parses an alert description into text and placeholders.
 ///
-/// Only the small vocabulary described on [`AlertDef`] is accepted, so generators and
+/// Only the small vocabulary described on [`AlertDef`](crate::AlertDef) is accepted, so generators and
 /// tests can render descriptions themselves; `Err` names the first action it does not
 /// understand.
 pub fn template_placeholders(template: &str) -> Result<Vec<TemplatePart>, String> {
