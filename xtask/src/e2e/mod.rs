@@ -832,7 +832,7 @@ mod tests {
         assert!(text.contains(&row), "{text}");
         assert!(
             text.contains(&format!(
-                "  - {bogus}: exposed, but the catalog does not define it (declare it in catalog::MetricId or stop recording it)\n"
+                "  - {bogus}: exposed, but the catalog does not define it (declare it in catalog::Metric or stop recording it)\n"
             )),
             "{text}"
         );
