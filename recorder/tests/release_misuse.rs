@@ -40,7 +40,7 @@ impl Subscriber for CountWarnings {
 /// and wrong kinds do not compile; what is left at run time is values.)
 fn misuse(recorder: &recorder::Recorder<MetricId>) {
     let success = Metric::SourcesRequestsSuccess;
-    let too_long = "x".repeat(MAX_LABEL_VALUE_BYTES + 1);
+    let too_long = "x".repeat(MAX_LABEL_VALUE_BYTES + 2);
     recorder.inc(success, SourceId(&too_long)); // over the length bound
     recorder.inc(success, SourceId(&too_long[1..])); // still over it
     let duration = Metric::SourcesRequestDuration;
