@@ -11,17 +11,17 @@ use std::io::Write as _;
 
 use criterion::Criterion;
 use recorder::{Format, Recorder};
-use recorder_benches::catalog::{Bench, BenchLabel};
+use recorder_benches::catalog::{Bench, BenchId, Key};
 use recorder_benches::fixtures::Fixtures;
 
 /// A recorder holding one counter series per key.
-fn recorder(keys: &[String]) -> Recorder<Bench> {
-    let recorder = recorder::Builder::<Bench>::new()
+fn recorder(keys: &[String]) -> Recorder<BenchId> {
+    let recorder = recorder::Builder::<BenchId>::new()
         .panic_on_misuse(false)
         .build()
         .expect("the bench catalog is valid");
     for key in keys {
-        recorder.inc(Bench::Series, &[(BenchLabel::Key, key)]);
+        recorder.inc(Bench::Series, Key(key));
     }
     recorder
 }

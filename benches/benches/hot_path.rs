@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
-use recorder_benches::catalog::{Bench, BenchLabel};
+use recorder_benches::catalog::{Bench, BenchId, Key};
 use recorder_benches::fixtures::{Fixtures, ROUTES};
 use recorder_benches::seed::Seed;
 use recorder_benches::subjects::{
@@ -156,7 +156,7 @@ fn main() {
         .sample_size(if quick { 20 } else { 50 })
         .configure_from_args();
     // Installed once per process, as users do; also the global `metrics` recorder.
-    recorder::Builder::<Bench>::new()
+    recorder::Builder::<BenchId>::new()
         .listen("127.0.0.1:0".parse().expect("address"))
         .panic_on_misuse(false)
         .install()
@@ -333,7 +333,7 @@ fn observe<S: Subject>(group: &mut Group<'_>, id: &str, subject: &S, fixtures: &
 /// Start a timer and stop it at once: the timer's own overhead.
 fn timers(group: &mut Group<'_>, subjects: &Subjects) {
     group.bench_function("ours", |b| {
-        b.iter(|| drop(recorder::start_timer(Bench::Latency, &[])))
+        b.iter(|| drop(recorder::start_timer(Bench::Latency, ())))
     });
     let handle = &subjects.ours_handles.latency;
     group.bench_function("ours_handle", |b| b.iter(|| drop(handle.start_timer())));
@@ -370,13 +370,13 @@ fn timers(group: &mut Group<'_>, subjects: &Subjects) {
 /// into the overflow series. Only ours bounds series; the peers grow without limit.
 fn overflow(group: &mut Group<'_>, fixtures: &Fixtures) {
     for key in &fixtures.fill_keys {
-        recorder::inc(Bench::Spilled, &[(BenchLabel::Key, key)]);
+        recorder::inc(Bench::Spilled, Key(key));
     }
     let keys = &fixtures.spill_keys;
     let mut index = 0;
     group.bench_function("ours", |b| {
         b.iter(|| {
-            recorder::inc(Bench::Spilled, &[(BenchLabel::Key, &keys[index])]);
+            recorder::inc(Bench::Spilled, Key(&keys[index]));
             index = next(index, keys.len());
         })
     });

@@ -3,7 +3,7 @@
 //! Every implementation (ours, the `metrics` facade, the seed design and the peers)
 //! registers these names through [`Bench::def`], so no name is written twice.
 
-use catalog::{LabelDef, LabelKey, LabelValues, MetricCatalog, MetricDef, Subsystem, Unit};
+use catalog::{DropReason, LabelType, LabelValue, MetricName, Subsystem, Unit};
 
 /// The only subsystem of the benchmark catalog.
 pub const API: Subsystem = Subsystem {
@@ -12,17 +12,65 @@ pub const API: Subsystem = Subsystem {
     description: "Benchmark workloads.",
 };
 
+/// Request method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "method")]
+pub enum Method {
+    /// `get`.
+    Get,
+    /// `put`.
+    Put,
+    /// `delete`.
+    Delete,
+}
+
+/// Response status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "status")]
+pub enum Status {
+    /// `ok`.
+    Ok,
+    /// `not_found`.
+    NotFound,
+    /// `conflict`.
+    Conflict,
+    /// `timeout`.
+    Timeout,
+    /// `refused`.
+    Refused,
+    /// `internal`.
+    Internal,
+}
+
+/// Tenant name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "tenant")]
+pub struct Tenant<'a>(pub &'a str);
+
+/// Route template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "route")]
+pub struct Route<'a>(pub &'a str);
+
+/// Arbitrary key, for render, first-touch and overflow workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "key")]
+pub struct Key<'a>(pub &'a str);
+
 /// Values of the enumerated `method` label.
-pub const METHODS: &[&str] = &["get", "put", "delete"];
+pub const METHODS: &[&str] = Method::VALUES;
 /// Values of the enumerated `status` label.
-pub const STATUSES: &[&str] = &[
-    "ok",
-    "not_found",
-    "conflict",
-    "timeout",
-    "refused",
-    "internal",
-];
+pub const STATUSES: &[&str] = Status::VALUES;
+/// Label names, as the string-keyed implementations take them.
+pub const METHOD: &str = <Method as LabelType>::DEF.name;
+/// See [`METHOD`].
+pub const STATUS: &str = <Status as LabelType>::DEF.name;
+/// See [`METHOD`].
+pub const TENANT: &str = <Tenant<'static> as LabelType>::DEF.name;
+/// See [`METHOD`].
+pub const ROUTE: &str = <Route<'static> as LabelType>::DEF.name;
+/// See [`METHOD`].
+pub const KEY: &str = <Key<'static> as LabelType>::DEF.name;
 /// Histogram buckets shared by every implementation.
 pub const LATENCY_BUCKETS: [f64; 7] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0];
 /// Series bound of [`Bench::Spilled`]: small, so the overflow path is easy to reach.
@@ -32,231 +80,49 @@ pub const SERIES_BOUND: usize = 100_000;
 /// Series bound of [`Bench::TenantRequests`].
 pub const TENANT_BOUND: usize = 64;
 
-/// Label keys of the benchmark catalog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum BenchLabel {
-    /// Enumerated: [`METHODS`].
-    Method,
-    /// Enumerated: [`STATUSES`].
-    Status,
-    /// Free-form tenant name.
-    Tenant,
-    /// Free-form route.
-    Route,
-    /// Free-form key, for render, first-touch and overflow workloads.
-    Key,
-    /// A catalog metric name (self-metrics).
-    Metric,
-    /// Why a sample was dropped (self-metrics).
-    Reason,
-}
-
-impl LabelKey for BenchLabel {
-    fn def(self) -> &'static LabelDef {
-        match self {
-            BenchLabel::Method => {
-                const {
-                    &LabelDef {
-                        name: label_name(BenchLabel::Method),
-                        help: "Request method.",
-                        values: LabelValues::OneOf(METHODS),
-                    }
-                }
-            }
-            BenchLabel::Status => {
-                const {
-                    &LabelDef {
-                        name: label_name(BenchLabel::Status),
-                        help: "Response status.",
-                        values: LabelValues::OneOf(STATUSES),
-                    }
-                }
-            }
-            BenchLabel::Tenant => {
-                const {
-                    &LabelDef {
-                        name: label_name(BenchLabel::Tenant),
-                        help: "Tenant name.",
-                        values: LabelValues::FreeForm,
-                    }
-                }
-            }
-            BenchLabel::Route => {
-                const {
-                    &LabelDef {
-                        name: label_name(BenchLabel::Route),
-                        help: "Route template.",
-                        values: LabelValues::FreeForm,
-                    }
-                }
-            }
-            BenchLabel::Key => {
-                const {
-                    &LabelDef {
-                        name: label_name(BenchLabel::Key),
-                        help: "Arbitrary key.",
-                        values: LabelValues::FreeForm,
-                    }
-                }
-            }
-            BenchLabel::Metric => {
-                const {
-                    &LabelDef {
-                        name: label_name(BenchLabel::Metric),
-                        help: "Metric name.",
-                        values: LabelValues::CatalogMetric,
-                    }
-                }
-            }
-            BenchLabel::Reason => {
-                const {
-                    &LabelDef {
-                        name: label_name(BenchLabel::Reason),
-                        help: "Drop reason.",
-                        values: LabelValues::OneOf(catalog::DropReason::LABEL_VALUES),
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Metrics of the benchmark catalog, one per workload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[catalog::metrics(
+    prefix = "bench_",
+    labels = [Method, Status, Tenant, Route, Key, MetricName, DropReason],
+    subsystems = [API],
+    samples_dropped = Dropped,
+    series_overflow = Overflow,
+    label_enum = BenchLabel,
+)]
 pub enum Bench {
-    /// Unlabeled counter.
+    /// Requests.
+    #[metric(counter("bench_api_requests_total", &API))]
     Requests,
-    /// Counter with two enumerated labels (3 x 6 = 18 series).
+    /// Responses.
+    #[metric(counter("bench_api_responses_total", &API).labels::<(Method, Status)>())]
     Responses,
-    /// Counter with two free-form labels.
+    /// Requests per tenant and route.
+    #[metric(counter("bench_api_tenant_requests_total", &API)
+        .labels::<(Tenant<'_>, Route<'_>)>()
+        .max_series(TENANT_BOUND))]
     TenantRequests,
-    /// Unlabeled histogram over [`LATENCY_BUCKETS`].
+    /// Request latency.
+    #[metric(histogram("bench_api_latency_seconds", &API, &LATENCY_BUCKETS).unit(Unit::Seconds))]
     Latency,
-    /// Counter with one free-form label bounded at [`SPILL_BOUND`] series.
+    /// Keys past a small bound.
+    #[metric(counter("bench_api_spilled_total", &API).labels::<Key<'_>>().max_series(SPILL_BOUND))]
     Spilled,
-    /// Counter with one free-form label bounded at [`SERIES_BOUND`] series.
+    /// One series per key.
+    #[metric(counter("bench_api_series_total", &API).labels::<Key<'_>>().max_series(SERIES_BOUND))]
     Series,
-    /// Samples the recorder dropped (self-metric).
+    /// Dropped samples.
+    #[metric(counter("bench_api_samples_dropped_total", &API).labels::<(MetricName<'_>, DropReason)>())]
     Dropped,
-    /// Series folded into overflow (self-metric).
+    /// Overflowed samples.
+    #[metric(counter("bench_api_series_overflow_total", &API).labels::<MetricName<'_>>())]
     Overflow,
-}
-
-type Def = MetricDef<Bench>;
-
-impl MetricCatalog for Bench {
-    type Label = BenchLabel;
-    const PREFIX: &'static str = "bench_";
-    const ALL: &'static [Self] = &[
-        Bench::Requests,
-        Bench::Responses,
-        Bench::TenantRequests,
-        Bench::Latency,
-        Bench::Spilled,
-        Bench::Series,
-        Bench::Dropped,
-        Bench::Overflow,
-    ];
-    const SUBSYSTEMS: &'static [Subsystem] = &[API];
-    const SAMPLES_DROPPED: Self = Bench::Dropped;
-    const SERIES_OVERFLOW: Self = Bench::Overflow;
-
-    fn def(self) -> &'static Def {
-        Bench::def(self)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl Bench {
-    /// The definition of this metric (as [`MetricCatalog::def`], usable in `const`).
-    pub const fn def(self) -> &'static Def {
-        match self {
-            Bench::Requests => {
-                const { &Def::counter("bench_api_requests_total", "Requests.", &API) }
-            }
-            Bench::Responses => {
-                const {
-                    &Def::counter("bench_api_responses_total", "Responses.", &API)
-                        .labels(&[BenchLabel::Method, BenchLabel::Status])
-                }
-            }
-            Bench::TenantRequests => {
-                const {
-                    &Def::counter(
-                        "bench_api_tenant_requests_total",
-                        "Requests per tenant and route.",
-                        &API,
-                    )
-                    .labels(&[BenchLabel::Tenant, BenchLabel::Route])
-                    .max_series(TENANT_BOUND)
-                }
-            }
-            Bench::Latency => {
-                const {
-                    &Def::histogram(
-                        "bench_api_latency_seconds",
-                        "Request latency.",
-                        &API,
-                        &LATENCY_BUCKETS,
-                    )
-                    .unit(Unit::Seconds)
-                }
-            }
-            Bench::Spilled => {
-                const {
-                    &Def::counter("bench_api_spilled_total", "Keys past a small bound.", &API)
-                        .labels(&[BenchLabel::Key])
-                        .max_series(SPILL_BOUND)
-                }
-            }
-            Bench::Series => {
-                const {
-                    &Def::counter("bench_api_series_total", "One series per key.", &API)
-                        .labels(&[BenchLabel::Key])
-                        .max_series(SERIES_BOUND)
-                }
-            }
-            Bench::Dropped => {
-                const {
-                    &Def::counter("bench_api_samples_dropped_total", "Dropped samples.", &API)
-                        .labels(&[BenchLabel::Metric, BenchLabel::Reason])
-                }
-            }
-            Bench::Overflow => {
-                const {
-                    &Def::counter(
-                        "bench_api_series_overflow_total",
-                        "Overflowed samples.",
-                        &API,
-                    )
-                    .labels(&[BenchLabel::Metric])
-                }
-            }
-        }
-    }
-}
-
-/// Label name of `label`, usable in `const`.
-pub const fn label_name(label: BenchLabel) -> &'static str {
-    match label {
-        BenchLabel::Method => "method",
-        BenchLabel::Status => "status",
-        BenchLabel::Tenant => "tenant",
-        BenchLabel::Route => "route",
-        BenchLabel::Key => "key",
-        BenchLabel::Metric => "metric",
-        BenchLabel::Reason => "reason",
-    }
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_bench_catalog_is_valid() {
-        if let Err(problems) = catalog::validate::<super::Bench>() {
+        if let Err(problems) = catalog::validate::<super::BenchId>() {
             panic!("{problems:?}");
         }
     }

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use catalog::{MetricCatalog, MetricKind};
 
-use crate::catalog::{Bench, METHODS, STATUSES};
+use crate::catalog::{BenchId, METHODS, STATUSES};
 use crate::subjects::{METHOD, ROUTE, STATUS, TENANT};
 use crate::{DynamicSubject, Subject};
 
@@ -24,7 +24,7 @@ struct MetricDefinition {
 
 /// The seed's `METRICS`: dotted key -> definition.
 static METRICS: LazyLock<HashMap<String, MetricDefinition>> = LazyLock::new(|| {
-    Bench::ALL
+    BenchId::ALL
         .iter()
         .map(|metric| {
             let def = metric.def();
@@ -39,9 +39,9 @@ static METRICS: LazyLock<HashMap<String, MetricDefinition>> = LazyLock::new(|| {
 
 /// The seed-style key of `metric`: its name without prefix and `_total`, dotted
 /// (`bench_api_requests_total` -> `api.requests`).
-pub fn key(metric: Bench) -> String {
+pub fn key(metric: BenchId) -> String {
     let name = metric.def().name;
-    let name = name.strip_prefix(Bench::PREFIX).unwrap_or(name);
+    let name = name.strip_prefix(BenchId::PREFIX).unwrap_or(name);
     name.strip_suffix("_total")
         .unwrap_or(name)
         .replace('_', ".")
@@ -87,10 +87,10 @@ impl Seed {
     pub fn new() -> Self {
         LazyLock::force(&METRICS);
         Seed {
-            requests: key(Bench::Requests),
-            responses: key(Bench::Responses),
-            tenant_requests: key(Bench::TenantRequests),
-            latency: key(Bench::Latency),
+            requests: key(BenchId::Requests),
+            responses: key(BenchId::Responses),
+            tenant_requests: key(BenchId::TenantRequests),
+            latency: key(BenchId::Latency),
         }
     }
 }

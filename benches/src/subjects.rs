@@ -7,7 +7,11 @@ use metrics_exporter_prometheus::{
 };
 use recorder::{CounterHandle, HistogramHandle, Recorder};
 
-use crate::catalog::{Bench, BenchLabel, LATENCY_BUCKETS, METHODS, STATUSES, label_name};
+use crate::catalog::{
+    Bench, BenchId, Key as KeyLabel, LATENCY_BUCKETS, METHODS, Method, Route, STATUSES, Status,
+    Tenant,
+};
+pub use crate::catalog::{KEY, METHOD, ROUTE, STATUS, TENANT};
 use crate::{DynamicSubject, Subject};
 
 /// Name of [`Bench::Requests`].
@@ -20,17 +24,6 @@ pub const TENANT_REQUESTS: &str = Bench::TenantRequests.def().name;
 pub const LATENCY: &str = Bench::Latency.def().name;
 /// Name of [`Bench::Series`].
 pub const SERIES: &str = Bench::Series.def().name;
-/// Label names, as the string-keyed implementations take them.
-pub const METHOD: &str = label_name(BenchLabel::Method);
-/// See [`METHOD`].
-pub const STATUS: &str = label_name(BenchLabel::Status);
-/// See [`METHOD`].
-pub const TENANT: &str = label_name(BenchLabel::Tenant);
-/// See [`METHOD`].
-pub const ROUTE: &str = label_name(BenchLabel::Route);
-/// See [`METHOD`].
-pub const KEY: &str = label_name(BenchLabel::Key);
-
 /// A fresh registry holding one counter series per key (render, first touch, memory).
 pub trait SeriesSubject {
     /// An empty registry.
@@ -46,38 +39,32 @@ pub trait SeriesSubject {
 pub struct Ours;
 
 impl Subject for Ours {
-    type Static = [(BenchLabel, &'static str); 2];
+    type Static = (Method, Status);
 
     fn prepare_static(&self, (method, status): (usize, usize)) -> Self::Static {
-        [
-            (BenchLabel::Method, METHODS[method]),
-            (BenchLabel::Status, STATUSES[status]),
-        ]
+        (Method::ALL[method], Status::ALL[status])
     }
 
     #[inline]
     fn inc_unlabeled(&self) {
-        recorder::inc(Bench::Requests, &[]);
+        recorder::inc(Bench::Requests, ());
     }
 
     #[inline]
     fn inc_static(&self, labels: &Self::Static) {
-        recorder::inc(Bench::Responses, labels);
+        recorder::inc(Bench::Responses, *labels);
     }
 
     #[inline]
     fn observe(&self, value: f64) {
-        recorder::observe(Bench::Latency, &[], value);
+        recorder::observe(Bench::Latency, (), value);
     }
 }
 
 impl DynamicSubject for Ours {
     #[inline]
     fn inc_dynamic(&self, tenant: &str, route: &str) {
-        recorder::inc(
-            Bench::TenantRequests,
-            &[(BenchLabel::Tenant, tenant), (BenchLabel::Route, route)],
-        );
+        recorder::inc(Bench::TenantRequests, (Tenant(tenant), Route(route)));
     }
 }
 
@@ -95,12 +82,12 @@ impl OursHandles {
     pub fn new() -> Self {
         let responses = (0..METHODS.len())
             .flat_map(|m| (0..STATUSES.len()).map(move |s| (m, s)))
-            .map(|pair| recorder::counter(Bench::Responses, &Ours.prepare_static(pair)))
+            .map(|pair| recorder::counter(Bench::Responses, Ours.prepare_static(pair)))
             .collect();
         OursHandles {
-            requests: recorder::counter(Bench::Requests, &[]),
+            requests: recorder::counter(Bench::Requests, ()),
             responses,
-            latency: recorder::histogram(Bench::Latency, &[]),
+            latency: recorder::histogram(Bench::Latency, ()),
         }
     }
 }
@@ -235,12 +222,12 @@ pub fn exporter() -> PrometheusRecorder {
 /// Our recorder, built (not installed) for one registry of [`Bench::Series`].
 #[derive(Debug)]
 pub struct OursSeries {
-    recorder: Recorder<Bench>,
+    recorder: Recorder<BenchId>,
 }
 
 impl SeriesSubject for OursSeries {
     fn new() -> Self {
-        let recorder = recorder::Builder::<Bench>::new()
+        let recorder = recorder::Builder::<BenchId>::new()
             .panic_on_misuse(false)
             .build()
             .expect("the bench catalog is valid");
@@ -249,7 +236,7 @@ impl SeriesSubject for OursSeries {
 
     #[inline]
     fn touch(&self, key: &str) {
-        self.recorder.inc(Bench::Series, &[(BenchLabel::Key, key)]);
+        self.recorder.inc(Bench::Series, KeyLabel(key));
     }
 
     fn render(&self) -> String {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use recorder_benches::catalog::Bench;
+use recorder_benches::catalog::BenchId;
 use recorder_benches::fixtures::Fixtures;
 use recorder_benches::seed::Seed;
 use recorder_benches::subjects::{MetricsHandles, MetricsMacros, Ours, exporter};
@@ -47,10 +47,10 @@ fn record_dynamic<S: DynamicSubject>(subject: &S, fixtures: &Fixtures) {
 /// Parses `text` and keeps the samples of the workload's metrics.
 fn samples(text: &str) -> Samples {
     let workload = [
-        Bench::Requests,
-        Bench::Responses,
-        Bench::TenantRequests,
-        Bench::Latency,
+        BenchId::Requests,
+        BenchId::Responses,
+        BenchId::TenantRequests,
+        BenchId::Latency,
     ]
     .map(|metric| metric.def().name);
     let lines = text.lines().map(|line| Ok(line.to_owned()));
@@ -131,7 +131,7 @@ fn with_exporter(f: impl FnOnce()) -> String {
 #[test]
 fn every_implementation_exposes_the_same_samples() {
     let fixtures = Fixtures::new();
-    let ours = recorder::Builder::<Bench>::new()
+    let ours = recorder::Builder::<BenchId>::new()
         .listen("127.0.0.1:0".parse().unwrap())
         .panic_on_misuse(true)
         .install()

@@ -9,10 +9,10 @@
 //! or a removed field bumps [`SCHEMA_VERSION`], an added optional field does not.
 //!
 //! ```
-//! use catalog::Metric;
+//! use catalog::MetricId;
 //! use catalog_export::{CatalogExport, Export};
 //!
-//! let export = Export::new(vec![CatalogExport::of::<Metric>("sms", "catalog")]);
+//! let export = Export::new(vec![CatalogExport::of::<MetricId>("sms", "catalog")]);
 //! let json = export.to_json();
 //! assert_eq!(Export::from_json(&json).unwrap(), export);
 //! ```

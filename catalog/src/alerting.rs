@@ -3,7 +3,7 @@
 //! An [`AlertDef`] hangs off a metric ([`MetricDef::alerts`](crate::MetricDef::alerts))
 //! and says *what* to watch ([`Signal`]), *when* it is wrong (a threshold, a `for`
 //! duration) and *who* cares ([`Severity`], summary, description, runbook anchor).
-//! An [`SloDef`] (listed in [`MetricCatalog::SLOS`](crate::MetricCatalog::SLOS)) turns a
+//! An [`SloDef`] (listed in `MetricCatalog::SLOS`) turns a
 //! success/error counter pair or a histogram into an objective over a period.
 //!
 //! These are plain `const` data: turning them into PromQL and rule files is the job of
@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::model::MetricCatalog;
+use crate::labels::CatalogLabels;
 
 /// `n` minutes, for windows and `for` durations in `const` definitions.
 pub const fn minutes(n: u64) -> Duration {
@@ -67,7 +67,7 @@ pub enum Comparison {
 ///
 /// Every signal is aggregated per scrape job plus the alert's `by` labels.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Signal<C: MetricCatalog> {
+pub enum Signal<C: CatalogLabels> {
     /// Per-second rate of a counter over `window`.
     Rate {
         /// Rate window.
@@ -101,7 +101,7 @@ pub enum Signal<C: MetricCatalog> {
     Absent,
 }
 
-impl<C: MetricCatalog> Signal<C> {
+impl<C: CatalogLabels> Signal<C> {
     /// The rate window, for signals computed over one.
     pub const fn window(&self) -> Option<Duration> {
         match *self {
@@ -120,9 +120,9 @@ impl<C: MetricCatalog> Signal<C> {
 /// is static; the description is a Prometheus alert template that may use only
 /// `{{ $value }}` (optionally piped to `humanize`, `humanizePercentage` or
 /// `humanizeDuration`) and `{{ $labels.NAME }}` for the alert's labels (see
-/// [`template_placeholders`]).
+/// [`template_placeholders`](crate::template_placeholders)).
 #[derive(Debug)]
-pub struct AlertDef<C: MetricCatalog> {
+pub struct AlertDef<C: CatalogLabels> {
     /// Alert name, CamelCase, starting with the catalog prefix (e.g. `SmsSourcesFailing`).
     pub name: &'static str,
     /// What is watched.
@@ -145,7 +145,7 @@ pub struct AlertDef<C: MetricCatalog> {
     pub runbook_anchor: Option<&'static str>,
 }
 
-impl<C: MetricCatalog> AlertDef<C> {
+impl<C: CatalogLabels> AlertDef<C> {
     /// An alert firing when `signal` compares to `threshold` as `comparison` says.
     /// Defaults: severity warning, `for` 0, no `by` labels; summary and description
     /// must be set.
@@ -223,7 +223,7 @@ impl<C: MetricCatalog> AlertDef<C> {
 
 /// A service-level objective over a catalog metric.
 #[derive(Debug)]
-pub struct SloDef<C: MetricCatalog> {
+pub struct SloDef<C: CatalogLabels> {
     /// Identifier, snake_case, unique in the catalog (e.g. `sources_requests_availability`).
     pub name: &'static str,
     /// What the objective promises, one line, for docs and alert summaries.
@@ -238,7 +238,7 @@ pub struct SloDef<C: MetricCatalog> {
 
 /// How good and bad events are counted for an SLO.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Indicator<C: MetricCatalog> {
+pub enum Indicator<C: CatalogLabels> {
     /// Bad events: this error counter; all events: it plus its success twin.
     Availability {
         /// The error counter (it must have a success twin).
@@ -253,7 +253,7 @@ pub enum Indicator<C: MetricCatalog> {
     },
 }
 
-impl<C: MetricCatalog> Indicator<C> {
+impl<C: CatalogLabels> Indicator<C> {
     /// The metric the indicator is computed from.
     pub const fn metric(&self) -> C {
         match *self {
@@ -263,20 +263,9 @@ impl<C: MetricCatalog> Indicator<C> {
     }
 }
 
-impl<C: MetricCatalog> SloDef<C> {
+impl<C: CatalogLabels> SloDef<C> {
     /// The standard SLO period: 30 days.
     pub const DEFAULT_PERIOD: Duration = days(30);
-
-    /// Name of this objective's burn-rate alerts: the catalog prefix and the SLO name in
-    /// CamelCase, e.g. `sources_requests_availability` ->
-    /// `SmsSourcesRequestsAvailabilityBudgetBurn`.
-    pub fn burn_alert_name(&self) -> String {
-        format!(
-            "{}{}BudgetBurn",
-            crate::validate::camel_case(C::PREFIX),
-            crate::validate::camel_case(self.name)
-        )
-    }
 
     /// Availability: errors over errors plus successes of `errors`' success twin.
     pub const fn availability(
@@ -321,148 +310,34 @@ impl<C: MetricCatalog> SloDef<C> {
     }
 }
 
-/// A `{{ ... }}` action of an alert description, as far as this workspace allows them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Placeholder {
-    /// `{{ $value }}`, optionally piped to a formatting function.
-    Value(ValueFormat),
-    /// `{{ $labels.NAME }}`.
-    Label(String),
-}
-
-/// How `{{ $value }}` is formatted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ValueFormat {
-    /// Plain `{{ $value }}`.
-    Plain,
-    /// `{{ $value | humanize }}`: SI prefixes.
-    Humanize,
-    /// `{{ $value | humanizePercentage }}`: a ratio as a percentage.
-    HumanizePercentage,
-    /// `{{ $value | humanizeDuration }}`: seconds as a duration.
-    HumanizeDuration,
-}
-
-/// One piece of a parsed description template.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TemplatePart {
-    /// Literal text.
-    Text(String),
-    /// An action.
-    Placeholder(Placeholder),
-}
-
-/// Parses an alert description into text and placeholders.
-///
-/// Only the small vocabulary described on [`AlertDef`] is accepted, so generators and
-/// tests can render descriptions themselves; `Err` names the first action it does not
-/// understand.
-pub fn template_placeholders(template: &str) -> Result<Vec<TemplatePart>, String> {
-    let mut parts = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        if start > 0 {
-            parts.push(TemplatePart::Text(rest[..start].to_string()));
-        }
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(format!("unclosed `{{{{` in `{template}`"));
-        };
-        let action = after[..end].trim();
-        parts.push(TemplatePart::Placeholder(parse_action(action)?));
-        rest = &after[end + 2..];
-    }
-    if rest.contains("}}") {
-        return Err(format!("`}}}}` without `{{{{` in `{template}`"));
-    }
-    if !rest.is_empty() {
-        parts.push(TemplatePart::Text(rest.to_string()));
-    }
-    Ok(parts)
-}
-
-fn parse_action(action: &str) -> Result<Placeholder, String> {
-    let mut pipeline = action.split('|').map(str::trim);
-    let head = pipeline.next().unwrap_or_default();
-    let filter = pipeline.next();
-    if pipeline.next().is_some() {
-        return Err(format!("`{{{{ {action} }}}}`: at most one `|` function"));
-    }
-    if head == "$value" {
-        let format = match filter {
-            None => ValueFormat::Plain,
-            Some("humanize") => ValueFormat::Humanize,
-            Some("humanizePercentage") => ValueFormat::HumanizePercentage,
-            Some("humanizeDuration") => ValueFormat::HumanizeDuration,
-            Some(other) => {
-                return Err(format!(
-                    "`{{{{ {action} }}}}`: `{other}` is not one of humanize, humanizePercentage, humanizeDuration"
-                ));
-            }
-        };
-        return Ok(Placeholder::Value(format));
-    }
-    if let Some(label) = head.strip_prefix("$labels.") {
-        if filter.is_some() {
-            return Err(format!("`{{{{ {action} }}}}`: labels take no `|` function"));
-        }
-        return Ok(Placeholder::Label(label.to_string()));
-    }
-    Err(format!(
-        "`{{{{ {action} }}}}`: only `$value` and `$labels.NAME` are supported"
-    ))
+/// `sms_` -> `Sms`, `my_app_` -> `MyApp`: how alert names spell the catalog's words.
+pub(crate) fn camel_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn check(template: &str, expected: Result<Vec<TemplatePart>, &str>) {
-        let actual = template_placeholders(template);
-        match expected {
-            Ok(parts) => assert_eq!(actual, Ok(parts), "{template}"),
-            Err(fragment) => {
-                let error = actual.expect_err(template);
-                assert!(error.contains(fragment), "{template}: {error}");
-            }
-        }
-    }
-
-    fn text(s: &str) -> TemplatePart {
-        TemplatePart::Text(s.to_string())
-    }
-
-    fn value(format: ValueFormat) -> TemplatePart {
-        TemplatePart::Placeholder(Placeholder::Value(format))
-    }
-
-    #[test]
-    fn templates_parse_into_text_and_placeholders() {
-        check("plain", Ok(vec![text("plain")]));
-        check(
-            "{{ $labels.job }} at {{ $value | humanizePercentage }}.",
-            Ok(vec![
-                TemplatePart::Placeholder(Placeholder::Label("job".to_string())),
-                text(" at "),
-                value(ValueFormat::HumanizePercentage),
-                text("."),
-            ]),
-        );
-        check("{{$value}}", Ok(vec![value(ValueFormat::Plain)]));
-        check(
-            "{{ $value | humanizeDuration }}",
-            Ok(vec![value(ValueFormat::HumanizeDuration)]),
-        );
-        check("{{ $value | title }}", Err("`title` is not one of"));
-        check("{{ .Value }}", Err("only `$value` and `$labels.NAME`"));
-        check("{{ $value", Err("unclosed"));
-        check("x }}", Err("without"));
-        check("{{ $labels.job | humanize }}", Err("labels take no"));
-    }
-
     #[test]
     fn duration_helpers_agree() {
         assert_eq!(minutes(60), hours(1));
         assert_eq!(hours(24), days(1));
+    }
+
+    #[test]
+    fn camel_case_joins_snake_words() {
+        assert_eq!(camel_case("sms_"), "Sms");
+        assert_eq!(camel_case("my_app_"), "MyApp");
     }
 }

@@ -7,16 +7,19 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use crate::alerting::{AlertDef, SloDef};
+use crate::alerting::{AlertDef, SloDef, camel_case};
+use crate::labels::{CatalogLabels, LabelKey, LabelValues};
 
 /// A set of metrics, one enum variant per metric.
 ///
 /// `recorder` and `dashboard-gen` are generic over this trait, so they work with any
 /// catalog (tests use a second, tiny one).
-pub trait MetricCatalog: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static {
-    /// The label keys metrics of this catalog may carry.
-    type Label: LabelKey;
-
+///
+/// Its label-key type comes from the supertrait [`CatalogLabels`]. Catalogs are declared
+/// with `#[catalog::metrics]`, which implements both.
+pub trait MetricCatalog:
+    CatalogLabels + Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static
+{
     /// Application prefix every metric name starts with, e.g. `sms_`.
     const PREFIX: &'static str;
 
@@ -48,35 +51,44 @@ pub trait MetricCatalog: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static 
     fn index(self) -> usize;
 }
 
-/// A label key of a catalog: an enum variant naming a Prometheus label.
-pub trait LabelKey: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static {
-    /// The definition of this label.
-    fn def(self) -> &'static LabelDef;
+impl<C: MetricCatalog> SloDef<C> {
+    /// Name of this objective's burn-rate alerts: the catalog prefix and the SLO name in
+    /// CamelCase, e.g. `sources_requests_availability` ->
+    /// `SmsSourcesRequestsAvailabilityBudgetBurn`.
+    pub fn burn_alert_name(&self) -> String {
+        format!(
+            "{}{}BudgetBurn",
+            camel_case(C::PREFIX),
+            camel_case(self.name)
+        )
+    }
 }
 
-/// Why the recorder dropped a sample. The label values of
-/// [`MetricCatalog::SAMPLES_DROPPED`]'s reason label must be exactly these, in this order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter)]
+/// Why the sample was dropped.
+///
+/// The label type of the recorder's [`MetricCatalog::SAMPLES_DROPPED`] self-metric: its
+/// reason label must be exactly this type. The value strings are the snake case of the
+/// variants (`wrong_labels`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter, crate::LabelValue)]
+#[label(name = "reason")]
 pub enum DropReason {
-    /// The label set did not match the catalog (missing, extra or unknown label, or a
-    /// value outside an enumerated label's allowed values).
+    /// The label set did not match the catalog: a free-form value over the length bound,
+    /// or a value outside an enumerated label's allowed values.
     WrongLabels,
-    /// The operation does not fit the metric's kind (e.g. observe on a counter).
+    /// The operation does not fit the metric's kind (only reachable through a
+    /// hand-written typed metric: the typed API rejects it at compile time).
     WrongKind,
     /// The value is not allowed (NaN or infinite).
     InvalidValue,
 }
 
-impl DropReason {
-    /// Every reason's label value, in declaration order.
-    pub const LABEL_VALUES: &'static [&'static str] =
-        &["wrong_labels", "wrong_kind", "invalid_value"];
-
-    /// The label value used for this reason.
-    pub const fn as_str(self) -> &'static str {
-        Self::LABEL_VALUES[self as usize]
-    }
-}
+/// Name of the catalog metric concerned.
+///
+/// The label type of the recorder's self-metrics ([`MetricCatalog::SAMPLES_DROPPED`],
+/// [`MetricCatalog::SERIES_OVERFLOW`]); its values are the catalog's metric names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, crate::LabelValue)]
+#[label(name = "metric", catalog_metric)]
+pub struct MetricName<'a>(pub &'a str);
 
 /// Everything the workspace knows about one metric.
 ///
@@ -165,7 +177,9 @@ impl<C: MetricCatalog> MetricDef<C> {
         Self::new(name, MetricKind::Histogram { buckets }, help, subsystem)
     }
 
-    /// Sets the label keys.
+    /// Sets the label keys. In a `#[catalog::metrics]` declaration write
+    /// `.labels::<(SourceId<'_>, ErrorType)>()` instead: the macro derives the keys and
+    /// the typed label set from the types.
     pub const fn labels(mut self, labels: &'static [C::Label]) -> Self {
         self.labels = labels;
         self
@@ -180,12 +194,6 @@ impl<C: MetricCatalog> MetricDef<C> {
     /// Sets the series bound for metrics with a free-form label.
     pub const fn max_series(mut self, max_series: usize) -> Self {
         self.max_series = max_series;
-        self
-    }
-
-    /// Links an error counter to the counter of successes of the same operation.
-    pub const fn success_twin(mut self, success: C) -> Self {
-        self.success_twin = Some(success);
         self
     }
 
@@ -277,32 +285,6 @@ impl Unit {
         }
     }
 }
-
-/// A Prometheus label.
-#[derive(Debug)]
-pub struct LabelDef {
-    /// Prometheus label name, e.g. `source_id`.
-    pub name: &'static str,
-    /// What the label distinguishes.
-    pub help: &'static str,
-    /// Which values the label may take.
-    pub values: LabelValues,
-}
-
-/// The values a label may take.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LabelValues {
-    /// Exactly these values; anything else is misuse.
-    OneOf(&'static [&'static str]),
-    /// The names of the catalog's metrics (used by the recorder's self-metrics).
-    CatalogMetric,
-    /// Values known only at run time (e.g. a source id); bounded per metric by
-    /// [`MetricDef::max_series`], past which new series fold into [`OVERFLOW_VALUE`].
-    FreeForm,
-}
-
-/// Label value that replaces free-form label values once a metric reached its series bound.
-pub const OVERFLOW_VALUE: &str = "__overflow__";
 
 /// A pipeline phase: groups metrics in dashboards and docs.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,15 +1,17 @@
-//! The SMS ingest pipeline's catalog: every metric it records, defined once.
+//! The SMS ingest pipeline's catalog: every metric it records, each declared once.
 //!
 //! Flow: sources are polled over HTTP for envelopes -> the gateway deduplicates them and
 //! writes each to a content-addressed store (CAS) -> the ingest log appends a record per
 //! envelope and rotates files. The recorder's own self-metrics close the list.
+//!
+//! A metric is one variant: its doc comment is the HELP text, its `#[metric(...)]` the
+//! rest (see [`metrics`](macro@crate::metrics)).
 
 use crate::alerting::{
     AlertDef, Comparison::Above, Comparison::Below, Severity, Signal, SloDef, minutes,
 };
 use crate::model::{
-    CustomQuery, DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog,
-    MetricDef, PanelHint, Subsystem, Unit,
+    CustomQuery, DashboardHints, DropReason, MetricName, PanelHint, Subsystem, Unit,
 };
 
 /// Sources: remote systems polled over HTTP for SMS envelopes.
@@ -40,118 +42,41 @@ pub const RECORDER: Subsystem = Subsystem {
     description: "The metrics recorder itself: samples it dropped and series it folded.",
 };
 
-/// Error kinds of a source request.
-pub const SOURCE_ERROR_TYPES: &[&str] = &["timeout", "connection", "http_status", "malformed"];
+/// Where the on-call runbooks live (generated, one page per alert): relative to the
+/// repository root; make it absolute where the repository is browsable.
+pub const RUNBOOK_BASE: &str = "docs/runbooks";
 
-/// Error kinds of a write to local storage (CAS or ingest log).
-pub const STORAGE_ERROR_TYPES: &[&str] = &["disk_full", "read_only", "io"];
+/// Identifier of the source, as configured.
+///
+/// Free-form: bounded per metric by its `max_series`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, crate::LabelValue)]
+#[label(name = "source_id")]
+pub struct SourceId<'a>(pub &'a str);
 
-/// Label keys of the SMS catalog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, strum::EnumIter)]
-pub enum Label {
-    /// Which source a request or envelope came from (free-form, bounded per metric).
-    SourceId,
-    /// Why a source request failed.
-    SourceErrorType,
-    /// Why a storage write failed.
-    StorageErrorType,
-    /// A catalog metric name (recorder self-metrics).
-    MetricName,
-    /// Why the recorder dropped a sample.
-    Reason,
+/// Kind of source failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, crate::LabelValue)]
+#[label(name = "error_type")]
+pub enum SourceErrorType {
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The connection could not be made or broke.
+    Connection,
+    /// The source answered with a non-success HTTP status.
+    HttpStatus,
+    /// The response body is not a valid batch.
+    Malformed,
 }
 
-impl LabelKey for Label {
-    fn def(self) -> &'static LabelDef {
-        match self {
-            Label::SourceId => &LabelDef {
-                name: "source_id",
-                help: "Identifier of the source, as configured.",
-                values: LabelValues::FreeForm,
-            },
-            Label::SourceErrorType => &LabelDef {
-                name: "error_type",
-                help: "Kind of source failure.",
-                values: LabelValues::OneOf(SOURCE_ERROR_TYPES),
-            },
-            Label::StorageErrorType => &LabelDef {
-                name: "error_type",
-                help: "Kind of storage failure.",
-                values: LabelValues::OneOf(STORAGE_ERROR_TYPES),
-            },
-            Label::MetricName => &LabelDef {
-                name: "metric",
-                help: "Name of the catalog metric concerned.",
-                values: LabelValues::CatalogMetric,
-            },
-            Label::Reason => &LabelDef {
-                name: "reason",
-                help: "Why the sample was dropped.",
-                values: LabelValues::OneOf(DropReason::LABEL_VALUES),
-            },
-        }
-    }
-}
-
-/// Every metric of the SMS ingest pipeline.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::EnumIter,
-    strum::EnumCount,
-    strum::VariantArray,
-)]
-pub enum Metric {
-    // Sources
-    /// Successful source requests.
-    SourcesRequestsSuccess,
-    /// Failed source requests.
-    SourcesRequestsError,
-    /// Source request latency.
-    SourcesRequestDuration,
-    /// Source requests in flight.
-    SourcesRequestsInFlight,
-    /// Envelopes received from sources.
-    SourcesEnvelopesReceived,
-    // Gateway
-    /// Envelopes accepted by the gateway.
-    GatewayEnvelopesAccepted,
-    /// Envelopes dropped as duplicates.
-    GatewayEnvelopesDeduplicated,
-    /// Envelopes waiting for the gateway.
-    GatewayQueueDepth,
-    /// Successful CAS writes.
-    GatewayCasWritesSuccess,
-    /// Failed CAS writes.
-    GatewayCasWritesError,
-    /// CAS write latency.
-    GatewayCasWriteDuration,
-    /// Bytes written to the CAS.
-    GatewayCasWrittenBytes,
-    // Ingest log
-    /// Successful ingest log appends.
-    IngestLogWritesSuccess,
-    /// Failed ingest log appends.
-    IngestLogWritesError,
-    /// Size of the current ingest log file.
-    IngestLogCurrentFileSize,
-    /// Ingest log file rotations.
-    IngestLogRotations,
-    /// Ingest log fsync latency.
-    IngestLogFsyncDuration,
-    /// Bytes appended to the ingest log.
-    IngestLogWrittenBytes,
-    // Recorder
-    /// Samples the recorder dropped because of misuse.
-    RecorderSamplesDropped,
-    /// New series folded into the overflow series.
-    RecorderSeriesOverflow,
+/// Kind of storage failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, crate::LabelValue)]
+#[label(name = "error_type")]
+pub enum StorageErrorType {
+    /// No space left on the device.
+    DiskFull,
+    /// The file system is read-only.
+    ReadOnly,
+    /// Any other I/O error.
+    Io,
 }
 
 /// Buckets for calls to remote sources: 100 ms to 10 s.
@@ -162,481 +87,197 @@ const DISK_LATENCY_BUCKETS: &[f64] =
 /// Series bound for metrics split by `source_id`.
 const MAX_SOURCE_SERIES: usize = 100;
 
-type Def = MetricDef<Metric>;
+type Alert = AlertDef<MetricId>;
+/// The hints of a metric split by source on dashboards.
+const BY_SOURCE: DashboardHints<MetricId> = DashboardHints::AUTO.split_by(&[Label::SourceId]);
 
-impl Metric {
-    /// The definition of this metric (same as [`MetricCatalog::def`], usable in `const`).
-    pub const fn def(self) -> &'static Def {
-        match self {
-            Metric::SourcesRequestsSuccess => {
-                const {
-                    &Def::counter(
-                        "sms_sources_requests_success_total",
-                        "Source requests that returned a valid batch of envelopes.",
-                        &SOURCES,
-                    )
-                    .alerts(SOURCES_REQUESTS_SUCCESS_ALERTS)
-                    .labels(&[Label::SourceId])
-                    .max_series(MAX_SOURCE_SERIES)
-                    .dashboard(DashboardHints::AUTO.split_by(&[Label::SourceId]))
-                }
-            }
-            Metric::SourcesRequestsError => {
-                const {
-                    &Def::counter(
-                        "sms_sources_requests_error_total",
-                        "Source requests that failed, by kind of failure.",
-                        &SOURCES,
-                    )
-                    .alerts(SOURCES_REQUESTS_ERROR_ALERTS)
-                    .labels(&[Label::SourceId, Label::SourceErrorType])
-                    .max_series(MAX_SOURCE_SERIES * 4)
-                    .success_twin(Metric::SourcesRequestsSuccess)
-                    .dashboard(DashboardHints::AUTO.split_by(&[Label::SourceErrorType]))
-                }
-            }
-            Metric::SourcesRequestDuration => {
-                const {
-                    &Def::histogram(
-                        "sms_sources_request_duration_seconds",
-                        "Time from sending a source request to having its response parsed.",
-                        &SOURCES,
-                        SOURCE_LATENCY_BUCKETS,
-                    )
-                    .alerts(SOURCES_REQUEST_DURATION_ALERTS)
-                    .labels(&[Label::SourceId])
-                    .unit(Unit::Seconds)
-                    .max_series(MAX_SOURCE_SERIES)
-                }
-            }
-            Metric::SourcesRequestsInFlight => {
-                const {
-                    &Def::gauge(
-                        "sms_sources_requests_in_flight",
-                        "Source requests sent and not yet answered.",
-                        &SOURCES,
-                    )
-                    .alerts(SOURCES_REQUESTS_IN_FLIGHT_ALERTS)
-                }
-            }
-            Metric::SourcesEnvelopesReceived => {
-                const {
-                    &Def::counter(
-                        "sms_sources_envelopes_received_total",
-                        "Envelopes received in successful source responses.",
-                        &SOURCES,
-                    )
-                    .labels(&[Label::SourceId])
-                    .max_series(MAX_SOURCE_SERIES)
-                    .dashboard(DashboardHints::AUTO.split_by(&[Label::SourceId]))
-                }
-            }
-            Metric::GatewayEnvelopesAccepted => {
-                const {
-                    &Def::counter(
-                        "sms_gateway_envelopes_accepted_total",
-                        "Envelopes the gateway accepted as new.",
-                        &GATEWAY,
-                    )
-                    .labels(&[Label::SourceId])
-                    .max_series(MAX_SOURCE_SERIES)
-                    .dashboard(DashboardHints::AUTO.split_by(&[Label::SourceId]))
-                }
-            }
-            Metric::GatewayEnvelopesDeduplicated => {
-                const {
-                    &Def::counter(
-                    "sms_gateway_envelopes_deduplicated_total",
-                    "Envelopes the gateway dropped because it had already seen them.",
-                    &GATEWAY,
-                )
-                .alerts(GATEWAY_ENVELOPES_DEDUPLICATED_ALERTS)
-                .labels(&[Label::SourceId])
-                .max_series(MAX_SOURCE_SERIES)
-                .dashboard(DashboardHints::AUTO.split_by(&[Label::SourceId]).queries(&[
-                    CustomQuery {
-                        title: "Duplicate share of received envelopes",
-                        expr: "sum(rate(sms_gateway_envelopes_deduplicated_total{job=~\"$job\", instance=~\"$instance\", source_id=~\"$source_id\"}[$__rate_interval])) / sum(rate(sms_sources_envelopes_received_total{job=~\"$job\", instance=~\"$instance\", source_id=~\"$source_id\"}[$__rate_interval]))",
-                        legend: "duplicates",
-                        unit: Unit::Ratio,
-                    },
-                ]))
-                }
-            }
-            Metric::GatewayQueueDepth => {
-                const {
-                    &Def::gauge(
-                        "sms_gateway_queue_depth",
-                        "Envelopes received from sources and waiting for the gateway.",
-                        &GATEWAY,
-                    )
-                    .alerts(GATEWAY_QUEUE_DEPTH_ALERTS)
-                }
-            }
-            Metric::GatewayCasWritesSuccess => {
-                const {
-                    &Def::counter(
-                        "sms_gateway_cas_writes_success_total",
-                        "Envelopes written to the content-addressed store.",
-                        &GATEWAY,
-                    )
-                }
-            }
-            Metric::GatewayCasWritesError => {
-                const {
-                    &Def::counter(
-                        "sms_gateway_cas_writes_error_total",
-                        "Writes to the content-addressed store that failed, by kind of failure.",
-                        &GATEWAY,
-                    )
-                    .alerts(GATEWAY_CAS_WRITES_ERROR_ALERTS)
-                    .labels(&[Label::StorageErrorType])
-                    .success_twin(Metric::GatewayCasWritesSuccess)
-                    .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
-                }
-            }
-            Metric::GatewayCasWriteDuration => {
-                const {
-                    &Def::histogram(
-                    "sms_gateway_cas_write_duration_seconds",
-                    "Time to write one envelope to the content-addressed store, fsync included.",
-                    &GATEWAY,
-                    DISK_LATENCY_BUCKETS,
-                )
-                .alerts(GATEWAY_CAS_WRITE_DURATION_ALERTS)
-                .unit(Unit::Seconds)
-                }
-            }
-            Metric::GatewayCasWrittenBytes => {
-                const {
-                    &Def::counter(
-                        "sms_gateway_cas_written_bytes_total",
-                        "Bytes written to the content-addressed store.",
-                        &GATEWAY,
-                    )
-                    .unit(Unit::Bytes)
-                }
-            }
-            Metric::IngestLogWritesSuccess => {
-                const {
-                    &Def::counter(
-                        "sms_ingest_log_writes_success_total",
-                        "Records appended to the ingest log.",
-                        &INGEST_LOG,
-                    )
-                }
-            }
-            Metric::IngestLogWritesError => {
-                const {
-                    &Def::counter(
-                        "sms_ingest_log_writes_error_total",
-                        "Appends to the ingest log that failed, by kind of failure.",
-                        &INGEST_LOG,
-                    )
-                    .alerts(INGEST_LOG_WRITES_ERROR_ALERTS)
-                    .labels(&[Label::StorageErrorType])
-                    .success_twin(Metric::IngestLogWritesSuccess)
-                    .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
-                }
-            }
-            Metric::IngestLogCurrentFileSize => {
-                const {
-                    &Def::gauge(
-                        "sms_ingest_log_current_file_size_bytes",
-                        "Size of the ingest log file currently appended to.",
-                        &INGEST_LOG,
-                    )
-                    .alerts(INGEST_LOG_CURRENT_FILE_SIZE_ALERTS)
-                    .unit(Unit::Bytes)
-                }
-            }
-            Metric::IngestLogRotations => {
-                const {
-                    &Def::counter(
-                        "sms_ingest_log_rotations_total",
-                        "Ingest log files closed and replaced by a new one.",
-                        &INGEST_LOG,
-                    )
-                    .dashboard(DashboardHints::AUTO.panel(PanelHint::Stat))
-                }
-            }
-            Metric::IngestLogFsyncDuration => {
-                const {
-                    &Def::histogram(
-                        "sms_ingest_log_fsync_duration_seconds",
-                        "Time to fsync the ingest log after a batch of appends.",
-                        &INGEST_LOG,
-                        DISK_LATENCY_BUCKETS,
-                    )
-                    .alerts(INGEST_LOG_FSYNC_DURATION_ALERTS)
-                    .unit(Unit::Seconds)
-                }
-            }
-            Metric::IngestLogWrittenBytes => {
-                const {
-                    &Def::counter(
-                        "sms_ingest_log_written_bytes_total",
-                        "Bytes appended to the ingest log.",
-                        &INGEST_LOG,
-                    )
-                    .unit(Unit::Bytes)
-                }
-            }
-            Metric::RecorderSamplesDropped => {
-                const {
-                    &Def::counter(
-                    "sms_recorder_samples_dropped_total",
-                    "Samples the recorder dropped because the call did not match the catalog.",
-                    &RECORDER,
-                )
-                .alerts(RECORDER_SAMPLES_DROPPED_ALERTS)
-                .labels(&[Label::MetricName, Label::Reason])
-                .unused("recorded by the recorder crate itself, through MetricCatalog::SAMPLES_DROPPED")
-                }
-            }
-            Metric::RecorderSeriesOverflow => {
-                const {
-                    &Def::counter(
-                    "sms_recorder_series_overflow_total",
-                    "Samples folded into the overflow series because the metric reached its series bound.",
-                    &RECORDER,
-                )
-                .alerts(RECORDER_SERIES_OVERFLOW_ALERTS)
-                .labels(&[Label::MetricName])
-                .unused("recorded by the recorder crate itself, through MetricCatalog::SERIES_OVERFLOW")
-                }
-            }
-        }
-    }
-}
-
-impl MetricCatalog for Metric {
-    type Label = Label;
-    const PREFIX: &'static str = "sms_";
-    const ALL: &'static [Self] = <Metric as strum::VariantArray>::VARIANTS;
-    const SUBSYSTEMS: &'static [Subsystem] = &[SOURCES, GATEWAY, INGEST_LOG, RECORDER];
-    const SLOS: &'static [SloDef<Self>] = SLOS;
-    const RUNBOOK_BASE: &'static str = RUNBOOK_BASE;
-    const SAMPLES_DROPPED: Self = Metric::RecorderSamplesDropped;
-    const SERIES_OVERFLOW: Self = Metric::RecorderSeriesOverflow;
-
-    fn def(self) -> &'static MetricDef<Self> {
-        Metric::def(self)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Where the on-call runbooks live (generated, one page per alert): relative to the
-/// repository root; make it absolute where the repository is browsable.
-pub const RUNBOOK_BASE: &str = "docs/runbooks";
-
-/// The SMS pipeline's service-level objectives.
-const SLOS: &[SloDef<Metric>] = &[
-    SloDef::availability(
-        "sources_requests_availability",
-        "99 % of source requests return a valid batch",
-        Metric::SourcesRequestsError,
-        0.99,
-    ),
-    SloDef::latency(
-        "sources_requests_latency",
-        "99 % of source requests complete within 2.5 s",
-        Metric::SourcesRequestDuration,
-        2.5,
-        0.99,
-    ),
-    SloDef::availability(
-        "gateway_cas_writes_availability",
-        "99.9 % of envelope writes to the content-addressed store succeed",
-        Metric::GatewayCasWritesError,
-        0.999,
-    ),
-    SloDef::availability(
-        "ingest_log_writes_availability",
-        "99.9 % of ingest log appends succeed",
-        Metric::IngestLogWritesError,
-        0.999,
-    ),
-    SloDef::latency(
-        "ingest_log_fsync_latency",
-        "99 % of ingest log fsyncs complete within 25 ms",
-        Metric::IngestLogFsyncDuration,
-        0.025,
-        0.99,
-    ),
-];
-
-type Alert = AlertDef<Metric>;
-
-const SOURCES_REQUESTS_SUCCESS_ALERTS: &[Alert] = &[
-    Alert::new("SmsSourcesStalled", Signal::Rate { window: minutes(10) }, Below, 0.01)
-        .for_duration(minutes(10))
-        .severity(Severity::Critical)
-        .summary("No source request has succeeded for 10 minutes: no SMS is ingested.")
-        .description(
-            "{{ $labels.job }} completed {{ $value | humanize }} successful source requests per second over 10 minutes.",
-        ),
-    Alert::absent("SmsSourcesMetricsAbsent", minutes(15))
-        .summary("No source request metrics are scraped: the pipeline is down or not scraped.")
-        .description("No series of the successful source requests counter for 15 minutes."),
-];
-
-const SOURCES_REQUESTS_ERROR_ALERTS: &[Alert] = &[
-    Alert::new("SmsSourceFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.1)
-        .by(&[Label::SourceId])
-        .for_duration(minutes(10))
-        .summary("A source fails more than 10 % of its requests.")
-        .description(
-            "Source {{ $labels.source_id }} of {{ $labels.job }} failed {{ $value | humanizePercentage }} of its requests over 5 minutes.",
-        ),
-    Alert::new("SmsSourcesMostlyFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.5)
-        .for_duration(minutes(5))
-        .severity(Severity::Critical)
-        .summary("More than half of all source requests fail.")
-        .description(
-            "{{ $labels.job }} failed {{ $value | humanizePercentage }} of all source requests over 5 minutes.",
-        ),
-];
-
-const SOURCES_REQUEST_DURATION_ALERTS: &[Alert] = &[Alert::new(
-    "SmsSourceSlow",
-    Signal::Quantile {
-        quantile: 0.99,
-        window: minutes(5),
-    },
-    Above,
-    5.0,
-)
-.by(&[Label::SourceId])
-.for_duration(minutes(15))
-.summary("A source's 99th percentile request latency is above 5 s.")
-.description(
-    "Source {{ $labels.source_id }} of {{ $labels.job }}: p99 request latency {{ $value | humanizeDuration }} over 5 minutes.",
-)];
-
-const SOURCES_REQUESTS_IN_FLIGHT_ALERTS: &[Alert] =
-    &[
-        Alert::new("SmsSourceRequestsPilingUp", Signal::Value, Above, 50.0)
+/// Every metric of the SMS ingest pipeline.
+#[crate::metrics(
+    prefix = "sms_",
+    labels = [SourceId, SourceErrorType, StorageErrorType, MetricName, DropReason],
+    subsystems = [SOURCES, GATEWAY, INGEST_LOG, RECORDER],
+    runbook_base = RUNBOOK_BASE,
+    samples_dropped = RecorderSamplesDropped,
+    series_overflow = RecorderSeriesOverflow,
+)]
+pub enum Metric {
+    // Sources
+    /// Source requests that returned a valid batch of envelopes.
+    #[metric(counter("sms_sources_requests_success_total", &SOURCES)
+        .labels::<SourceId<'_>>()
+        .max_series(MAX_SOURCE_SERIES)
+        .dashboard(BY_SOURCE)
+        .alerts(&[
+            Alert::new("SmsSourcesStalled", Signal::Rate { window: minutes(10) }, Below, 0.01)
+                .for_duration(minutes(10))
+                .severity(Severity::Critical)
+                .summary("No source request has succeeded for 10 minutes: no SMS is ingested.")
+                .description("{{ $labels.job }} completed {{ $value | humanize }} successful source requests per second over 10 minutes."),
+            Alert::absent("SmsSourcesMetricsAbsent", minutes(15))
+                .summary("No source request metrics are scraped: the pipeline is down or not scraped.")
+                .description("No series of the successful source requests counter for 15 minutes."),
+        ]))]
+    SourcesRequestsSuccess,
+    /// Source requests that failed, by kind of failure.
+    #[metric(counter("sms_sources_requests_error_total", &SOURCES)
+        .labels::<(SourceId<'_>, SourceErrorType)>()
+        .max_series(MAX_SOURCE_SERIES * 4)
+        .success_twin(Metric::SourcesRequestsSuccess)
+        .dashboard(DashboardHints::AUTO.split_by(&[Label::SourceErrorType]))
+        .alerts(&[
+            Alert::new("SmsSourceFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.1)
+                .by(&[Label::SourceId])
+                .for_duration(minutes(10))
+                .summary("A source fails more than 10 % of its requests.")
+                .description("Source {{ $labels.source_id }} of {{ $labels.job }} failed {{ $value | humanizePercentage }} of its requests over 5 minutes."),
+            Alert::new("SmsSourcesMostlyFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.5)
+                .for_duration(minutes(5))
+                .severity(Severity::Critical)
+                .summary("More than half of all source requests fail.")
+                .description("{{ $labels.job }} failed {{ $value | humanizePercentage }} of all source requests over 5 minutes."),
+        ])
+        .slos(&[SloDef::availability("sources_requests_availability", "99 % of source requests return a valid batch", Metric::SourcesRequestsError.id(), 0.99)]))]
+    SourcesRequestsError,
+    /// Time from sending a source request to having its response parsed.
+    #[metric(histogram("sms_sources_request_duration_seconds", &SOURCES, SOURCE_LATENCY_BUCKETS)
+        .labels::<SourceId<'_>>()
+        .unit(Unit::Seconds)
+        .max_series(MAX_SOURCE_SERIES)
+        .alerts(&[Alert::new("SmsSourceSlow", Signal::Quantile { quantile: 0.99, window: minutes(5) }, Above, 5.0)
+            .by(&[Label::SourceId])
+            .for_duration(minutes(15))
+            .summary("A source's 99th percentile request latency is above 5 s.")
+            .description("Source {{ $labels.source_id }} of {{ $labels.job }}: p99 request latency {{ $value | humanizeDuration }} over 5 minutes.")])
+        .slos(&[SloDef::latency("sources_requests_latency", "99 % of source requests complete within 2.5 s", Metric::SourcesRequestDuration.id(), 2.5, 0.99)]))]
+    SourcesRequestDuration,
+    /// Source requests sent and not yet answered.
+    #[metric(gauge("sms_sources_requests_in_flight", &SOURCES)
+        .alerts(&[Alert::new("SmsSourceRequestsPilingUp", Signal::Value, Above, 50.0)
             .for_duration(minutes(10))
             .summary("More than 50 source requests are in flight: sources answer too slowly.")
-            .description("{{ $labels.job }} has {{ $value }} source requests in flight."),
-    ];
-
-const GATEWAY_ENVELOPES_DEDUPLICATED_ALERTS: &[Alert] = &[Alert::new(
-    "SmsSourceMostlyDuplicates",
-    Signal::Ratio {
-        denominator: Metric::SourcesEnvelopesReceived,
-        window: minutes(15),
-    },
-    Above,
-    0.5,
-)
-.by(&[Label::SourceId])
-.for_duration(minutes(30))
-.severity(Severity::Info)
-.summary("More than half of a source's envelopes are duplicates: it resends old batches.")
-.description(
-    "{{ $value | humanizePercentage }} of the envelopes from source {{ $labels.source_id }} of {{ $labels.job }} were duplicates over 15 minutes.",
-)];
-
-const GATEWAY_QUEUE_DEPTH_ALERTS: &[Alert] =
-    &[
-        Alert::new("SmsGatewayBacklog", Signal::Value, Above, 1000.0)
+            .description("{{ $labels.job }} has {{ $value }} source requests in flight.")]))]
+    SourcesRequestsInFlight,
+    /// Envelopes received in successful source responses.
+    #[metric(counter("sms_sources_envelopes_received_total", &SOURCES)
+        .labels::<SourceId<'_>>()
+        .max_series(MAX_SOURCE_SERIES)
+        .dashboard(BY_SOURCE))]
+    SourcesEnvelopesReceived,
+    // Gateway
+    /// Envelopes the gateway accepted as new.
+    #[metric(counter("sms_gateway_envelopes_accepted_total", &GATEWAY)
+        .labels::<SourceId<'_>>()
+        .max_series(MAX_SOURCE_SERIES)
+        .dashboard(BY_SOURCE))]
+    GatewayEnvelopesAccepted,
+    /// Envelopes the gateway dropped because it had already seen them.
+    #[metric(counter("sms_gateway_envelopes_deduplicated_total", &GATEWAY)
+        .labels::<SourceId<'_>>()
+        .max_series(MAX_SOURCE_SERIES)
+        .dashboard(BY_SOURCE.queries(&[CustomQuery {
+            title: "Duplicate share of received envelopes",
+            expr: "sum(rate(sms_gateway_envelopes_deduplicated_total{job=~\"$job\", instance=~\"$instance\", source_id=~\"$source_id\"}[$__rate_interval])) / sum(rate(sms_sources_envelopes_received_total{job=~\"$job\", instance=~\"$instance\", source_id=~\"$source_id\"}[$__rate_interval]))",
+            legend: "duplicates",
+            unit: Unit::Ratio,
+        }]))
+        .alerts(&[Alert::new("SmsSourceMostlyDuplicates", Signal::Ratio { denominator: Metric::SourcesEnvelopesReceived.id(), window: minutes(15) }, Above, 0.5)
+            .by(&[Label::SourceId])
+            .for_duration(minutes(30))
+            .severity(Severity::Info)
+            .summary("More than half of a source's envelopes are duplicates: it resends old batches.")
+            .description("{{ $value | humanizePercentage }} of the envelopes from source {{ $labels.source_id }} of {{ $labels.job }} were duplicates over 15 minutes.")]))]
+    GatewayEnvelopesDeduplicated,
+    /// Envelopes received from sources and waiting for the gateway.
+    #[metric(gauge("sms_gateway_queue_depth", &GATEWAY)
+        .alerts(&[Alert::new("SmsGatewayBacklog", Signal::Value, Above, 1000.0)
             .for_duration(minutes(10))
             .summary("More than 1000 envelopes wait for the gateway.")
-            .description("{{ $labels.job }} has {{ $value }} envelopes queued for the gateway."),
-    ];
-
-const GATEWAY_CAS_WRITES_ERROR_ALERTS: &[Alert] = &[Alert::new(
-    "SmsGatewayCasWritesFailing",
-    Signal::ErrorRatio { window: minutes(5) },
-    Above,
-    0.01,
-)
-.for_duration(minutes(5))
-.severity(Severity::Critical)
-.summary("More than 1 % of writes to the content-addressed store fail: envelopes are lost.")
-.description(
-    "{{ $labels.job }} failed {{ $value | humanizePercentage }} of its CAS writes over 5 minutes.",
-)];
-
-const GATEWAY_CAS_WRITE_DURATION_ALERTS: &[Alert] = &[Alert::new(
-    "SmsGatewayCasWritesSlow",
-    Signal::Quantile {
-        quantile: 0.99,
-        window: minutes(5),
-    },
-    Above,
-    0.1,
-)
-.for_duration(minutes(15))
-.summary("The 99th percentile CAS write latency is above 100 ms: the disk is saturated.")
-.description(
-    "{{ $labels.job }}: p99 CAS write latency {{ $value | humanizeDuration }} over 5 minutes.",
-)];
-
-const INGEST_LOG_WRITES_ERROR_ALERTS: &[Alert] = &[Alert::new(
-    "SmsIngestLogWritesFailing",
-    Signal::ErrorRatio { window: minutes(5) },
-    Above,
-    0.01,
-)
-.for_duration(minutes(5))
-.severity(Severity::Critical)
-.summary("More than 1 % of ingest log appends fail: accepted envelopes are not logged.")
-.description(
-    "{{ $labels.job }} failed {{ $value | humanizePercentage }} of its ingest log appends over 5 minutes.",
-)];
-
-const INGEST_LOG_CURRENT_FILE_SIZE_ALERTS: &[Alert] = &[Alert::new(
-    "SmsIngestLogNotRotating",
-    Signal::Value,
-    Above,
-    1_073_741_824.0,
-)
-.for_duration(minutes(15))
-.summary("The current ingest log file is larger than 1 GiB: rotation is not happening.")
-.description("{{ $labels.job }}: the current ingest log file holds {{ $value | humanize }}B.")];
-
-const INGEST_LOG_FSYNC_DURATION_ALERTS: &[Alert] = &[Alert::new(
-    "SmsIngestLogFsyncSlow",
-    Signal::Quantile {
-        quantile: 0.99,
-        window: minutes(5),
-    },
-    Above,
-    0.025,
-)
-.for_duration(minutes(15))
-.summary("The 99th percentile ingest log fsync latency is above 25 ms.")
-.description(
-    "{{ $labels.job }}: p99 fsync latency {{ $value | humanizeDuration }} over 5 minutes.",
-)];
-
-const RECORDER_SAMPLES_DROPPED_ALERTS: &[Alert] = &[Alert::new(
-    "SmsRecorderDroppingSamples",
-    Signal::Rate { window: minutes(5) },
-    Above,
-    0.0,
-)
-.by(&[Label::MetricName, Label::Reason])
-.summary("Code records a metric in a way the catalog does not allow; samples are dropped.")
-.description(
-    "{{ $labels.job }} dropped {{ $value | humanize }} samples per second of {{ $labels.metric }} ({{ $labels.reason }}).",
-)];
-
-const RECORDER_SERIES_OVERFLOW_ALERTS: &[Alert] = &[Alert::new(
-    "SmsRecorderSeriesOverflow",
-    Signal::Rate { window: minutes(5) },
-    Above,
-    0.0,
-)
-.by(&[Label::MetricName])
-.severity(Severity::Info)
-.summary("A metric reached its series bound; new label values fold into the overflow series.")
-.description(
-    "{{ $labels.job }}: {{ $value | humanize }} samples per second of {{ $labels.metric }} went to the overflow series.",
-)];
+            .description("{{ $labels.job }} has {{ $value }} envelopes queued for the gateway.")]))]
+    GatewayQueueDepth,
+    /// Envelopes written to the content-addressed store.
+    #[metric(counter("sms_gateway_cas_writes_success_total", &GATEWAY))]
+    GatewayCasWritesSuccess,
+    /// Writes to the content-addressed store that failed, by kind of failure.
+    #[metric(counter("sms_gateway_cas_writes_error_total", &GATEWAY)
+        .labels::<StorageErrorType>()
+        .success_twin(Metric::GatewayCasWritesSuccess)
+        .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
+        .alerts(&[Alert::new("SmsGatewayCasWritesFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.01)
+            .for_duration(minutes(5))
+            .severity(Severity::Critical)
+            .summary("More than 1 % of writes to the content-addressed store fail: envelopes are lost.")
+            .description("{{ $labels.job }} failed {{ $value | humanizePercentage }} of its CAS writes over 5 minutes.")])
+        .slos(&[SloDef::availability("gateway_cas_writes_availability", "99.9 % of envelope writes to the content-addressed store succeed", Metric::GatewayCasWritesError.id(), 0.999)]))]
+    GatewayCasWritesError,
+    /// Time to write one envelope to the content-addressed store, fsync included.
+    #[metric(histogram("sms_gateway_cas_write_duration_seconds", &GATEWAY, DISK_LATENCY_BUCKETS)
+        .unit(Unit::Seconds)
+        .alerts(&[Alert::new("SmsGatewayCasWritesSlow", Signal::Quantile { quantile: 0.99, window: minutes(5) }, Above, 0.1)
+            .for_duration(minutes(15))
+            .summary("The 99th percentile CAS write latency is above 100 ms: the disk is saturated.")
+            .description("{{ $labels.job }}: p99 CAS write latency {{ $value | humanizeDuration }} over 5 minutes.")]))]
+    GatewayCasWriteDuration,
+    /// Bytes written to the content-addressed store.
+    #[metric(counter("sms_gateway_cas_written_bytes_total", &GATEWAY).unit(Unit::Bytes))]
+    GatewayCasWrittenBytes,
+    // Ingest log
+    /// Records appended to the ingest log.
+    #[metric(counter("sms_ingest_log_writes_success_total", &INGEST_LOG))]
+    IngestLogWritesSuccess,
+    /// Appends to the ingest log that failed, by kind of failure.
+    #[metric(counter("sms_ingest_log_writes_error_total", &INGEST_LOG)
+        .labels::<StorageErrorType>()
+        .success_twin(Metric::IngestLogWritesSuccess)
+        .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
+        .alerts(&[Alert::new("SmsIngestLogWritesFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.01)
+            .for_duration(minutes(5))
+            .severity(Severity::Critical)
+            .summary("More than 1 % of ingest log appends fail: accepted envelopes are not logged.")
+            .description("{{ $labels.job }} failed {{ $value | humanizePercentage }} of its ingest log appends over 5 minutes.")])
+        .slos(&[SloDef::availability("ingest_log_writes_availability", "99.9 % of ingest log appends succeed", Metric::IngestLogWritesError.id(), 0.999)]))]
+    IngestLogWritesError,
+    /// Size of the ingest log file currently appended to.
+    #[metric(gauge("sms_ingest_log_current_file_size_bytes", &INGEST_LOG)
+        .unit(Unit::Bytes)
+        .alerts(&[Alert::new("SmsIngestLogNotRotating", Signal::Value, Above, 1_073_741_824.0)
+            .for_duration(minutes(15))
+            .summary("The current ingest log file is larger than 1 GiB: rotation is not happening.")
+            .description("{{ $labels.job }}: the current ingest log file holds {{ $value | humanize }}B.")]))]
+    IngestLogCurrentFileSize,
+    /// Ingest log files closed and replaced by a new one.
+    #[metric(counter("sms_ingest_log_rotations_total", &INGEST_LOG)
+        .dashboard(DashboardHints::AUTO.panel(PanelHint::Stat)))]
+    IngestLogRotations,
+    /// Time to fsync the ingest log after a batch of appends.
+    #[metric(histogram("sms_ingest_log_fsync_duration_seconds", &INGEST_LOG, DISK_LATENCY_BUCKETS)
+        .unit(Unit::Seconds)
+        .alerts(&[Alert::new("SmsIngestLogFsyncSlow", Signal::Quantile { quantile: 0.99, window: minutes(5) }, Above, 0.025)
+            .for_duration(minutes(15))
+            .summary("The 99th percentile ingest log fsync latency is above 25 ms.")
+            .description("{{ $labels.job }}: p99 fsync latency {{ $value | humanizeDuration }} over 5 minutes.")])
+        .slos(&[SloDef::latency("ingest_log_fsync_latency", "99 % of ingest log fsyncs complete within 25 ms", Metric::IngestLogFsyncDuration.id(), 0.025, 0.99)]))]
+    IngestLogFsyncDuration,
+    /// Bytes appended to the ingest log.
+    #[metric(counter("sms_ingest_log_written_bytes_total", &INGEST_LOG).unit(Unit::Bytes))]
+    IngestLogWrittenBytes,
+    // Recorder
+    /// Samples the recorder dropped because the call did not match the catalog.
+    #[metric(counter("sms_recorder_samples_dropped_total", &RECORDER)
+        .labels::<(MetricName<'_>, DropReason)>()
+        .unused("recorded by the recorder crate itself, through MetricCatalog::SAMPLES_DROPPED")
+        .alerts(&[Alert::new("SmsRecorderDroppingSamples", Signal::Rate { window: minutes(5) }, Above, 0.0)
+            .by(&[Label::MetricName, Label::DropReason])
+            .summary("Code records a metric in a way the catalog does not allow; samples are dropped.")
+            .description("{{ $labels.job }} dropped {{ $value | humanize }} samples per second of {{ $labels.metric }} ({{ $labels.reason }}).")]))]
+    RecorderSamplesDropped,
+    /// Samples folded into the overflow series because the metric reached its series bound.
+    #[metric(counter("sms_recorder_series_overflow_total", &RECORDER)
+        .labels::<MetricName<'_>>()
+        .unused("recorded by the recorder crate itself, through MetricCatalog::SERIES_OVERFLOW")
+        .alerts(&[Alert::new("SmsRecorderSeriesOverflow", Signal::Rate { window: minutes(5) }, Above, 0.0)
+            .by(&[Label::MetricName])
+            .severity(Severity::Info)
+            .summary("A metric reached its series bound; new label values fold into the overflow series.")
+            .description("{{ $labels.job }}: {{ $value | humanize }} samples per second of {{ $labels.metric }} went to the overflow series.")]))]
+    RecorderSeriesOverflow,
+}

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use catalog::{
-    AlertDef, Comparison, LabelDef, LabelKey, LabelValues, Metric, MetricCatalog, MetricDef,
-    Severity, Signal, SloDef, Subsystem, Unit, minutes, validate,
+    AlertDef, Comparison, DropReason, LabelValue, MetricCatalog, MetricId, MetricName, Severity,
+    Signal, SloDef, Subsystem, Unit, minutes, validate,
 };
 
 const TINY: Subsystem = Subsystem {
@@ -14,47 +14,15 @@ const TINY: Subsystem = Subsystem {
     description: "Runs jobs.",
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum TinyLabel {
-    Queue,
-    Reason,
-    Metric,
+/// Queue name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "queue")]
+enum Queue {
+    A,
+    B,
 }
 
-impl LabelKey for TinyLabel {
-    fn def(self) -> &'static LabelDef {
-        match self {
-            TinyLabel::Queue => &LabelDef {
-                name: "queue",
-                help: "Queue name.",
-                values: LabelValues::OneOf(&["a", "b"]),
-            },
-            TinyLabel::Reason => &LabelDef {
-                name: "reason",
-                help: "Why.",
-                values: LabelValues::OneOf(catalog::DropReason::LABEL_VALUES),
-            },
-            TinyLabel::Metric => &LabelDef {
-                name: "metric",
-                help: "Metric.",
-                values: LabelValues::CatalogMetric,
-            },
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Tiny {
-    Done,
-    Failed,
-    Duration,
-    Depth,
-    Dropped,
-    Overflow,
-}
-
-type Def = MetricDef<Tiny>;
-type Alert = AlertDef<Tiny>;
+type Alert = AlertDef<TinyId>;
 
 const BAD_ALERTS: &[Alert] = &[
     // Not CamelCase with the prefix; quantile on a counter; no summary.
@@ -106,82 +74,46 @@ const HISTOGRAM_ALERTS: &[Alert] = &[Alert::new(
 .summary("s")
 .description("{{ $value | humanizeDuration }}")];
 
-const BAD_SLOS: &[SloDef<Tiny>] = &[
-    SloDef::latency("Bad Name", "t", Tiny::Duration, 3.0, 0.999),
-    SloDef::availability("done", "t", Tiny::Done, 0.5),
-    SloDef::availability("done", "", Tiny::Failed, 1.0).period(minutes(60)),
-];
-
-impl Tiny {
-    const fn def(self) -> &'static Def {
-        match self {
-            Tiny::Done => {
-                const { &Def::counter("tiny_jobs_done_total", "Jobs done.", &TINY).alerts(BAD_ALERTS) }
-            }
-            Tiny::Failed => {
-                const {
-                    &Def::counter("tiny_jobs_failed_total", "Jobs failed.", &TINY)
-                        .labels(&[TinyLabel::Queue])
-                        .success_twin(Tiny::Done)
-                }
-            }
-            Tiny::Duration => {
-                const {
-                    &Def::histogram(
-                        "tiny_jobs_duration_seconds",
-                        "Job time.",
-                        &TINY,
-                        &[1.0, 5.0],
-                    )
-                    .unit(Unit::Seconds)
-                    .alerts(HISTOGRAM_ALERTS)
-                }
-            }
-            Tiny::Depth => const { &Def::gauge("tiny_jobs_depth", "Queued jobs.", &TINY) },
-            Tiny::Dropped => {
-                const {
-                    &Def::counter("tiny_jobs_dropped_total", "Dropped.", &TINY)
-                        .labels(&[TinyLabel::Metric, TinyLabel::Reason])
-                }
-            }
-            Tiny::Overflow => {
-                const {
-                    &Def::counter("tiny_jobs_overflow_total", "Overflow.", &TINY)
-                        .labels(&[TinyLabel::Metric])
-                }
-            }
-        }
-    }
-}
-
-impl MetricCatalog for Tiny {
-    type Label = TinyLabel;
-    const PREFIX: &'static str = "tiny_";
-    const ALL: &'static [Self] = &[
-        Tiny::Done,
-        Tiny::Failed,
-        Tiny::Duration,
-        Tiny::Depth,
-        Tiny::Dropped,
-        Tiny::Overflow,
-    ];
-    const SUBSYSTEMS: &'static [Subsystem] = &[TINY];
-    const SLOS: &'static [SloDef<Self>] = BAD_SLOS;
-    const SAMPLES_DROPPED: Self = Tiny::Dropped;
-    const SERIES_OVERFLOW: Self = Tiny::Overflow;
-
-    fn def(self) -> &'static MetricDef<Self> {
-        Tiny::def(self)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
+#[catalog::metrics(
+    prefix = "tiny_",
+    labels = [Queue, MetricName, DropReason],
+    subsystems = [TINY],
+    samples_dropped = Dropped,
+    series_overflow = Overflow,
+    label_enum = TinyLabel,
+)]
+enum Tiny {
+    /// Jobs done.
+    #[metric(counter("tiny_jobs_done_total", &TINY)
+        .alerts(BAD_ALERTS)
+        .slos(&[SloDef::availability("done", "t", Tiny::Done.id(), 0.5)]))]
+    Done,
+    /// Jobs failed.
+    #[metric(counter("tiny_jobs_failed_total", &TINY)
+        .labels::<Queue>()
+        .success_twin(Tiny::Done)
+        .slos(&[SloDef::availability("done", "", Tiny::Failed.id(), 1.0).period(minutes(60))]))]
+    Failed,
+    /// Job time.
+    #[metric(histogram("tiny_jobs_duration_seconds", &TINY, &[1.0, 5.0])
+        .unit(Unit::Seconds)
+        .alerts(HISTOGRAM_ALERTS)
+        .slos(&[SloDef::latency("Bad Name", "t", Tiny::Duration.id(), 3.0, 0.999)]))]
+    Duration,
+    /// Queued jobs.
+    #[metric(gauge("tiny_jobs_depth", &TINY))]
+    Depth,
+    /// Dropped.
+    #[metric(counter("tiny_jobs_dropped_total", &TINY).labels::<(MetricName<'_>, DropReason)>())]
+    Dropped,
+    /// Overflow.
+    #[metric(counter("tiny_jobs_overflow_total", &TINY).labels::<MetricName<'_>>())]
+    Overflow,
 }
 
 #[test]
 fn every_alert_and_slo_problem_is_reported_naming_metric_and_rule() {
-    let problems = validate::<Tiny>().expect_err("the tiny catalog is wrong on purpose");
+    let problems = validate::<TinyId>().expect_err("the tiny catalog is wrong on purpose");
     let found: BTreeSet<(String, &str)> = problems
         .iter()
         .map(|p| (p.metric.clone(), p.rule))
@@ -238,12 +170,20 @@ fn every_alert_and_slo_problem_is_reported_naming_metric_and_rule() {
 #[test]
 fn sms_alert_names_are_unique_and_every_histogram_slo_uses_a_bucket() {
     let mut names = BTreeSet::new();
-    for metric in Metric::ALL {
+    for metric in MetricId::ALL {
         for alert in metric.def().alerts {
             assert!(names.insert(alert.name), "{} twice", alert.name);
         }
     }
     assert!(names.len() >= 10, "{names:?}");
-    assert!(!Metric::SLOS.is_empty());
-    assert!(!Metric::RUNBOOK_BASE.is_empty() && !Metric::RUNBOOK_BASE.contains("example."));
+    assert!(!MetricId::SLOS.is_empty());
+    assert!(!MetricId::RUNBOOK_BASE.is_empty() && !MetricId::RUNBOOK_BASE.contains("example."));
+}
+
+#[test]
+fn a_derived_label_lists_its_values_in_declaration_order() {
+    assert_eq!(Queue::VALUES, ["a", "b"]);
+    let strings: Vec<&str> = Queue::ALL.iter().map(|q| q.as_str()).collect();
+    assert_eq!(strings, ["a", "b"]);
+    assert_eq!(Queue::B.as_str(), "b");
 }

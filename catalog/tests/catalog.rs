@@ -3,13 +3,13 @@
 use std::collections::BTreeSet;
 
 use catalog::{
-    DropReason, Label, LabelKey, LabelValues, Metric, MetricCatalog, MetricKind, Unit, validate,
+    DropReason, Label, LabelKey, LabelValues, MetricCatalog, MetricId, MetricKind, Unit, validate,
 };
 use strum::IntoEnumIterator;
 
 #[test]
 fn catalog_is_valid() {
-    if let Err(problems) = validate::<Metric>() {
+    if let Err(problems) = validate::<MetricId>() {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         panic!("catalog problems:\n{}", list.join("\n"));
     }
@@ -18,14 +18,14 @@ fn catalog_is_valid() {
 /// The seed document's metrics, with exactly these names, kinds and labels.
 #[test]
 fn seed_metrics_keep_their_names_kinds_and_labels() {
-    let expect = |metric: Metric, name: &str, kind: &str, labels: &[&str]| {
+    let expect = |metric: MetricId, name: &str, kind: &str, labels: &[&str]| {
         let def = metric.def();
         assert_eq!(def.name, name, "{metric:?}");
         assert_eq!(def.kind.type_name(), kind, "{name}");
         let actual: Vec<&str> = def.labels.iter().map(|l| l.def().name).collect();
         assert_eq!(actual, labels, "{name}");
     };
-    use Metric::*;
+    use MetricId::*;
     expect(
         SourcesRequestsSuccess,
         "sms_sources_requests_success_total",
@@ -88,8 +88,8 @@ fn seed_metrics_keep_their_names_kinds_and_labels() {
 
 #[test]
 fn at_least_fifteen_metrics_of_all_three_kinds() {
-    assert!(Metric::ALL.len() >= 15);
-    let kinds: BTreeSet<&str> = Metric::ALL
+    assert!(MetricId::ALL.len() >= 15);
+    let kinds: BTreeSet<&str> = MetricId::ALL
         .iter()
         .map(|m| m.def().kind.type_name())
         .collect();
@@ -100,7 +100,7 @@ fn at_least_fifteen_metrics_of_all_three_kinds() {
 #[test]
 fn all_metrics_have_unique_names() {
     let mut names = BTreeSet::new();
-    for metric in Metric::iter() {
+    for metric in MetricId::iter() {
         assert!(
             names.insert(metric.def().name),
             "duplicate metric: {}",
@@ -112,9 +112,9 @@ fn all_metrics_have_unique_names() {
 /// `ALL` and the strum iterator agree, and `index` is the position in `ALL`.
 #[test]
 fn all_lists_every_variant_in_order() {
-    let iterated: Vec<Metric> = Metric::iter().collect();
-    assert_eq!(iterated, Metric::ALL);
-    for (i, metric) in Metric::ALL.iter().enumerate() {
+    let iterated: Vec<MetricId> = MetricId::iter().collect();
+    assert_eq!(iterated, MetricId::ALL);
+    for (i, metric) in MetricId::ALL.iter().enumerate() {
         assert_eq!(metric.index(), i);
     }
 }
@@ -122,13 +122,13 @@ fn all_lists_every_variant_in_order() {
 /// Every subsystem has throughput, errors, and latency or saturation.
 #[test]
 fn every_pipeline_phase_has_throughput_errors_and_latency_or_saturation() {
-    for subsystem in &Metric::SUBSYSTEMS[..3] {
-        let defs: Vec<_> = Metric::ALL
+    for subsystem in &MetricId::SUBSYSTEMS[..3] {
+        let defs: Vec<_> = MetricId::ALL
             .iter()
             .map(|m| m.def())
             .filter(|d| d.subsystem == subsystem)
             .collect();
-        let has = |pred: &dyn Fn(&&catalog::MetricDef<Metric>) -> bool| defs.iter().any(pred);
+        let has = |pred: &dyn Fn(&&catalog::MetricDef<MetricId>) -> bool| defs.iter().any(pred);
         assert!(
             has(&|d| d.kind == MetricKind::Counter && d.success_twin.is_none()),
             "{}: throughput",
@@ -149,7 +149,7 @@ fn every_pipeline_phase_has_throughput_errors_and_latency_or_saturation() {
 
 #[test]
 fn histograms_have_a_unit_and_free_form_labels_a_bound() {
-    for metric in Metric::ALL {
+    for metric in MetricId::ALL {
         let def = metric.def();
         if def.buckets().is_some() {
             assert_ne!(def.unit, Unit::None, "{}", def.name);
@@ -163,9 +163,9 @@ fn histograms_have_a_unit_and_free_form_labels_a_bound() {
 #[test]
 fn drop_reasons_match_their_label_values() {
     let values: Vec<&str> = DropReason::iter().map(DropReason::as_str).collect();
-    assert_eq!(values, DropReason::LABEL_VALUES);
+    assert_eq!(values, DropReason::VALUES);
     assert_eq!(
-        Label::Reason.def().values,
-        LabelValues::OneOf(DropReason::LABEL_VALUES)
+        Label::DropReason.def().values,
+        LabelValues::OneOf(DropReason::VALUES)
     );
 }

@@ -18,15 +18,15 @@
 //!   file-provisioning for self-hosted users.
 //!
 //! ```
-//! use catalog::Metric;
+//! use catalog::MetricId;
 //!
-//! let dashboards = dashboard_gen::generate::<Metric>().unwrap();
+//! let dashboards = dashboard_gen::generate::<MetricId>().unwrap();
 //! let overview = &dashboards[0];
 //! assert_eq!(overview.uid, "sms-overview");
-//! assert!(dashboard_gen::lint::<Metric>(overview).is_empty());
+//! assert!(dashboard_gen::lint::<MetricId>(overview).is_empty());
 //!
 //! // The panel plotting the series alert SmsSourceFailing compares.
-//! let generated = dashboard_gen::build::<Metric>().unwrap();
+//! let generated = dashboard_gen::build::<MetricId>().unwrap();
 //! let panel = &generated.alert_panels["SmsSourceFailing"];
 //! assert_eq!(panel.dashboard_uid, "sms-sources");
 //!

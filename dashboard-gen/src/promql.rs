@@ -448,7 +448,7 @@ fn series_labels<C: MetricCatalog>(metric: C, series: Series) -> BTreeSet<&'stat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::Metric;
+    use catalog::MetricId;
 
     fn variables() -> Vec<String> {
         ["job", "instance", "source_id"].map(String::from).to_vec()
@@ -462,12 +462,12 @@ mod tests {
             require_variable_matchers: true,
             allow_raw_counters: false,
         };
-        let analysis = analyze::<Metric>(expr, rules);
+        let analysis = analyze::<MetricId>(expr, rules);
         let rules: Vec<&str> = analysis.findings.iter().map(|f| f.rule).collect();
         assert_eq!(rules, expected, "{expr}: {:?}", analysis.findings);
     }
 
-    fn sel(metric: Metric, suffix: &str, extra: &str) -> String {
+    fn sel(metric: MetricId, suffix: &str, extra: &str) -> String {
         format!(
             "{}{suffix}{{job=~\"$job\", instance=~\"$instance\"{extra}}}",
             metric.def().name
@@ -476,13 +476,13 @@ mod tests {
 
     #[test]
     fn a_counter_rate_with_all_matchers_is_fine() {
-        let s = sel(Metric::GatewayCasWritesSuccess, "", "");
+        let s = sel(MetricId::GatewayCasWritesSuccess, "", "");
         check(&format!("sum(rate({s}[$__rate_interval]))"), &[]);
     }
 
     #[test]
     fn histogram_quantile_over_buckets_is_fine() {
-        let s = sel(Metric::GatewayCasWriteDuration, "_bucket", "");
+        let s = sel(MetricId::GatewayCasWriteDuration, "_bucket", "");
         check(
             &format!("histogram_quantile(0.95, sum by (le) (rate({s}[$__rate_interval])))"),
             &[],
@@ -492,14 +492,14 @@ mod tests {
     #[test]
     fn a_raw_counter_is_rejected() {
         check(
-            &sel(Metric::GatewayCasWritesSuccess, "", ""),
+            &sel(MetricId::GatewayCasWritesSuccess, "", ""),
             &["target-counter-agg"],
         );
     }
 
     #[test]
     fn rate_over_a_gauge_is_rejected() {
-        let s = sel(Metric::GatewayQueueDepth, "", "");
+        let s = sel(MetricId::GatewayQueueDepth, "", "");
         check(
             &format!("rate({s}[$__rate_interval])"),
             &["target-counter-agg"],
@@ -508,20 +508,20 @@ mod tests {
 
     #[test]
     fn a_fixed_range_is_rejected() {
-        let s = sel(Metric::GatewayCasWritesSuccess, "", "");
+        let s = sel(MetricId::GatewayCasWritesSuccess, "", "");
         check(&format!("rate({s}[5m])"), &["target-rate-interval"]);
     }
 
     #[test]
     fn a_histogram_without_suffix_is_rejected() {
-        let s = sel(Metric::GatewayCasWriteDuration, "", "");
+        let s = sel(MetricId::GatewayCasWriteDuration, "", "");
         check(&s, &["target-metric"]);
     }
 
     #[test]
     fn an_undeclared_label_is_rejected_in_matchers_and_grouping() {
         let s = sel(
-            Metric::GatewayCasWritesSuccess,
+            MetricId::GatewayCasWritesSuccess,
             "",
             ", source_id=~\"$source_id\"",
         );
@@ -533,7 +533,7 @@ mod tests {
 
     #[test]
     fn missing_variable_matchers_are_reported_per_variable() {
-        let name = Metric::SourcesRequestsSuccess.def().name;
+        let name = MetricId::SourcesRequestsSuccess.def().name;
         check(
             &format!("sum(rate({name}[$__rate_interval]))"),
             &["target-job", "target-instance", "target-filter"],
@@ -542,17 +542,17 @@ mod tests {
 
     #[test]
     fn unknown_variables_and_syntax_errors_are_reported() {
-        let s = sel(Metric::GatewayCasWritesSuccess, "", "");
+        let s = sel(MetricId::GatewayCasWritesSuccess, "", "");
         check(&format!("rate({s}[$__interval])"), &["target-promql"]);
         check("sum(rate(", &["target-promql"]);
     }
 
     #[test]
     fn analysis_lists_the_selected_metrics() {
-        let a = sel(Metric::IngestLogWritesError, "", "");
-        let b = sel(Metric::IngestLogWritesSuccess, "", "");
+        let a = sel(MetricId::IngestLogWritesError, "", "");
+        let b = sel(MetricId::IngestLogWritesSuccess, "", "");
         let variables = variables();
-        let analysis = analyze::<Metric>(
+        let analysis = analyze::<MetricId>(
             &format!("sum(rate({a}[$__rate_interval])) / sum(rate({b}[$__rate_interval]))"),
             Rules {
                 variables: &variables,
@@ -563,7 +563,10 @@ mod tests {
         assert!(analysis.findings.is_empty(), "{:?}", analysis.findings);
         assert_eq!(
             analysis.metrics.into_iter().collect::<Vec<_>>(),
-            [Metric::IngestLogWritesSuccess, Metric::IngestLogWritesError]
+            [
+                MetricId::IngestLogWritesSuccess,
+                MetricId::IngestLogWritesError
+            ]
         );
     }
 }

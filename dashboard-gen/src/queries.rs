@@ -508,7 +508,7 @@ pub fn rate_unit(unit: Unit) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::Metric;
+    use catalog::MetricId;
 
     #[test]
     fn burn_thresholds_lose_only_float_noise() {
@@ -536,44 +536,44 @@ mod tests {
 
     #[test]
     fn selectors_match_only_the_filters_a_metric_has() {
-        let with = selector(Metric::SourcesRequestsSuccess, "", &["source_id"]);
+        let with = selector(MetricId::SourcesRequestsSuccess, "", &["source_id"]);
         assert!(with.ends_with("source_id=~\"$source_id\"}"), "{with}");
-        let without = selector(Metric::GatewayCasWritesSuccess, "", &["source_id"]);
+        let without = selector(MetricId::GatewayCasWritesSuccess, "", &["source_id"]);
         assert!(!without.contains("source_id"), "{without}");
     }
 
     #[test]
     fn the_sms_catalog_filters_on_source_id_only() {
         let source_id = catalog::Label::SourceId.def().name;
-        assert_eq!(filter_labels::<Metric>(), [source_id]);
+        assert_eq!(filter_labels::<MetricId>(), [source_id]);
     }
 
     #[test]
     fn panels_follow_the_metric_kind() {
-        let visuals = |metric: Metric| -> Vec<Visual> {
+        let visuals = |metric: MetricId| -> Vec<Visual> {
             panels(metric, &[]).iter().map(|p| p.visual).collect()
         };
         use Visual::*;
-        assert_eq!(visuals(Metric::SourcesRequestsSuccess), [Timeseries]);
+        assert_eq!(visuals(MetricId::SourcesRequestsSuccess), [Timeseries]);
         assert_eq!(
-            visuals(Metric::SourcesRequestsError),
+            visuals(MetricId::SourcesRequestsError),
             [Timeseries, Timeseries]
         );
         assert_eq!(
-            visuals(Metric::SourcesRequestDuration),
+            visuals(MetricId::SourcesRequestDuration),
             [Timeseries, Heatmap]
         );
-        assert_eq!(visuals(Metric::GatewayQueueDepth), [Stat, Timeseries]);
-        assert_eq!(visuals(Metric::IngestLogRotations), [Stat]);
+        assert_eq!(visuals(MetricId::GatewayQueueDepth), [Stat, Timeseries]);
+        assert_eq!(visuals(MetricId::IngestLogRotations), [Stat]);
         assert_eq!(
-            visuals(Metric::GatewayEnvelopesDeduplicated),
+            visuals(MetricId::GatewayEnvelopesDeduplicated),
             [Timeseries, Timeseries]
         );
     }
 
     #[test]
     fn gauges_are_never_rated_and_counters_never_raw() {
-        for &metric in <Metric as MetricCatalog>::ALL {
+        for &metric in <MetricId as MetricCatalog>::ALL {
             for panel in panels(metric, &[]) {
                 for query in &panel.queries {
                     let rated = query.expr.contains("rate(");
@@ -591,10 +591,10 @@ mod tests {
         /// the PromQL checks with exactly those variables.
         #[test]
         fn queries_pass_the_promql_checks_for_any_filters(
-            metric_idx in 0..<Metric as MetricCatalog>::ALL.len(),
+            metric_idx in 0..<MetricId as MetricCatalog>::ALL.len(),
             filters in proptest::sample::subsequence(vec!["source_id", "error_type", "metric", "reason"], 0..=4),
         ) {
-            let metric = <Metric as MetricCatalog>::ALL[metric_idx];
+            let metric = <MetricId as MetricCatalog>::ALL[metric_idx];
             let variables: Vec<String> = ["job", "instance"]
                 .iter()
                 .chain(&filters)
@@ -606,7 +606,7 @@ mod tests {
                     continue;
                 }
                 for query in &panel.queries {
-                    let analysis = crate::promql::analyze::<Metric>(
+                    let analysis = crate::promql::analyze::<MetricId>(
                         &query.expr,
                         crate::promql::Rules {
                             variables: &variables,

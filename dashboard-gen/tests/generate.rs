@@ -1,17 +1,17 @@
 //! Generation from the real SMS catalog: coverage, determinism, layout and the lint.
 
-use catalog::{Metric, MetricCatalog};
+use catalog::{MetricCatalog, MetricId};
 use dashboard_gen::model::{Dashboard, PanelType};
 use dashboard_gen::{build, generate, lint, render};
 
 fn overview() -> Dashboard {
-    generate::<Metric>().unwrap().remove(0)
+    generate::<MetricId>().unwrap().remove(0)
 }
 
 #[test]
 fn every_catalog_metric_appears_in_a_panel() {
-    let generated = build::<Metric>().unwrap();
-    for &metric in Metric::ALL {
+    let generated = build::<MetricId>().unwrap();
+    for &metric in MetricId::ALL {
         assert!(
             generated.metric_panels.contains_key(metric.def().name),
             "{} has no panel",
@@ -27,11 +27,11 @@ fn generation_is_byte_deterministic() {
 
 #[test]
 fn the_overview_comes_first_then_one_dashboard_per_subsystem() {
-    let dashboards = generate::<Metric>().unwrap();
+    let dashboards = generate::<MetricId>().unwrap();
     let uids: Vec<&str> = dashboards.iter().map(|d| d.uid.as_str()).collect();
     let mut expected = vec!["sms-overview".to_string()];
     expected.extend(
-        Metric::SUBSYSTEMS
+        MetricId::SUBSYSTEMS
             .iter()
             .map(|s| format!("sms-{}", s.name.replace('_', "-"))),
     );
@@ -51,7 +51,7 @@ fn the_overview_comes_first_then_one_dashboard_per_subsystem() {
 
 #[test]
 fn dashboards_link_both_ways_keeping_time_and_variables() {
-    let dashboards = generate::<Metric>().unwrap();
+    let dashboards = generate::<MetricId>().unwrap();
     for dashboard in &dashboards {
         let link = &dashboard.links[0];
         assert_eq!(link.kind, "dashboards");
@@ -97,7 +97,7 @@ fn dashboards_link_both_ways_keeping_time_and_variables() {
 
 #[test]
 fn stats_draw_no_sparkline_and_titles_are_short() {
-    for dashboard in generate::<Metric>().unwrap() {
+    for dashboard in generate::<MetricId>().unwrap() {
         for panel in &dashboard.panels {
             assert!(panel.title.chars().count() <= 40, "{}", panel.title);
             if let Some(dashboard_gen::model::PanelOptions::Stat(options)) = &panel.options {
@@ -109,15 +109,15 @@ fn stats_draw_no_sparkline_and_titles_are_short() {
 
 #[test]
 fn metric_panels_are_the_metric_s_main_panel() {
-    let generated = build::<Metric>().unwrap();
-    let errors = &generated.metric_panels[Metric::SourcesRequestsError.def().name];
+    let generated = build::<MetricId>().unwrap();
+    let errors = &generated.metric_panels[MetricId::SourcesRequestsError.def().name];
     assert_eq!(errors.dashboard_uid, "sms-sources");
     assert!(
         errors.panel_title.ends_with("(per second)"),
         "{}",
         errors.panel_title
     );
-    let latency = &generated.metric_panels[Metric::GatewayCasWriteDuration.def().name];
+    let latency = &generated.metric_panels[MetricId::GatewayCasWriteDuration.def().name];
     assert!(
         latency.panel_title.ends_with("(p50 / p95 / p99)"),
         "{}",
@@ -137,8 +137,8 @@ fn metric_panels_are_the_metric_s_main_panel() {
 
 #[test]
 fn every_alert_links_to_the_panel_plotting_what_it_compares() {
-    let generated = build::<Metric>().unwrap();
-    for &metric in Metric::ALL {
+    let generated = build::<MetricId>().unwrap();
+    for &metric in MetricId::ALL {
         for alert in metric.def().alerts {
             let link = &generated.alert_panels[alert.name];
             let subsystem = metric.def().subsystem.name.replace('_', "-");
@@ -187,7 +187,7 @@ fn every_alert_links_to_the_panel_plotting_what_it_compares() {
             );
         }
     }
-    for slo in Metric::SLOS {
+    for slo in MetricId::SLOS {
         for burn in &signals::BURN_WINDOWS {
             let key = signals::link_key(&slo.burn_alert_name(), Some(burn));
             assert!(generated.alert_panels.contains_key(&key), "{key}");
@@ -199,7 +199,10 @@ fn every_alert_links_to_the_panel_plotting_what_it_compares() {
 fn check(mutate: impl FnOnce(&mut Dashboard), expected: &[&str]) {
     let mut dashboard = overview();
     mutate(&mut dashboard);
-    let mut rules: Vec<&str> = lint::<Metric>(&dashboard).iter().map(|f| f.rule).collect();
+    let mut rules: Vec<&str> = lint::<MetricId>(&dashboard)
+        .iter()
+        .map(|f| f.rule)
+        .collect();
     rules.dedup();
     assert_eq!(rules, expected);
 }
@@ -291,7 +294,7 @@ fn lint_rejects_panel_problems() {
 
 #[test]
 fn lint_rejects_target_problems() {
-    let name = Metric::GatewayQueueDepth.def().name;
+    let name = MetricId::GatewayQueueDepth.def().name;
     let set = |expr: String| {
         move |d: &mut Dashboard| first_panel(d).targets.as_mut().unwrap()[0].expr = expr
     };

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use axum::http::Method;
-use catalog::Metric;
+use catalog::MetricId;
 use dashboard_gen::grafana::{
     Action, Auth, Client, FolderAction, PushOptions, PushReport, Settings, push,
 };
@@ -30,7 +30,7 @@ fn client(double: &GrafanaDouble, auth: Auth) -> Client {
 
 fn options(dry_run: bool) -> PushOptions {
     PushOptions {
-        folder: default_folder::<Metric>(),
+        folder: default_folder::<MetricId>(),
         message: "generated from abc1234".to_string(),
         dry_run,
     }
@@ -38,7 +38,7 @@ fn options(dry_run: bool) -> PushOptions {
 
 /// One generated dashboard (the overview).
 fn dashboards() -> Vec<Dashboard> {
-    vec![generate::<Metric>().unwrap().remove(0)]
+    vec![generate::<MetricId>().unwrap().remove(0)]
 }
 
 /// Two dashboards, so that a failure of one shows the other is still pushed.
@@ -91,7 +91,7 @@ async fn first_push_creates_folder_and_dashboard_then_repush_is_unchanged() {
     );
     assert_eq!(
         double.stored(&uid),
-        Some((1, default_folder::<Metric>().uid))
+        Some((1, default_folder::<MetricId>().uid))
     );
 
     let second = run(&client, &dashboards, &options(false)).await;
@@ -163,7 +163,7 @@ async fn a_dashboard_in_another_folder_is_moved() {
     assert_eq!(actions(&report), [Action::Updated]);
     assert_eq!(
         double.stored(&dashboards[0].uid).unwrap().1,
-        default_folder::<Metric>().uid
+        default_folder::<MetricId>().uid
     );
     double.stop().await;
 }
@@ -257,7 +257,7 @@ async fn missing_or_invalid_credentials_are_a_401_naming_the_fix() {
 #[tokio::test]
 async fn a_viewer_token_gets_403_on_writes() {
     let double = GrafanaDouble::start().await;
-    let folder = default_folder::<Metric>();
+    let folder = default_folder::<MetricId>();
     double.add_folder(&folder.uid, &folder.title);
     let client = client(&double, Auth::Token(VIEWER_TOKEN.to_string()));
     let report = run(&client, &dashboards(), &options(false)).await;

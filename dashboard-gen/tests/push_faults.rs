@@ -13,7 +13,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use catalog::Metric;
+use catalog::MetricId;
 use dashboard_gen::grafana::{Action, Auth, Client, PushOptions, Settings, push};
 use dashboard_gen::{Error, default_folder, generate};
 use support::grafana_double::{Fault, GrafanaDouble, TOKEN, VIEWER_TOKEN};
@@ -110,9 +110,9 @@ async fn push_with(case: Case) -> (Outcome, String, Duration) {
         backoff: BACKOFF,
     };
     let client = Client::new(&url, Auth::Token(token.to_string()), settings).expect("client");
-    let dashboards = vec![generate::<Metric>().expect("generate").remove(0)];
+    let dashboards = vec![generate::<MetricId>().expect("generate").remove(0)];
     let options = PushOptions {
-        folder: default_folder::<Metric>(),
+        folder: default_folder::<MetricId>(),
         message: "push_faults".to_string(),
         dry_run: false,
     };

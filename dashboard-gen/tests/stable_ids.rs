@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use catalog::{
-    AlertDef, Comparison, DashboardHints, DropReason, LabelDef, LabelKey, LabelValues,
-    MetricCatalog, MetricDef, Signal, Subsystem, Unit, minutes,
+    AlertDef, Comparison, DashboardHints, DropReason, LabelValue, MetricCatalog, MetricName,
+    Signal, Subsystem, Unit, minutes,
 };
 use dashboard_gen::model::Dashboard;
 
@@ -24,139 +24,105 @@ const SELF: Subsystem = Subsystem {
     description: "The recorder's own metrics.",
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum L {
-    Queue,
-    Metric,
-    Reason,
-}
+/// Queue name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "queue")]
+pub struct Queue<'a>(pub &'a str);
 
-impl LabelKey for L {
-    fn def(self) -> &'static LabelDef {
-        match self {
-            L::Queue => &LabelDef {
-                name: "queue",
-                help: "Queue name.",
-                values: LabelValues::FreeForm,
-            },
-            L::Metric => &LabelDef {
-                name: "metric",
-                help: "Metric concerned.",
-                values: LabelValues::CatalogMetric,
-            },
-            L::Reason => &LabelDef {
-                name: "reason",
-                help: "Why.",
-                values: LabelValues::OneOf(DropReason::LABEL_VALUES),
-            },
+/// Declares, in module `$module`, catalog `$name` with the listed metrics in that order.
+/// Each metric's declaration is written once below (`@item` rules); the muncher gathers
+/// the chosen ones, then hands the whole enum to `#[catalog::metrics]`.
+macro_rules! version {
+    ($module:ident, $name:ident: $($metric:ident)*) => {
+        mod $module {
+            use super::*;
+            version!(@munch $name [] $($metric)*);
         }
-    }
-}
-
-/// Defines catalog `$name` listing `$all` (variants of the same enum) in that order.
-macro_rules! catalog_version {
-    ($name:ident, [$($variant:ident),* $(,)?]) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        #[allow(dead_code)]
-        enum $name {
+    };
+    (@munch $name:ident [$($done:tt)*] Done $($rest:ident)*) => {
+        version!(@munch $name [$($done)*
+            /// Jobs done.
+            #[metric(counter("stable_work_jobs_done_total", &WORK)
+                .labels::<Queue<'_>>()
+                .max_series(10)
+                .dashboard(DashboardHints::AUTO.split_by(&[Label::Queue]))
+                .alerts(&[AlertDef::new("StableJobsStalled", Signal::Rate { window: minutes(5) }, Comparison::Below, 0.5)
+                    .summary("No job is done.")
+                    .description("{{ $labels.job }} does nothing.")]))]
             Done,
+        ] $($rest)*);
+    };
+    (@munch $name:ident [$($done:tt)*] Failed $($rest:ident)*) => {
+        version!(@munch $name [$($done)*
+            /// Jobs failed.
+            #[metric(counter("stable_work_jobs_failed_total", &WORK)
+                .labels::<Queue<'_>>()
+                .max_series(10)
+                .success_twin($name::Done)
+                .alerts(&[AlertDef::new("StableJobsFailing", Signal::ErrorRatio { window: minutes(5) }, Comparison::Above, 0.1)
+                    .by(&[Label::Queue])
+                    .summary("Jobs fail.")
+                    .description("{{ $labels.queue }} fails.")]))]
             Failed,
+        ] $($rest)*);
+    };
+    (@munch $name:ident [$($done:tt)*] Added $($rest:ident)*) => {
+        version!(@munch $name [$($done)*
+            /// Jobs retried.
+            #[metric(counter("stable_work_jobs_retried_total", &WORK))]
             Added,
+        ] $($rest)*);
+    };
+    (@munch $name:ident [$($done:tt)*] Backlog $($rest:ident)*) => {
+        version!(@munch $name [$($done)*
+            /// Jobs waiting.
+            #[metric(gauge("stable_work_backlog", &WORK))]
             Backlog,
+        ] $($rest)*);
+    };
+    (@munch $name:ident [$($done:tt)*] Seconds $($rest:ident)*) => {
+        version!(@munch $name [$($done)*
+            /// Time per job.
+            #[metric(histogram("stable_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
             Seconds,
+        ] $($rest)*);
+    };
+    (@munch $name:ident [$($done:tt)*] Dropped $($rest:ident)*) => {
+        version!(@munch $name [$($done)*
+            /// Samples dropped.
+            #[metric(counter("stable_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
             Dropped,
+        ] $($rest)*);
+    };
+    (@munch $name:ident [$($done:tt)*] Overflow $($rest:ident)*) => {
+        version!(@munch $name [$($done)*
+            /// Series folded.
+            #[metric(counter("stable_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
             Overflow,
-        }
-
-        impl MetricCatalog for $name {
-            type Label = L;
-            const PREFIX: &'static str = "stable_";
-            const ALL: &'static [Self] = &[$($name::$variant),*];
-            const SUBSYSTEMS: &'static [Subsystem] = &[WORK, SELF];
-            const SAMPLES_DROPPED: Self = $name::Dropped;
-            const SERIES_OVERFLOW: Self = $name::Overflow;
-
-            fn def(self) -> &'static MetricDef<Self> {
-                type Def = MetricDef<$name>;
-                match self {
-                    $name::Done => {
-                        const ALERTS: &[AlertDef<$name>] = &[AlertDef::new(
-                            "StableJobsStalled",
-                            Signal::Rate { window: minutes(5) },
-                            Comparison::Below,
-                            0.5,
-                        )
-                        .summary("No job is done.")
-                        .description("{{ $labels.job }} does nothing.")];
-                        const {
-                            &Def::counter("stable_work_jobs_done_total", "Jobs done.", &WORK)
-                                .labels(&[L::Queue])
-                                .max_series(10)
-                                .dashboard(DashboardHints::AUTO.split_by(&[L::Queue]))
-                                .alerts(ALERTS)
-                        }
-                    }
-                    $name::Failed => {
-                        const ALERTS: &[AlertDef<$name>] = &[AlertDef::new(
-                            "StableJobsFailing",
-                            Signal::ErrorRatio { window: minutes(5) },
-                            Comparison::Above,
-                            0.1,
-                        )
-                        .by(&[L::Queue])
-                        .summary("Jobs fail.")
-                        .description("{{ $labels.queue }} fails.")];
-                        const {
-                            &Def::counter("stable_work_jobs_failed_total", "Jobs failed.", &WORK)
-                                .labels(&[L::Queue])
-                                .max_series(10)
-                                .success_twin($name::Done)
-                                .alerts(ALERTS)
-                        }
-                    }
-                    $name::Added => const {
-                        &Def::counter("stable_work_jobs_retried_total", "Jobs retried.", &WORK)
-                    },
-                    $name::Backlog => const {
-                        &Def::gauge("stable_work_backlog", "Jobs waiting.", &WORK)
-                    },
-                    $name::Seconds => const {
-                        &Def::histogram(
-                            "stable_work_job_duration_seconds",
-                            "Time per job.",
-                            &WORK,
-                            &[0.1, 1.0],
-                        )
-                        .unit(Unit::Seconds)
-                    },
-                    $name::Dropped => const {
-                        &Def::counter("stable_self_samples_dropped_total", "Samples dropped.", &SELF)
-                            .labels(&[L::Metric, L::Reason])
-                    },
-                    $name::Overflow => const {
-                        &Def::counter("stable_self_series_overflow_total", "Series folded.", &SELF)
-                            .labels(&[L::Metric])
-                    },
-                }
-            }
-
-            fn index(self) -> usize {
-                Self::ALL.iter().position(|m| *m == self).unwrap_or(usize::MAX)
-            }
-        }
+        ] $($rest)*);
+    };
+    (@munch $name:ident [$($done:tt)*]) => {
+        /// One version of the small catalog.
+        #[catalog::metrics(
+            prefix = "stable_",
+            labels = [Queue, MetricName, DropReason],
+            subsystems = [WORK, SELF],
+            samples_dropped = Dropped,
+            series_overflow = Overflow,
+        )]
+        pub enum $name { $($done)* }
     };
 }
 
-catalog_version!(Base, [Done, Failed, Backlog, Seconds, Dropped, Overflow]);
-catalog_version!(
-    WithAdded,
-    [Done, Failed, Added, Backlog, Seconds, Dropped, Overflow]
-);
-catalog_version!(WithoutBacklog, [Done, Failed, Seconds, Dropped, Overflow]);
-catalog_version!(
-    Reordered,
-    [Seconds, Backlog, Failed, Done, Overflow, Dropped]
-);
+version!(base, Base: Done Failed Backlog Seconds Dropped Overflow);
+version!(with_added, WithAdded: Done Failed Added Backlog Seconds Dropped Overflow);
+version!(without_backlog, WithoutBacklog: Done Failed Seconds Dropped Overflow);
+version!(reordered, Reordered: Seconds Backlog Failed Done Overflow Dropped);
+
+use base::BaseId as Base;
+use reordered::ReorderedId as Reordered;
+use with_added::WithAddedId as WithAdded;
+use without_backlog::WithoutBacklogId as WithoutBacklog;
 
 /// (dashboard uid, panel title) -> panel id, rows included.
 fn ids(dashboards: &[Dashboard]) -> BTreeMap<(String, String), u32> {

@@ -3,8 +3,7 @@
 //! catalog fails generation naming the metric and the problem.
 
 use catalog::{
-    CustomQuery, DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog,
-    MetricDef, Subsystem, Unit,
+    CustomQuery, DashboardHints, DropReason, LabelValue, MetricCatalog, MetricName, Subsystem, Unit,
 };
 use dashboard_gen::{Error, build, generate, lint, render};
 
@@ -19,166 +18,208 @@ const SELF: Subsystem = Subsystem {
     description: "The recorder's own metrics.",
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum TinyLabel {
-    Queue,
-    Metric,
-    Reason,
-}
+/// Queue name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "queue")]
+pub struct Queue<'a>(pub &'a str);
 
-impl LabelKey for TinyLabel {
-    fn def(self) -> &'static LabelDef {
-        match self {
-            TinyLabel::Queue => &LabelDef {
-                name: "queue",
-                help: "Queue name.",
-                values: LabelValues::FreeForm,
-            },
-            TinyLabel::Metric => &LabelDef {
-                name: "metric",
-                help: "Metric concerned.",
-                values: LabelValues::CatalogMetric,
-            },
-            TinyLabel::Reason => &LabelDef {
-                name: "reason",
-                help: "Why.",
-                values: LabelValues::OneOf(DropReason::LABEL_VALUES),
-            },
-        }
+// Four catalogs that differ only in the custom queries of their jobs counter.
+
+mod tiny {
+    use super::*;
+
+    const QUERIES: &[CustomQuery] = &[];
+
+    /// A tiny catalog whose jobs counter carries `QUERIES`.
+    #[catalog::metrics(
+        prefix = "tiny_",
+        labels = [Queue, MetricName, DropReason],
+        subsystems = [WORK, SELF],
+        samples_dropped = Dropped,
+        series_overflow = Overflow,
+        label_enum = TinyLabel,
+    )]
+    pub enum Tiny {
+        /// Jobs done.
+        #[metric(counter("tiny_work_jobs_done_total", &WORK)
+            .labels::<Queue<'_>>()
+            .max_series(10)
+            .dashboard(DashboardHints::AUTO.split_by(&[TinyLabel::Queue]).queries(QUERIES)))]
+        JobsDone,
+        /// Jobs failed.
+        #[metric(counter("tiny_work_jobs_failed_total", &WORK)
+            .labels::<Queue<'_>>()
+            .max_series(10)
+            .success_twin(Tiny::JobsDone))]
+        JobsFailed,
+        /// Jobs waiting.
+        #[metric(gauge("tiny_work_backlog", &WORK))]
+        Backlog,
+        /// Time per job.
+        #[metric(histogram("tiny_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
+        JobSeconds,
+        /// Samples dropped.
+        #[metric(counter("tiny_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
+        Dropped,
+        /// Series folded.
+        #[metric(counter("tiny_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
+        Overflow,
     }
 }
 
-/// Defines a tiny catalog enum `$name` whose jobs counter carries `$queries`.
-macro_rules! tiny_catalog {
-    ($name:ident, $queries:expr) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        enum $name {
-            JobsDone,
-            JobsFailed,
-            Backlog,
-            JobSeconds,
-            Dropped,
-            Overflow,
-        }
+mod good_query {
+    use super::*;
 
-        impl MetricCatalog for $name {
-            type Label = TinyLabel;
-            const PREFIX: &'static str = "tiny_";
-            const ALL: &'static [Self] = &[
-                $name::JobsDone,
-                $name::JobsFailed,
-                $name::Backlog,
-                $name::JobSeconds,
-                $name::Dropped,
-                $name::Overflow,
-            ];
-            const SUBSYSTEMS: &'static [Subsystem] = &[WORK, SELF];
-            const SAMPLES_DROPPED: Self = $name::Dropped;
-            const SERIES_OVERFLOW: Self = $name::Overflow;
-
-            fn def(self) -> &'static MetricDef<Self> {
-                type Def = MetricDef<$name>;
-                match self {
-                    $name::JobsDone => {
-                        const {
-                            &Def::counter("tiny_work_jobs_done_total", "Jobs done.", &WORK)
-                                .labels(&[TinyLabel::Queue])
-                                .max_series(10)
-                                .dashboard(
-                                    DashboardHints::AUTO
-                                        .split_by(&[TinyLabel::Queue])
-                                        .queries($queries),
-                                )
-                        }
-                    }
-                    $name::JobsFailed => {
-                        const {
-                            &Def::counter("tiny_work_jobs_failed_total", "Jobs failed.", &WORK)
-                                .labels(&[TinyLabel::Queue])
-                                .max_series(10)
-                                .success_twin($name::JobsDone)
-                        }
-                    }
-                    $name::Backlog => {
-                        const { &Def::gauge("tiny_work_backlog", "Jobs waiting.", &WORK) }
-                    }
-                    $name::JobSeconds => {
-                        const {
-                            &Def::histogram(
-                                "tiny_work_job_duration_seconds",
-                                "Time per job.",
-                                &WORK,
-                                &[0.1, 1.0],
-                            )
-                            .unit(Unit::Seconds)
-                        }
-                    }
-                    $name::Dropped => {
-                        const {
-                            &Def::counter(
-                                "tiny_self_samples_dropped_total",
-                                "Samples dropped.",
-                                &SELF,
-                            )
-                            .labels(&[TinyLabel::Metric, TinyLabel::Reason])
-                        }
-                    }
-                    $name::Overflow => {
-                        const {
-                            &Def::counter(
-                                "tiny_self_series_overflow_total",
-                                "Series folded.",
-                                &SELF,
-                            )
-                            .labels(&[TinyLabel::Metric])
-                        }
-                    }
-                }
-            }
-
-            fn index(self) -> usize {
-                self as usize
-            }
-        }
-    };
-}
-
-tiny_catalog!(Tiny, &[]);
-tiny_catalog!(
-    WithGoodQuery,
-    &[CustomQuery {
+    const QUERIES: &[CustomQuery] = &[CustomQuery {
         title: "Failure share",
         expr: "sum(rate(tiny_work_jobs_failed_total{job=~\"$job\", instance=~\"$instance\", queue=~\"$queue\"}[$__rate_interval])) / sum(rate(tiny_work_jobs_done_total{job=~\"$job\", instance=~\"$instance\", queue=~\"$queue\"}[$__rate_interval]))",
         legend: "failed",
         unit: Unit::Ratio,
-    }]
-);
-tiny_catalog!(
-    WithRateOverGauge,
-    &[CustomQuery {
+    }];
+
+    /// A tiny catalog whose jobs counter carries `QUERIES`.
+    #[catalog::metrics(
+        prefix = "tiny_",
+        labels = [Queue, MetricName, DropReason],
+        subsystems = [WORK, SELF],
+        samples_dropped = Dropped,
+        series_overflow = Overflow,
+        label_enum = TinyLabel,
+    )]
+    pub enum WithGoodQuery {
+        /// Jobs done.
+        #[metric(counter("tiny_work_jobs_done_total", &WORK)
+            .labels::<Queue<'_>>()
+            .max_series(10)
+            .dashboard(DashboardHints::AUTO.split_by(&[TinyLabel::Queue]).queries(QUERIES)))]
+        JobsDone,
+        /// Jobs failed.
+        #[metric(counter("tiny_work_jobs_failed_total", &WORK)
+            .labels::<Queue<'_>>()
+            .max_series(10)
+            .success_twin(WithGoodQuery::JobsDone))]
+        JobsFailed,
+        /// Jobs waiting.
+        #[metric(gauge("tiny_work_backlog", &WORK))]
+        Backlog,
+        /// Time per job.
+        #[metric(histogram("tiny_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
+        JobSeconds,
+        /// Samples dropped.
+        #[metric(counter("tiny_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
+        Dropped,
+        /// Series folded.
+        #[metric(counter("tiny_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
+        Overflow,
+    }
+}
+
+mod rate_over_gauge {
+    use super::*;
+
+    const QUERIES: &[CustomQuery] = &[CustomQuery {
         title: "Backlog growth",
         expr: "rate(tiny_work_backlog{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval])",
         legend: "growth",
         unit: Unit::None,
-    }]
-);
-tiny_catalog!(
-    WithUnknownLabelAndFixedRange,
-    &[CustomQuery {
+    }];
+
+    /// A tiny catalog whose jobs counter carries `QUERIES`.
+    #[catalog::metrics(
+        prefix = "tiny_",
+        labels = [Queue, MetricName, DropReason],
+        subsystems = [WORK, SELF],
+        samples_dropped = Dropped,
+        series_overflow = Overflow,
+        label_enum = TinyLabel,
+    )]
+    pub enum WithRateOverGauge {
+        /// Jobs done.
+        #[metric(counter("tiny_work_jobs_done_total", &WORK)
+            .labels::<Queue<'_>>()
+            .max_series(10)
+            .dashboard(DashboardHints::AUTO.split_by(&[TinyLabel::Queue]).queries(QUERIES)))]
+        JobsDone,
+        /// Jobs failed.
+        #[metric(counter("tiny_work_jobs_failed_total", &WORK)
+            .labels::<Queue<'_>>()
+            .max_series(10)
+            .success_twin(WithRateOverGauge::JobsDone))]
+        JobsFailed,
+        /// Jobs waiting.
+        #[metric(gauge("tiny_work_backlog", &WORK))]
+        Backlog,
+        /// Time per job.
+        #[metric(histogram("tiny_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
+        JobSeconds,
+        /// Samples dropped.
+        #[metric(counter("tiny_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
+        Dropped,
+        /// Series folded.
+        #[metric(counter("tiny_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
+        Overflow,
+    }
+}
+
+mod unknown_label {
+    use super::*;
+
+    const QUERIES: &[CustomQuery] = &[CustomQuery {
         title: "By host",
         expr: "sum by (host) (rate(tiny_work_jobs_done_total{job=~\"$job\", instance=~\"$instance\", queue=~\"$queue\"}[5m]))",
         legend: "{{host}}",
         unit: Unit::None,
-    }]
-);
+    }];
+
+    /// A tiny catalog whose jobs counter carries `QUERIES`.
+    #[catalog::metrics(
+        prefix = "tiny_",
+        labels = [Queue, MetricName, DropReason],
+        subsystems = [WORK, SELF],
+        samples_dropped = Dropped,
+        series_overflow = Overflow,
+        label_enum = TinyLabel,
+    )]
+    pub enum WithUnknownLabelAndFixedRange {
+        /// Jobs done.
+        #[metric(counter("tiny_work_jobs_done_total", &WORK)
+            .labels::<Queue<'_>>()
+            .max_series(10)
+            .dashboard(DashboardHints::AUTO.split_by(&[TinyLabel::Queue]).queries(QUERIES)))]
+        JobsDone,
+        /// Jobs failed.
+        #[metric(counter("tiny_work_jobs_failed_total", &WORK)
+            .labels::<Queue<'_>>()
+            .max_series(10)
+            .success_twin(WithUnknownLabelAndFixedRange::JobsDone))]
+        JobsFailed,
+        /// Jobs waiting.
+        #[metric(gauge("tiny_work_backlog", &WORK))]
+        Backlog,
+        /// Time per job.
+        #[metric(histogram("tiny_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
+        JobSeconds,
+        /// Samples dropped.
+        #[metric(counter("tiny_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
+        Dropped,
+        /// Series folded.
+        #[metric(counter("tiny_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
+        Overflow,
+    }
+}
+
+use good_query::WithGoodQueryId;
+use rate_over_gauge::WithRateOverGaugeId;
+use tiny::TinyId;
+use unknown_label::WithUnknownLabelAndFixedRangeId;
 
 #[test]
 fn a_tiny_catalog_gets_its_own_linted_dashboard_with_every_metric() {
-    let dashboards = generate::<Tiny>().unwrap();
+    let dashboards = generate::<TinyId>().unwrap();
     let uids: Vec<&str> = dashboards.iter().map(|d| d.uid.as_str()).collect();
     assert_eq!(uids, ["tiny-overview", "tiny-work", "tiny-self"]);
     for dashboard in &dashboards {
-        assert!(lint::<Tiny>(dashboard).is_empty(), "{}", dashboard.uid);
+        assert!(lint::<TinyId>(dashboard).is_empty(), "{}", dashboard.uid);
     }
     let overview = &dashboards[0];
     let variables: Vec<&str> = overview
@@ -188,8 +229,8 @@ fn a_tiny_catalog_gets_its_own_linted_dashboard_with_every_metric() {
         .map(|v| v.name.as_str())
         .collect();
     assert_eq!(variables, ["datasource", "job", "instance", "queue"]);
-    let generated = build::<Tiny>().unwrap();
-    for &metric in Tiny::ALL {
+    let generated = build::<TinyId>().unwrap();
+    for &metric in TinyId::ALL {
         assert!(
             generated.metric_panels.contains_key(metric.def().name),
             "{metric:?} has no panel"
@@ -201,7 +242,7 @@ fn a_tiny_catalog_gets_its_own_linted_dashboard_with_every_metric() {
 
 #[test]
 fn a_good_custom_query_gets_a_panel() {
-    let dashboards = generate::<WithGoodQuery>().unwrap();
+    let dashboards = generate::<WithGoodQueryId>().unwrap();
     assert!(
         dashboards
             .iter()
@@ -212,7 +253,7 @@ fn a_good_custom_query_gets_a_panel() {
 
 #[test]
 fn rate_over_a_gauge_in_a_custom_query_fails_naming_the_metric() {
-    let error = generate::<WithRateOverGauge>().unwrap_err();
+    let error = generate::<WithRateOverGaugeId>().unwrap_err();
     let Error::Queries(problems) = &error else {
         panic!("expected query problems, got {error}");
     };
@@ -230,7 +271,7 @@ fn rate_over_a_gauge_in_a_custom_query_fails_naming_the_metric() {
 
 #[test]
 fn every_problem_of_a_custom_query_is_reported() {
-    let error = generate::<WithUnknownLabelAndFixedRange>().unwrap_err();
+    let error = generate::<WithUnknownLabelAndFixedRangeId>().unwrap_err();
     let Error::Queries(problems) = &error else {
         panic!("expected query problems, got {error}");
     };

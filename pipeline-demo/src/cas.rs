@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use catalog::{Label, Metric};
+use catalog::Metric;
 use recorder::{CounterHandle, HistogramHandle};
 
 use crate::envelope::ContentHash;
@@ -51,9 +51,9 @@ impl Cas {
             objects,
             tmp,
             faults,
-            writes: recorder::counter(Metric::GatewayCasWritesSuccess, &[]),
-            written_bytes: recorder::counter(Metric::GatewayCasWrittenBytes, &[]),
-            write_duration: recorder::histogram(Metric::GatewayCasWriteDuration, &[]),
+            writes: recorder::counter(Metric::GatewayCasWritesSuccess, ()),
+            written_bytes: recorder::counter(Metric::GatewayCasWrittenBytes, ()),
+            write_duration: recorder::histogram(Metric::GatewayCasWriteDuration, ()),
         })
     }
 
@@ -71,7 +71,11 @@ impl Cas {
         }
         let started = Instant::now();
         let result = match self.faults.draw(started) {
-            Some(fault) => Err(StorageError::new("write", &path, fault.injected_error())),
+            Some(fault) => Err(StorageError::new(
+                "write",
+                &path,
+                crate::storage::injected_error(fault),
+            )),
             None => self.write(hash, bytes, &path),
         };
         match &result {
@@ -81,7 +85,7 @@ impl Cas {
                 self.written_bytes.add(bytes.len() as u64);
             }
             Err(error) => {
-                recorder::inc!(Metric::GatewayCasWritesError, Label::StorageErrorType => error.error_type().label());
+                recorder::inc(Metric::GatewayCasWritesError, error.error_type());
             }
         }
         result.map(|()| Put::Written)

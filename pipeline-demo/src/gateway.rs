@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use catalog::{Label, Metric};
+use catalog::{Metric, SourceId};
 
 use crate::cas::Cas;
 use crate::dedup::DedupWindow;
@@ -115,7 +115,10 @@ pub fn run(
             let bytes = envelope.canonical_bytes();
             let hash = ContentHash::of(&bytes);
             if window.contains(&hash) || !in_batch.insert(hash) {
-                recorder::inc!(Metric::GatewayEnvelopesDeduplicated, Label::SourceId => &envelope.source_id);
+                recorder::inc(
+                    Metric::GatewayEnvelopesDeduplicated,
+                    SourceId(&envelope.source_id),
+                );
                 summary.deduplicated += 1;
                 continue;
             }
@@ -139,7 +142,10 @@ pub fn run(
         retry(give_up, || log.append_batch(&payloads)).map_err(GatewayError::GaveUp)?;
         for (hash, record) in accepted {
             window.insert(hash);
-            recorder::inc!(Metric::GatewayEnvelopesAccepted, Label::SourceId => &record.source_id);
+            recorder::inc(
+                Metric::GatewayEnvelopesAccepted,
+                SourceId(&record.source_id),
+            );
             summary.accepted += 1;
         }
     }
@@ -163,7 +169,7 @@ fn retry<T>(
             return Err(error);
         }
         tracing::warn!(
-            error_type = error.error_type().label(),
+            error_type = error.error_type().as_str(),
             retry_in = ?backoff,
             "{error}"
         );

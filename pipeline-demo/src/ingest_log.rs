@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use catalog::{Label, Metric};
+use catalog::Metric;
 use recorder::{CounterHandle, GaugeHandle, HistogramHandle};
 use serde::{Deserialize, Serialize};
 
@@ -236,11 +236,11 @@ impl IngestLog {
             next_sequence: files.last().map_or(1, |(sequence, _)| sequence + 1),
             faults,
             metrics: LogMetrics {
-                writes: recorder::counter(Metric::IngestLogWritesSuccess, &[]),
-                written_bytes: recorder::counter(Metric::IngestLogWrittenBytes, &[]),
-                rotations: recorder::counter(Metric::IngestLogRotations, &[]),
-                file_size: recorder::gauge(Metric::IngestLogCurrentFileSize, &[]),
-                fsync_duration: recorder::histogram(Metric::IngestLogFsyncDuration, &[]),
+                writes: recorder::counter(Metric::IngestLogWritesSuccess, ()),
+                written_bytes: recorder::counter(Metric::IngestLogWrittenBytes, ()),
+                rotations: recorder::counter(Metric::IngestLogRotations, ()),
+                file_size: recorder::gauge(Metric::IngestLogCurrentFileSize, ()),
+                fsync_duration: recorder::histogram(Metric::IngestLogFsyncDuration, ()),
             },
         })
     }
@@ -252,10 +252,10 @@ impl IngestLog {
     pub fn append_batch(&mut self, payloads: &[Vec<u8>]) -> Result<(), StorageError> {
         let result = self.try_append(payloads);
         if let Err(error) = &result {
-            recorder::add!(
+            recorder::add(
                 Metric::IngestLogWritesError,
+                error.error_type(),
                 payloads.len() as u64,
-                Label::StorageErrorType => error.error_type().label()
             );
         }
         result
@@ -285,7 +285,7 @@ impl IngestLog {
             return Err(StorageError::new(
                 "append to",
                 &self.dir,
-                fault.injected_error(),
+                crate::storage::injected_error(fault),
             ));
         }
         self.rotate_if_full(batch.len() as u64)?;
@@ -298,7 +298,7 @@ impl IngestLog {
             Some(fault) => open
                 .file
                 .write_all(&batch[..batch.len() / 2])
-                .and_then(|()| Err(fault.injected_error())),
+                .and_then(|()| Err(crate::storage::injected_error(fault))),
             None => open.file.write_all(&batch),
         };
         if let Err(error) = written {

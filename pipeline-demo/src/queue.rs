@@ -12,7 +12,7 @@ use crate::envelope::Envelope;
 /// A queue of at most `capacity` envelopes.
 pub fn channel(capacity: usize) -> (QueueSender, QueueReceiver) {
     let (tx, rx) = mpsc::channel(capacity);
-    let depth = recorder::gauge(Metric::GatewayQueueDepth, &[]);
+    let depth = recorder::gauge(Metric::GatewayQueueDepth, ());
     (
         QueueSender {
             tx,

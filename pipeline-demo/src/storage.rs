@@ -1,55 +1,34 @@
 //! Storage failures: the catalog error type of an I/O error, and injected storage faults.
 //!
 //! Real and injected failures take the same path: an [`io::Error`] whose kind decides the
-//! `error_type` label ([`StorageErrorType::of`]): `disk_full` for ENOSPC and quota errors,
+//! `error_type` label ([`error_type_of`]): `disk_full` for ENOSPC and quota errors,
 //! `read_only` for EROFS and permission errors, `io` for everything else.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The catalog's storage error types (`catalog::STORAGE_ERROR_TYPES`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StorageErrorType {
-    /// No space left on the device (ENOSPC) or quota exceeded.
-    DiskFull,
-    /// Read-only file system (EROFS) or permission denied (EACCES, EPERM).
-    ReadOnly,
-    /// Any other I/O failure.
-    Io,
+pub use catalog::StorageErrorType;
+
+/// The catalog error type of a failed storage operation's error.
+pub fn error_type_of(error: &io::Error) -> StorageErrorType {
+    match error.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => StorageErrorType::DiskFull,
+        io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied => {
+            StorageErrorType::ReadOnly
+        }
+        _ => StorageErrorType::Io,
+    }
 }
 
-impl StorageErrorType {
-    /// Every type, in catalog order.
-    pub const ALL: &'static [Self] = &[Self::DiskFull, Self::ReadOnly, Self::Io];
-
-    /// The `error_type` label value.
-    pub const fn label(self) -> &'static str {
-        match self {
-            Self::DiskFull => "disk_full",
-            Self::ReadOnly => "read_only",
-            Self::Io => "io",
-        }
-    }
-
-    /// The type of a failed storage operation's error.
-    pub fn of(error: &io::Error) -> Self {
-        match error.kind() {
-            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Self::DiskFull,
-            io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied => Self::ReadOnly,
-            _ => Self::Io,
-        }
-    }
-
-    /// An error as the operating system would report a failure of this type.
-    pub fn injected_error(self) -> io::Error {
-        let (kind, message) = match self {
-            Self::DiskFull => (io::ErrorKind::StorageFull, "no space left on device"),
-            Self::ReadOnly => (io::ErrorKind::ReadOnlyFilesystem, "read-only file system"),
-            Self::Io => (io::ErrorKind::Other, "input/output error"),
-        };
-        io::Error::new(kind, format!("{message} (injected fault)"))
-    }
+/// An error as the operating system would report a failure of this type.
+pub fn injected_error(kind: StorageErrorType) -> io::Error {
+    let (io_kind, message) = match kind {
+        StorageErrorType::DiskFull => (io::ErrorKind::StorageFull, "no space left on device"),
+        StorageErrorType::ReadOnly => (io::ErrorKind::ReadOnlyFilesystem, "read-only file system"),
+        StorageErrorType::Io => (io::ErrorKind::Other, "input/output error"),
+    };
+    io::Error::new(io_kind, format!("{message} (injected fault)"))
 }
 
 /// A failed storage operation: what was attempted, on which path, and why.
@@ -72,7 +51,7 @@ impl StorageError {
 
     /// The catalog error type of this failure.
     pub fn error_type(&self) -> StorageErrorType {
-        StorageErrorType::of(&self.error)
+        error_type_of(&self.error)
     }
 }
 
@@ -95,12 +74,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_are_the_catalog_values_in_order() {
-        let labels: Vec<&str> = StorageErrorType::ALL.iter().map(|t| t.label()).collect();
-        assert_eq!(labels, catalog::STORAGE_ERROR_TYPES);
-    }
-
-    #[test]
     #[cfg(target_os = "linux")]
     fn os_errors_map_to_their_type() {
         // Raw codes as Linux reports them.
@@ -115,14 +88,14 @@ mod tests {
         ];
         for (code, expected) in table {
             let error = io::Error::from_raw_os_error(code);
-            assert_eq!(StorageErrorType::of(&error), expected, "{error}");
+            assert_eq!(error_type_of(&error), expected, "{error}");
         }
     }
 
     #[test]
     fn injected_errors_map_back_to_their_type() {
         for kind in StorageErrorType::ALL {
-            assert_eq!(StorageErrorType::of(&kind.injected_error()), *kind);
+            assert_eq!(error_type_of(&injected_error(*kind)), *kind);
         }
     }
 
@@ -131,7 +104,7 @@ mod tests {
         let error = StorageError::new(
             "write",
             Path::new("/data/x"),
-            StorageErrorType::DiskFull.injected_error(),
+            injected_error(StorageErrorType::DiskFull),
         );
         assert_eq!(
             error.to_string(),

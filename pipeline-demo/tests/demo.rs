@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod support;
 
-use catalog::{LabelKey, Metric, MetricCatalog, MetricKind};
+use catalog::{LabelKey, MetricCatalog, MetricId, MetricKind};
 use pipeline_demo::envelope::ContentHash;
 use pipeline_demo::ingest_log::{self, LogRecord, Tail};
 use support::Demo;
@@ -71,7 +71,7 @@ fn parse_labels(text: &str) -> LabelPairs {
 
 /// Per metric, the names its samples carry: the metric's own for counters and gauges,
 /// `_bucket`, `_sum` and `_count` for histograms.
-fn sample_names(metric: Metric) -> Vec<String> {
+fn sample_names(metric: MetricId) -> Vec<String> {
     let name = metric.def().name;
     match metric.def().kind {
         MetricKind::Histogram { .. } => ["_bucket", "_sum", "_count"]
@@ -82,15 +82,15 @@ fn sample_names(metric: Metric) -> Vec<String> {
 }
 
 /// True when `metric` is recorded by the demo (not a self-metric of the recorder).
-fn recorded_by_demo(metric: Metric) -> bool {
+fn recorded_by_demo(metric: MetricId) -> bool {
     metric.def().unused.is_none()
 }
 
 /// Metrics with a non-zero sample in `text`: counters and gauges with a non-zero value,
 /// histograms with a non-zero `_count`.
-fn non_zero(text: &str) -> HashSet<Metric> {
+fn non_zero(text: &str) -> HashSet<MetricId> {
     let samples = parse_samples(text);
-    Metric::ALL
+    MetricId::ALL
         .iter()
         .copied()
         .filter(|metric| {
@@ -105,7 +105,7 @@ fn non_zero(text: &str) -> HashSet<Metric> {
 }
 
 /// Everything the catalog says about `metric` holds in `text`.
-fn check_metric(text: &str, metric: Metric) {
+fn check_metric(text: &str, metric: MetricId) {
     let def = metric.def();
     let name = def.name;
     assert!(
@@ -234,7 +234,7 @@ fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let output = demo.output();
-    for metric in Metric::ALL {
+    for metric in MetricId::ALL {
         check_metric(&last, *metric);
         if recorded_by_demo(*metric) {
             assert!(
@@ -246,9 +246,18 @@ fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
     }
     // Every error type of every error counter got data.
     for (metric, types) in [
-        (Metric::SourcesRequestsError, catalog::SOURCE_ERROR_TYPES),
-        (Metric::GatewayCasWritesError, catalog::STORAGE_ERROR_TYPES),
-        (Metric::IngestLogWritesError, catalog::STORAGE_ERROR_TYPES),
+        (
+            MetricId::SourcesRequestsError,
+            catalog::SourceErrorType::VALUES,
+        ),
+        (
+            MetricId::GatewayCasWritesError,
+            catalog::StorageErrorType::VALUES,
+        ),
+        (
+            MetricId::IngestLogWritesError,
+            catalog::StorageErrorType::VALUES,
+        ),
     ] {
         let samples = parse_samples(&last);
         for error_type in types {

@@ -14,12 +14,12 @@ use std::time::Duration;
 
 mod support;
 
-use catalog::Metric;
+use catalog::MetricId;
 use pipeline_demo::ingest_log::{self, Tail};
 use support::Demo;
 
 /// Sum of the samples of `metric` whose labels contain `labels` (e.g. `error_type="io"`).
-fn total(text: &str, metric: Metric, labels: &str) -> f64 {
+fn total(text: &str, metric: MetricId, labels: &str) -> f64 {
     let name = metric.def().name;
     text.lines()
         .filter(|line| {
@@ -63,8 +63,8 @@ fn a_read_only_data_dir_is_counted_as_read_only_and_recovered_from() {
     let before = demo.scrape_for(Duration::from_secs(2));
     let read_only = "error_type=\"read_only\"";
     let errors = |text: &str| {
-        total(text, Metric::GatewayCasWritesError, read_only)
-            + total(text, Metric::IngestLogWritesError, read_only)
+        total(text, MetricId::GatewayCasWritesError, read_only)
+            + total(text, MetricId::IngestLogWritesError, read_only)
     };
     assert_eq!(errors(&before), 0.0, "no fault yet");
     let guard = Immutable(demo.data());
@@ -76,7 +76,7 @@ fn a_read_only_data_dir_is_counted_as_read_only_and_recovered_from() {
     let counted = errors(&during);
     assert!(counted > 0.0, "read-only errors not counted:\n{during}");
     drop(guard);
-    let written = |text: &str| total(text, Metric::IngestLogWritesSuccess, "");
+    let written = |text: &str| total(text, MetricId::IngestLogWritesSuccess, "");
     let cleared = demo.scrape_for(Duration::from_secs(1));
     let after = demo.scrape_for(Duration::from_secs(3));
     assert!(
@@ -104,11 +104,11 @@ fn timeouts_and_garbage_from_sources_are_counted_and_polling_goes_on() {
     // answer malformed bodies within the first seconds.
     let demo = Demo::start(&["--seed", "3", "--request-timeout", "0.5"]);
     let text = demo.scrape_for(Duration::from_secs(6));
-    let errors = Metric::SourcesRequestsError;
+    let errors = MetricId::SourcesRequestsError;
     let timeouts = total(&text, errors, "error_type=\"timeout\"");
     let malformed = total(&text, errors, "error_type=\"malformed\"");
     assert!(timeouts > 0.0 && malformed > 0.0, "{text}");
-    let success = |text: &str| total(text, Metric::SourcesRequestsSuccess, "");
+    let success = |text: &str| total(text, MetricId::SourcesRequestsSuccess, "");
     let later = demo.scrape_for(Duration::from_secs(2));
     assert!(success(&later) > success(&text), "polling stopped");
     eprintln!(

@@ -5,27 +5,24 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use catalog::{Label, Metric};
+use catalog::{Metric, MetricId, SourceErrorType, SourceId};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Serve /metrics on a free loopback port (the default is 127.0.0.1:9464).
-    let recorder = recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<MetricId>::new()
         .listen("127.0.0.1:0".parse()?)
         .install()?;
 
-    // A counter with one free-form and one enumerated label, as the catalog declares them.
-    let labels = [
-        (Label::SourceId, "provider-a"),
-        (Label::SourceErrorType, "timeout"),
-    ];
-    recorder::inc(Metric::SourcesRequestsError, &labels);
+    // A counter with a free-form and an enumerated label, typed as the catalog declares
+    // them: a misspelled value or a missing label does not compile.
+    let source = SourceId("provider-a");
+    recorder::inc(
+        Metric::SourcesRequestsError,
+        (source, SourceErrorType::Timeout),
+    );
 
     // A histogram observation, in the catalog's unit (seconds).
-    recorder::observe(
-        Metric::SourcesRequestDuration,
-        &[(Label::SourceId, "provider-a")],
-        0.42,
-    );
+    recorder::observe(Metric::SourcesRequestDuration, source, 0.42);
 
     // Scrape it as Prometheus would.
     let address = recorder
@@ -42,8 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", head.lines().next().unwrap_or_default());
 
     // Print the two families recorded above (names come from the catalog).
-    let shown =
-        [Metric::SourcesRequestsError, Metric::SourcesRequestDuration].map(|m| m.def().name);
+    let shown = [
+        Metric::SourcesRequestsError.def().name,
+        Metric::SourcesRequestDuration.def().name,
+    ];
     let mut family = false;
     for line in body.lines() {
         if let Some(help) = line.strip_prefix("# HELP ") {

@@ -19,7 +19,7 @@ pub const DEFAULT_LISTEN: SocketAddr =
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), recorder::Error> {
-/// let recorder = recorder::Builder::<catalog::Metric>::new()
+/// let recorder = recorder::Builder::<catalog::MetricId>::new()
 ///     .listen("127.0.0.1:9464".parse().unwrap())
 ///     .install()?;
 /// # Ok(()) }

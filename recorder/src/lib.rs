@@ -1,22 +1,29 @@
 //! Records catalog metrics at run time and serves them in the Prometheus text format.
 //!
-//! A tiny facade in the style of the `metrics` crate, keyed by catalog enums instead of
-//! strings: install once with [`Builder`], then record anywhere with [`inc`], [`add`],
-//! [`dec`], [`set`], [`observe`] and [`start_timer`], or hold a cached handle from
-//! [`counter`], [`gauge`] or [`histogram`] on the hottest paths. The macros [`inc!`],
-//! [`add!`], [`set!`] and [`observe!`] do the same and, because metric and labels are
-//! written literally, reject at compile time a label set the catalog does not declare.
+//! One way to record: install once with [`Builder`], then call [`inc`], [`add`],
+//! [`dec`], [`set`], [`observe`] or [`start_timer`] with a typed metric of the catalog
+//! (`Metric::X`) and its label values, always in the order (metric, labels, value). The
+//! label set is the metric's declared label types, so unknown or missing labels, labels
+//! on an unlabeled metric, a misspelled or foreign enumerated value, and an operation of
+//! the wrong kind (`observe` on a counter) do not compile. For hot loops, [`counter`],
+//! [`gauge`] and [`histogram`] return a cached handle, resolved with the same checks.
 //!
 //! ```no_run
-//! use catalog::{Label, Metric};
+//! use catalog::{Metric, MetricId, SourceErrorType, SourceId};
 //!
 //! # fn main() -> Result<(), recorder::Error> {
-//! recorder::Builder::<Metric>::new().install()?; // serves http://127.0.0.1:9464/metrics
-//! let source_id = "sms-provider-a";
-//! recorder::inc(Metric::SourcesRequestsError, &[(Label::SourceId, source_id), (Label::SourceErrorType, "timeout")]);
-//! recorder::observe!(Metric::SourcesRequestDuration, 0.42, Label::SourceId => source_id);
+//! recorder::Builder::<MetricId>::new().install()?; // serves http://127.0.0.1:9464/metrics
+//! let id = SourceId("sms-provider-a");
+//! recorder::inc(Metric::SourcesRequestsError, (id, SourceErrorType::Timeout));
+//! recorder::observe(Metric::SourcesRequestDuration, id, 0.42);
+//! let written = recorder::counter(Metric::IngestLogWrittenBytes, ()); // cached handle
+//! written.add(512);
 //! # Ok(()) }
 //! ```
+//!
+//! The `metrics` facade (`metrics::counter!` and friends) is for third-party code only:
+//! libraries that record through it are rendered after the catalog's series on the same
+//! `/metrics`. Workspace code records catalog metrics through the functions above.
 //!
 //! Underneath, the recorder stores every catalog series itself (one cache-line-aligned
 //! atomic per counter or gauge, fixed atomic buckets per histogram with the catalog's
@@ -47,7 +54,6 @@ mod exposition;
 mod global;
 mod handles;
 mod histogram;
-mod macros;
 mod recorder;
 mod series;
 mod server;
@@ -57,74 +63,74 @@ pub use error::Error;
 pub use exemplar::{MAX_EXEMPLAR_LABEL_CHARS, MAX_TRACE_ID_CHARS};
 pub use exposition::{Format, canonical_float, gzip};
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle, Timer};
-pub use recorder::{Labels, MAX_LABEL_VALUE_BYTES, Recorder};
+pub use recorder::{MAX_LABEL_VALUE_BYTES, Recorder};
 
-use catalog::MetricCatalog;
+use catalog::{CounterMetric, GaugeMetric, HistogramMetric};
 
-/// Adds one to a counter (or gauge) of the installed recorder.
+/// Adds one to a counter of the installed recorder.
 #[inline]
-pub fn inc<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) {
-    if let Some(recorder) = global::get::<C>() {
+pub fn inc<M: CounterMetric>(metric: M, labels: M::Labels<'_>) {
+    if let Some(recorder) = global::get::<M::Catalog>() {
         recorder.inc(metric, labels);
     }
 }
 
-/// Adds `value` to a counter (or gauge) of the installed recorder.
+/// Adds `value` to a counter of the installed recorder.
 #[inline]
-pub fn add<C: MetricCatalog>(metric: C, labels: Labels<'_, C>, value: u64) {
-    if let Some(recorder) = global::get::<C>() {
+pub fn add<M: CounterMetric>(metric: M, labels: M::Labels<'_>, value: u64) {
+    if let Some(recorder) = global::get::<M::Catalog>() {
         recorder.add(metric, labels, value);
     }
 }
 
 /// Subtracts one from a gauge of the installed recorder.
 #[inline]
-pub fn dec<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) {
-    if let Some(recorder) = global::get::<C>() {
+pub fn dec<M: GaugeMetric>(metric: M, labels: M::Labels<'_>) {
+    if let Some(recorder) = global::get::<M::Catalog>() {
         recorder.dec(metric, labels);
     }
 }
 
 /// Sets a gauge of the installed recorder.
 #[inline]
-pub fn set<C: MetricCatalog>(metric: C, labels: Labels<'_, C>, value: f64) {
-    if let Some(recorder) = global::get::<C>() {
+pub fn set<M: GaugeMetric>(metric: M, labels: M::Labels<'_>, value: f64) {
+    if let Some(recorder) = global::get::<M::Catalog>() {
         recorder.set(metric, labels, value);
     }
 }
 
 /// Records an observation into a histogram of the installed recorder.
 #[inline]
-pub fn observe<C: MetricCatalog>(metric: C, labels: Labels<'_, C>, value: f64) {
-    if let Some(recorder) = global::get::<C>() {
+pub fn observe<M: HistogramMetric>(metric: M, labels: M::Labels<'_>, value: f64) {
+    if let Some(recorder) = global::get::<M::Catalog>() {
         recorder.observe(metric, labels, value);
     }
 }
 
 /// Starts a timer that observes elapsed seconds into a histogram when dropped.
-pub fn start_timer<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) -> Timer {
+pub fn start_timer<M: HistogramMetric>(metric: M, labels: M::Labels<'_>) -> Timer {
     histogram(metric, labels).start_timer()
 }
 
 /// A cached handle to a counter series of the installed recorder.
-pub fn counter<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) -> CounterHandle {
-    match global::get::<C>() {
+pub fn counter<M: CounterMetric>(metric: M, labels: M::Labels<'_>) -> CounterHandle {
+    match global::get::<M::Catalog>() {
         Some(recorder) => recorder.counter(metric, labels),
         None => CounterHandle::detached(),
     }
 }
 
 /// A cached handle to a gauge series of the installed recorder.
-pub fn gauge<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) -> GaugeHandle {
-    match global::get::<C>() {
+pub fn gauge<M: GaugeMetric>(metric: M, labels: M::Labels<'_>) -> GaugeHandle {
+    match global::get::<M::Catalog>() {
         Some(recorder) => recorder.gauge(metric, labels),
         None => GaugeHandle::detached(),
     }
 }
 
 /// A cached handle to a histogram series of the installed recorder.
-pub fn histogram<C: MetricCatalog>(metric: C, labels: Labels<'_, C>) -> HistogramHandle {
-    match global::get::<C>() {
+pub fn histogram<M: HistogramMetric>(metric: M, labels: M::Labels<'_>) -> HistogramHandle {
+    match global::get::<M::Catalog>() {
         Some(recorder) => recorder.histogram(metric, labels),
         None => HistogramHandle::detached(),
     }

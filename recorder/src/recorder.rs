@@ -11,13 +11,13 @@
 //! `panic_on_misuse` is set, and otherwise is counted in the catalog's
 //! `SAMPLES_DROPPED` self-metric and logged once per metric.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use catalog::{
-    DropReason, LabelKey, LabelValues, MetricCatalog, MetricDef, MetricKind, OVERFLOW_VALUE,
+    CounterMetric, DropReason, GaugeMetric, HistogramMetric, LabelKey, LabelSet, LabelValues,
+    MetricCatalog, MetricDef, MetricKind, OVERFLOW_VALUE,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -29,15 +29,16 @@ use crate::handles::{
 use crate::histogram::AtomicHistogram;
 use crate::series::{MAX_LABELS, SeriesRef, SeriesTable, ValueIndex};
 
-/// Label values as callers pass them: catalog label key and value.
-pub type Labels<'a, C> = &'a [(<C as MetricCatalog>::Label, &'a str)];
-
 /// Longest label value, in bytes, the recorder accepts. A new series with a longer
 /// value is dropped as misuse (`wrong_labels`): counted in `SAMPLES_DROPPED` and logged
 /// once, or a panic with `panic_on_misuse`. Bounds scrape size and memory per series.
 pub const MAX_LABEL_VALUE_BYTES: usize = 256;
 
 /// Records metrics of catalog `C`. Cheap to clone (shared state).
+///
+/// The free functions (`recorder::inc`, ...) record into the installed instance; these
+/// methods, with the same typed signatures, record into this one (tests, benchmarks,
+/// embedding without a global).
 pub struct Recorder<C: MetricCatalog> {
     inner: Arc<Inner<C>>,
 }
@@ -215,66 +216,95 @@ impl<C: MetricCatalog> Recorder<C> {
         }
     }
 
-    /// Adds one to a counter, or to a gauge.
+    /// Adds one to a counter.
     #[inline]
-    pub fn inc(&self, metric: C, labels: Labels<'_, C>) {
-        self.record(metric, labels, Op::Add(1));
+    pub fn inc<M: CounterMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Add(1));
     }
 
-    /// Adds `value` to a counter, or to a gauge.
+    /// Adds `value` to a counter.
     #[inline]
-    pub fn add(&self, metric: C, labels: Labels<'_, C>, value: u64) {
-        self.record(metric, labels, Op::Add(value));
+    pub fn add<M: CounterMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>, value: u64) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Add(value));
     }
 
     /// Subtracts one from a gauge.
     #[inline]
-    pub fn dec(&self, metric: C, labels: Labels<'_, C>) {
-        self.record(metric, labels, Op::Decrement);
+    pub fn dec<M: GaugeMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Decrement);
     }
 
     /// Sets a gauge.
     #[inline]
-    pub fn set(&self, metric: C, labels: Labels<'_, C>, value: f64) {
-        self.record(metric, labels, Op::Set(value));
+    pub fn set<M: GaugeMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>, value: f64) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Set(value));
     }
 
     /// Records one observation into a histogram.
     #[inline]
-    pub fn observe(&self, metric: C, labels: Labels<'_, C>, value: f64) {
-        self.record(metric, labels, Op::Observe(value));
+    pub fn observe<M: HistogramMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+        value: f64,
+    ) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Observe(value));
     }
 
     /// Starts a timer observing elapsed seconds into a histogram when dropped.
-    pub fn start_timer(&self, metric: C, labels: Labels<'_, C>) -> Timer {
+    pub fn start_timer<M: HistogramMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+    ) -> Timer {
         self.histogram(metric, labels).start_timer()
     }
 
     /// A cached handle to a counter series.
-    pub fn counter(&self, metric: C, labels: Labels<'_, C>) -> CounterHandle {
-        match self.resolve(metric, labels, Op::Add(0)) {
+    pub fn counter<M: CounterMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+    ) -> CounterHandle {
+        let _ = metric;
+        match self.resolve(M::ID, labels, Op::Add(0)) {
             Some(Handle::Counter(inner)) => CounterHandle { inner },
             _ => CounterHandle::detached(),
         }
     }
 
     /// A cached handle to a gauge series.
-    pub fn gauge(&self, metric: C, labels: Labels<'_, C>) -> GaugeHandle {
-        match self.resolve(metric, labels, Op::Set(0.0)) {
+    pub fn gauge<M: GaugeMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+    ) -> GaugeHandle {
+        let _ = metric;
+        match self.resolve(M::ID, labels, Op::Set(0.0)) {
             Some(Handle::Gauge(inner)) => GaugeHandle {
                 inner,
-                guard: Some(self.value_guard(metric)),
+                guard: Some(self.value_guard(M::ID)),
             },
             _ => GaugeHandle::detached(),
         }
     }
 
     /// A cached handle to a histogram series.
-    pub fn histogram(&self, metric: C, labels: Labels<'_, C>) -> HistogramHandle {
-        match self.resolve(metric, labels, Op::Observe(0.0)) {
+    pub fn histogram<M: HistogramMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+    ) -> HistogramHandle {
+        let _ = metric;
+        match self.resolve(M::ID, labels, Op::Observe(0.0)) {
             Some(Handle::Histogram(inner)) => HistogramHandle {
                 inner: Some(inner),
-                guard: Some(self.value_guard(metric)),
+                guard: Some(self.value_guard(M::ID)),
             },
             _ => HistogramHandle::detached(),
         }
@@ -322,8 +352,8 @@ impl<C: MetricCatalog> Recorder<C> {
     }
 
     /// Number of series currently registered for `metric` (overflow series included).
-    pub fn series_count(&self, metric: C) -> usize {
-        let state = self.state(metric);
+    pub fn series_count(&self, metric: impl Into<C>) -> usize {
+        let state = self.state(metric.into());
         if state.unlabeled.is_some() {
             1
         } else {
@@ -337,28 +367,32 @@ impl<C: MetricCatalog> Recorder<C> {
     }
 
     /// The hot path, inlined into each caller: an unlabeled metric or a metric whose
-    /// labels are all enumerated, called correctly, records here; everything else
-    /// (runtime labels, first touch, misuse) goes through [`Recorder::record_slow`].
+    /// labels are all enumerated (the typed values give the dense index directly, no
+    /// string is looked at) records here; everything else (free-form labels, first
+    /// touch, misuse) goes through [`Recorder::record_slow`].
     #[inline(always)]
-    fn record(&self, metric: C, labels: Labels<'_, C>, op: Op) {
+    fn record<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) {
         let state = self.state(metric);
         if op.fits(state.def.kind) && op.value().is_none_or(f64::is_finite) {
-            if let Some(handle) = &state.unlabeled
-                && labels.is_empty()
+            if L::LEN == 0 {
+                if let Some(handle) = &state.unlabeled {
+                    return op.apply(handle);
+                }
+            } else if L::ENUMERATED
+                && let Some(handle) = state.dense_handle(labels.dense_index())
             {
                 return op.apply(handle);
             }
-            if let Some(handle) = state.dense_handle(labels) {
-                return op.apply(handle);
-            }
         }
-        self.record_slow(state, labels, op);
+        let mut values = [""; MAX_LABELS];
+        labels.write_values(&mut values);
+        self.record_slow(state, &mut values[..L::LEN], op);
     }
 
     /// Everything [`Recorder::record`] does not handle inline: checks and reports
     /// misuse, looks up runtime label values, and handles first touch.
     #[inline(never)]
-    fn record_slow(&self, state: &MetricState<C>, labels: Labels<'_, C>, op: Op) {
+    fn record_slow(&self, state: &MetricState<C>, values: &mut [&str], op: Op) {
         if !op.fits(state.def.kind) {
             return self.wrong_kind(state, op);
         }
@@ -371,48 +405,47 @@ impl<C: MetricCatalog> Recorder<C> {
                 &format!("{} of {value}: values must be finite", op.name()),
             );
         }
+        if values.len() != state.def.labels.len() {
+            return self.label_mismatch(state, values);
+        }
         if let Some(handle) = &state.unlabeled {
-            if !labels.is_empty() {
-                return self.label_mismatch(state, labels);
-            }
             return op.apply(handle);
         }
-        let mut values = [""; MAX_LABELS];
-        let Some(count) = ordered_values(state.def, labels, &mut values) else {
-            return self.label_mismatch(state, labels);
-        };
-        let key = SeriesRef(&values[..count]);
-        if state.table.with(key, |handle| op.apply(handle)).is_none() {
-            self.first_touch(state, &mut values[..count], |handle| op.apply(handle));
+        if state
+            .table
+            .with(SeriesRef(values), |handle| op.apply(handle))
+            .is_none()
+        {
+            self.first_touch(state, values, |handle| op.apply(handle));
         }
     }
 
     /// Resolves the series of `metric` and `labels`, checking `op` against the kind.
-    fn resolve(&self, metric: C, labels: Labels<'_, C>, op: Op) -> Option<Handle> {
+    fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Handle> {
         let state = self.state(metric);
         if !op.fits(state.def.kind) {
             self.wrong_kind(state, op);
             return None;
         }
-        if let Some(handle) = &state.unlabeled {
-            if !labels.is_empty() {
-                self.label_mismatch(state, labels);
-                return None;
-            }
-            return Some(handle.clone());
-        }
-        if let Some(handle) = state.dense_handle(labels) {
-            return Some(handle.clone());
-        }
         let mut values = [""; MAX_LABELS];
-        let Some(count) = ordered_values(state.def, labels, &mut values) else {
-            self.label_mismatch(state, labels);
+        labels.write_values(&mut values);
+        let values = &mut values[..L::LEN];
+        if values.len() != state.def.labels.len() {
+            self.label_mismatch(state, values);
             return None;
-        };
+        }
+        if let Some(handle) = &state.unlabeled {
+            return Some(handle.clone());
+        }
+        if L::ENUMERATED
+            && let Some(handle) = state.dense_handle(labels.dense_index())
+        {
+            return Some(handle.clone());
+        }
         state
             .table
-            .with(SeriesRef(&values[..count]), Clone::clone)
-            .or_else(|| self.first_touch(state, &mut values[..count], Clone::clone))
+            .with(SeriesRef(values), Clone::clone)
+            .or_else(|| self.first_touch(state, values, Clone::clone))
     }
 
     /// A series not seen yet: check its values, admit it or fold it into the overflow
@@ -539,20 +572,15 @@ impl<C: MetricCatalog> Recorder<C> {
         );
     }
 
+    /// A typed label set of another length than the definition's labels: only a
+    /// hand-written [`catalog::TypedMetric`] can get here.
     #[cold]
-    fn label_mismatch(&self, state: &MetricState<C>, labels: Labels<'_, C>) {
+    fn label_mismatch(&self, state: &MetricState<C>, values: &[&str]) {
         let expected: Vec<&str> = state.def.labels.iter().map(|l| l.def().name).collect();
-        let mut given = String::new();
-        for (label, value) in labels {
-            let _ = write!(given, "{}={value:?} ", label.def().name);
-        }
         self.misuse(
             state,
             DropReason::WrongLabels,
-            &format!(
-                "labels [{}] do not match the catalog's {expected:?}",
-                given.trim_end()
-            ),
+            &format!("label values {values:?} do not match the catalog's labels {expected:?}"),
         );
     }
 
@@ -659,51 +687,12 @@ impl<C: MetricCatalog> MetricState<C> {
 }
 
 impl<C: MetricCatalog> MetricState<C> {
-    /// The series of `labels` of a metric whose labels are all enumerated, found by
-    /// each value's position in its allowed list: no hashing, no copy of the values.
-    /// `None` for other metrics and for a label set or value that does not match the
-    /// catalog (the caller's slow path then reports the misuse).
+    /// The series at `index` of a metric whose labels are all enumerated (see
+    /// [`LabelSet::dense_index`]); `None` for other metrics.
     #[inline]
-    fn dense_handle(&self, labels: Labels<'_, C>) -> Option<&Handle> {
-        let dense = self.dense.as_deref()?;
-        let expected = self.def.labels;
-        if labels.len() != expected.len() {
-            return None;
-        }
-        let mut index = 0;
-        for (position, (label, allowed)) in expected.iter().zip(&self.allowed).enumerate() {
-            // Callers usually pass labels in catalog order: check that position first.
-            let value = match labels[position] {
-                (given, value) if given == *label => value,
-                _ => labels.iter().find(|(given, _)| given == label)?.1,
-            };
-            let allowed = allowed.as_ref()?;
-            index = index * allowed.values().len() + allowed.position(value)?;
-        }
-        dense.get(index)
+    fn dense_handle(&self, index: usize) -> Option<&Handle> {
+        self.dense.as_deref()?.get(index)
     }
-}
-
-/// Label values of `labels` in the catalog's label order, written to `out`; `None` when
-/// the label set does not match the catalog.
-#[inline]
-fn ordered_values<'a, C: MetricCatalog>(
-    def: &MetricDef<C>,
-    labels: &[(C::Label, &'a str)],
-    out: &mut [&'a str; MAX_LABELS],
-) -> Option<usize> {
-    let expected = def.labels;
-    if labels.len() != expected.len() {
-        return None;
-    }
-    for (position, label) in expected.iter().enumerate() {
-        // Callers usually pass labels in catalog order: check that position first.
-        out[position] = match labels[position] {
-            (given, value) if given == *label => value,
-            _ => labels.iter().find(|(given, _)| given == label)?.1,
-        };
-    }
-    Some(expected.len())
 }
 
 /// Creates the storage of one series. Allocates: only called on first touch.

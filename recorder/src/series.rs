@@ -24,8 +24,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-/// Most labels a metric may have; label values are gathered in a stack array this long.
-pub(crate) const MAX_LABELS: usize = 8;
+pub(crate) use catalog::MAX_LABELS;
 
 /// Owned label values of one series, in catalog label order.
 #[derive(Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use catalog::{Label, Metric, OVERFLOW_VALUE};
+use catalog::{Metric, MetricId, OVERFLOW_VALUE, SourceId};
 
 /// Allocations made by `f` on this thread.
 fn allocations_during(f: impl FnOnce()) -> u64 {
@@ -39,7 +39,7 @@ const MAX_SCRAPE_GROWTH: usize = 64;
 const MAX_RENDER_TIME: Duration = Duration::from_millis(500);
 
 /// Renders and returns (text, time taken).
-fn timed_render(recorder: &recorder::Recorder<Metric>) -> (String, Duration) {
+fn timed_render(recorder: &recorder::Recorder<MetricId>) -> (String, Duration) {
     let started = Instant::now();
     let text = recorder.render();
     (text, started.elapsed())
@@ -47,7 +47,7 @@ fn timed_render(recorder: &recorder::Recorder<Metric>) -> (String, Duration) {
 
 #[test]
 fn a_flood_of_label_values_stays_bounded_and_allocation_free() {
-    let recorder = recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<MetricId>::new()
         .panic_on_misuse(true)
         .build()
         .expect("valid catalog");
@@ -58,7 +58,7 @@ fn a_flood_of_label_values_stays_bounded_and_allocation_free() {
     let mut send = |i: usize| {
         value.clear();
         let _ = write!(value, "attacker-{i}");
-        recorder.inc(metric, &[(Label::SourceId, &value)]);
+        recorder.inc(metric, SourceId(&value));
     };
     // Fill the bound and create the overflow series (first touches allocate, by design).
     let rss_start = resident_bytes();

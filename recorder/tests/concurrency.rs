@@ -14,7 +14,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use catalog::{Label, Metric};
+use catalog::{Metric, MetricId, SourceErrorType, SourceId};
 
 /// Increments per thread.
 fn per_thread() -> u64 {
@@ -35,8 +35,8 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-fn series(metric: Metric, suffix: &str, labels: &str) -> String {
-    format!("{}{suffix}{{{labels}}}", metric.def().name)
+fn series(metric: impl Into<MetricId>, suffix: &str, labels: &str) -> String {
+    format!("{}{suffix}{{{labels}}}", metric.into().def().name)
 }
 
 /// Runs `scrape` in a loop on another thread until the returned guard is dropped (at
@@ -105,7 +105,7 @@ fn check_scrape(text: &str, last_shared: &mut f64) {
 fn same_and_distinct_series_are_exact_under_concurrent_scrapes() {
     let m = per_thread();
     for n in [2u64, 8, 32] {
-        let recorder = recorder::Builder::<Metric>::new()
+        let recorder = recorder::Builder::<MetricId>::new()
             .panic_on_misuse(true)
             .build()
             .expect("valid catalog");
@@ -118,22 +118,15 @@ fn same_and_distinct_series_are_exact_under_concurrent_scrapes() {
                 let recorder = &recorder;
                 scope.spawn(move || {
                     let own = format!("thread-{t}");
-                    let cached = recorder.counter(Metric::GatewayCasWritesSuccess, &[]);
-                    let histogram = recorder
-                        .histogram(Metric::SourcesRequestDuration, &[(Label::SourceId, &own)]);
+                    let cached = recorder.counter(Metric::GatewayCasWritesSuccess, ());
+                    let histogram =
+                        recorder.histogram(Metric::SourcesRequestDuration, SourceId(&own));
                     for i in 0..m {
-                        recorder.inc(
-                            Metric::SourcesRequestsSuccess,
-                            &[(Label::SourceId, "shared")],
-                        );
-                        recorder.inc(Metric::SourcesRequestsSuccess, &[(Label::SourceId, &own)]);
+                        recorder.inc(Metric::SourcesRequestsSuccess, SourceId("shared"));
+                        recorder.inc(Metric::SourcesRequestsSuccess, SourceId(&own));
                         cached.inc();
                         let value = OBSERVATIONS[(i % 3) as usize];
-                        recorder.observe(
-                            Metric::SourcesRequestDuration,
-                            &[(Label::SourceId, "shared")],
-                            value,
-                        );
+                        recorder.observe(Metric::SourcesRequestDuration, SourceId("shared"), value);
                         histogram.observe(value);
                     }
                 });
@@ -199,7 +192,7 @@ fn get_metrics(address: SocketAddr) -> String {
 
 #[test]
 fn first_touch_races_through_the_global_path_create_one_exact_series() {
-    let recorder = recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<MetricId>::new()
         .listen("127.0.0.1:0".parse().expect("address"))
         .panic_on_misuse(true)
         .install()
@@ -217,14 +210,11 @@ fn first_touch_races_through_the_global_path_create_one_exact_series() {
             scope.spawn(|| {
                 for round in 0..rounds {
                     let source = format!("race-{round}");
-                    let labels = [
-                        (Label::SourceErrorType, "timeout"),
-                        (Label::SourceId, source.as_str()),
-                    ];
+                    let labels = (SourceId(&source), SourceErrorType::Timeout);
                     // Every thread touches the new series at the same moment.
                     barrier.wait();
                     for _ in 0..m {
-                        recorder::inc(Metric::SourcesRequestsError, &labels);
+                        recorder::inc(Metric::SourcesRequestsError, labels);
                     }
                 }
             });

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 mod support;
 
-use catalog::{Label, LabelKey, Metric, OVERFLOW_VALUE};
+use catalog::{Label, LabelKey, Metric, MetricId, OVERFLOW_VALUE, SourceId};
 use proptest::prelude::*;
 use recorder::MAX_LABEL_VALUE_BYTES;
 use support::{dropped, promtool_accepts};
@@ -65,8 +65,8 @@ fn hostile_value() -> impl Strategy<Value = String> {
     })
 }
 
-fn recorder() -> recorder::Recorder<Metric> {
-    recorder::Builder::<Metric>::new()
+fn recorder() -> recorder::Recorder<MetricId> {
+    recorder::Builder::<MetricId>::new()
         .panic_on_misuse(true)
         .build()
         .expect("valid catalog")
@@ -116,9 +116,9 @@ proptest! {
         let recorder = recorder();
         let mut expected: BTreeMap<String, f64> = BTreeMap::new();
         for (i, value) in values.iter().enumerate() {
-            let labels = [(Label::SourceId, value.as_str())];
-            recorder.add(Metric::SourcesRequestsSuccess, &labels, i as u64 + 1);
-            recorder.observe(Metric::SourcesRequestDuration, &labels, 0.5);
+            let labels = SourceId(value);
+            recorder.add(Metric::SourcesRequestsSuccess, labels, i as u64 + 1);
+            recorder.observe(Metric::SourcesRequestDuration, labels, 0.5);
             *expected.entry(value.clone()).or_default() += i as f64 + 1.0;
         }
         let text = recorder.render();
@@ -138,7 +138,7 @@ proptest! {
 
 #[test]
 fn values_over_the_length_bound_are_dropped_and_counted() {
-    let recorder = recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<MetricId>::new()
         .panic_on_misuse(false)
         .build()
         .unwrap();
@@ -146,10 +146,10 @@ fn values_over_the_length_bound_are_dropped_and_counted() {
     let at_bound = "é".repeat(MAX_LABEL_VALUE_BYTES / 2);
     let over_bound = format!("{at_bound}x");
     let huge = "z".repeat(1 << 20);
-    recorder.inc(metric, &[(Label::SourceId, &at_bound)]);
-    recorder.inc(metric, &[(Label::SourceId, &over_bound)]);
-    recorder.inc(metric, &[(Label::SourceId, &huge)]);
-    recorder.inc(metric, &[(Label::SourceId, &huge)]);
+    recorder.inc(metric, SourceId(&at_bound));
+    recorder.inc(metric, SourceId(&over_bound));
+    recorder.inc(metric, SourceId(&huge));
+    recorder.inc(metric, SourceId(&huge));
     let text = recorder.render();
     let exposed = read_back(&text, metric.def().name, Label::SourceId.def().name);
     assert_eq!(exposed, BTreeMap::from([(at_bound, 1.0)]));
@@ -162,10 +162,7 @@ fn values_over_the_length_bound_are_dropped_and_counted() {
 #[should_panic(expected = "over the 256-byte bound")]
 fn values_over_the_length_bound_panic_when_asked_to() {
     let over_bound = "x".repeat(MAX_LABEL_VALUE_BYTES + 1);
-    recorder().inc(
-        Metric::SourcesRequestsSuccess,
-        &[(Label::SourceId, &over_bound)],
-    );
+    recorder().inc(Metric::SourcesRequestsSuccess, SourceId(&over_bound));
 }
 
 #[test]
@@ -173,13 +170,13 @@ fn a_caller_supplied_overflow_value_is_the_overflow_series_and_takes_no_slot() {
     let recorder = recorder();
     let metric = Metric::SourcesRequestsSuccess;
     let bound = metric.def().max_series;
-    recorder.inc(metric, &[(Label::SourceId, OVERFLOW_VALUE)]);
-    recorder.inc(metric, &[(Label::SourceId, OVERFLOW_VALUE)]);
+    recorder.inc(metric, SourceId(OVERFLOW_VALUE));
+    recorder.inc(metric, SourceId(OVERFLOW_VALUE));
     // All `bound` slots are still free.
     for i in 0..bound {
-        recorder.inc(metric, &[(Label::SourceId, &format!("source-{i}"))]);
+        recorder.inc(metric, SourceId(&format!("source-{i}")));
     }
-    recorder.inc(metric, &[(Label::SourceId, "one-too-many")]);
+    recorder.inc(metric, SourceId("one-too-many"));
     let text = recorder.render();
     let exposed = read_back(&text, metric.def().name, Label::SourceId.def().name);
     assert_eq!(exposed.len(), bound + 1);
@@ -199,8 +196,8 @@ fn an_empty_value_is_a_series_of_its_own() {
     // Prometheus reads `source_id=""` as "no source_id label"; it is still one series.
     let recorder = recorder();
     let metric = Metric::SourcesRequestsSuccess;
-    recorder.inc(metric, &[(Label::SourceId, "")]);
-    recorder.inc(metric, &[(Label::SourceId, "")]);
+    recorder.inc(metric, SourceId(""));
+    recorder.inc(metric, SourceId(""));
     let text = recorder.render();
     let exposed = read_back(&text, metric.def().name, Label::SourceId.def().name);
     assert_eq!(exposed, BTreeMap::from([(String::new(), 2.0)]));
@@ -214,7 +211,7 @@ fn pre_escaped_looking_values_keep_every_backslash() {
     let metric = Metric::SourcesRequestsSuccess;
     let values = ["\\\"", "\"", "\\\n", "\n\\", "\\", "\\\\n", "a\\"];
     for value in values {
-        recorder.inc(metric, &[(Label::SourceId, value)]);
+        recorder.inc(metric, SourceId(value));
     }
     let text = recorder.render();
     let exposed = read_back(&text, metric.def().name, Label::SourceId.def().name);

@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use catalog::{Label, Metric};
+use catalog::{Metric, MetricId, SourceErrorType, SourceId};
 
 /// Everything this binary's servers log (they run on threads of their own, so the
 /// subscriber is global).
@@ -49,23 +49,19 @@ fn log_lines(needle: &str) -> Vec<String> {
 
 /// A recorder served (not installed) on a free loopback port.
 fn serve(
-    configure: impl FnOnce(recorder::Builder<Metric>) -> recorder::Builder<Metric>,
-) -> (recorder::Recorder<Metric>, SocketAddr) {
+    configure: impl FnOnce(recorder::Builder<MetricId>) -> recorder::Builder<MetricId>,
+) -> (recorder::Recorder<MetricId>, SocketAddr) {
     logs();
-    let builder = recorder::Builder::<Metric>::new()
+    let builder = recorder::Builder::<MetricId>::new()
         .panic_on_misuse(true)
         .listen("127.0.0.1:0".parse().unwrap());
     let recorder = configure(builder).serve().expect("serve");
     let address = recorder.listen_address().expect("bound");
     recorder.inc(
         Metric::SourcesRequestsError,
-        &[(Label::SourceId, "a"), (Label::SourceErrorType, "timeout")],
+        (SourceId("a"), SourceErrorType::Timeout),
     );
-    recorder.observe(
-        Metric::SourcesRequestDuration,
-        &[(Label::SourceId, "a")],
-        0.7,
-    );
+    recorder.observe(Metric::SourcesRequestDuration, SourceId("a"), 0.7);
     (recorder, address)
 }
 

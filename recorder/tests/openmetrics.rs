@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use catalog::{Label, LabelKey, LabelValues, Metric, MetricCatalog, MetricKind};
+use catalog::{Metric, MetricCatalog, MetricId, MetricKind, SourceErrorType, SourceId};
 use proptest::prelude::*;
 use recorder::Format;
 
@@ -173,8 +173,8 @@ fn text_samples(text: &str) -> BTreeMap<(String, Vec<(String, String)>), String>
         .collect()
 }
 
-fn recorder() -> recorder::Recorder<Metric> {
-    recorder::Builder::<Metric>::new()
+fn recorder() -> recorder::Recorder<MetricId> {
+    recorder::Builder::<MetricId>::new()
         .panic_on_misuse(true)
         .build()
         .expect("valid catalog")
@@ -186,7 +186,7 @@ fn recorder() -> recorder::Recorder<Metric> {
 fn every_catalog_metric_is_one_family_with_its_metadata() {
     let recorder = recorder();
     let families = parse_openmetrics(&recorder.render_as(Format::OpenMetrics)).unwrap();
-    for metric in Metric::ALL {
+    for metric in MetricId::ALL {
         let def = metric.def();
         let family_name = match def.kind {
             MetricKind::Counter => def
@@ -231,17 +231,13 @@ proptest! {
     ) {
         let recorder = recorder();
         let sources: Vec<String> = sources.into_iter().collect();
-        let error_type = match Label::SourceErrorType.def().values {
-            LabelValues::OneOf(values) => values[0],
-            _ => unreachable!("error_type is enumerated"),
-        };
         let mut expected_exemplars = Vec::new();
         for (i, source) in sources.iter().enumerate() {
-            let labels = [(Label::SourceId, source.as_str()), (Label::SourceErrorType, error_type)];
-            let counter = recorder.counter(Metric::SourcesRequestsError, &labels);
+            let labels = (SourceId(source.as_str()), SourceErrorType::Timeout);
+            let counter = recorder.counter(Metric::SourcesRequestsError, labels);
             counter.inc();
             counter.inc_with_exemplar(&trace_ids[i]);
-            let histogram = recorder.histogram(Metric::SourcesRequestDuration, &[(Label::SourceId, source.as_str())]);
+            let histogram = recorder.histogram(Metric::SourcesRequestDuration, SourceId(source.as_str()));
             histogram.observe_with_exemplar(values[i], &trace_ids[i]);
             expected_exemplars.push((source.clone(), trace_ids[i].clone()));
         }
@@ -276,7 +272,7 @@ proptest! {
 #[test]
 fn exemplars_are_bounded_and_absent_from_the_text_format() {
     let recorder = recorder();
-    let counter = recorder.counter(Metric::GatewayCasWritesSuccess, &[]);
+    let counter = recorder.counter(Metric::GatewayCasWritesSuccess, ());
     counter.inc_with_exemplar(&"x".repeat(recorder::MAX_TRACE_ID_CHARS + 1));
     counter.inc_with_exemplar("");
     let families = parse_openmetrics(&recorder.render_as(Format::OpenMetrics)).unwrap();

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use catalog::{Label, Metric};
+use catalog::{Metric, MetricId, SourceErrorType, SourceId};
 
 /// A raw HTTP/1.1 GET; returns the status line and the body.
 fn get(address: SocketAddr, path: &str) -> (String, String) {
@@ -28,7 +28,7 @@ fn install_serves_metrics_and_reports_a_busy_port() {
     // A port that is taken: the error names the address.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = taken.local_addr().unwrap();
-    let error = recorder::Builder::<Metric>::new()
+    let error = recorder::Builder::<MetricId>::new()
         .listen(busy)
         .install()
         .unwrap_err();
@@ -39,7 +39,7 @@ fn install_serves_metrics_and_reports_a_busy_port() {
         "{error}"
     );
 
-    let recorder = recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<MetricId>::new()
         .listen("127.0.0.1:0".parse().unwrap())
         .install()
         .expect("install on a free port");
@@ -48,10 +48,10 @@ fn install_serves_metrics_and_reports_a_busy_port() {
 
     recorder::inc(
         Metric::SourcesRequestsError,
-        &[(Label::SourceId, "a"), (Label::SourceErrorType, "timeout")],
+        (SourceId("a"), SourceErrorType::Timeout),
     );
-    recorder::inc!(Metric::GatewayCasWritesSuccess);
-    recorder::observe!(Metric::SourcesRequestDuration, 0.7, Label::SourceId => "a");
+    recorder::inc(Metric::GatewayCasWritesSuccess, ());
+    recorder::observe(Metric::SourcesRequestDuration, SourceId("a"), 0.7);
 
     let (status, body) = get(address, "/metrics");
     assert_eq!(status, "HTTP/1.1 200 OK");
@@ -76,7 +76,7 @@ fn install_serves_metrics_and_reports_a_busy_port() {
     assert_eq!(status, "HTTP/1.1 404 Not Found");
 
     // Only one recorder per process.
-    let again = recorder::Builder::<Metric>::new()
+    let again = recorder::Builder::<MetricId>::new()
         .listen("127.0.0.1:0".parse().unwrap())
         .install();
     assert!(matches!(again, Err(recorder::Error::AlreadyInstalled)));

@@ -10,7 +10,7 @@
 //! - [`full_size`]: whether `RELIABILITY_FULL` asks for the full sizes.
 //!
 //! ```no_run
-//! let recorder = recorder::Builder::<reliability::Load>::new()
+//! let recorder = recorder::Builder::<reliability::LoadId>::new()
 //!     .listen("127.0.0.1:0".parse().unwrap())
 //!     .install()
 //!     .unwrap();
@@ -25,10 +25,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use catalog::{
-    DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog, MetricDef,
-    Subsystem,
-};
+use catalog::{DashboardHints, DropReason, LabelValue, MetricName, Subsystem};
 
 /// True when `RELIABILITY_FULL` is set: tests then run their full, slower sizes.
 pub fn full_size() -> bool {
@@ -45,92 +42,33 @@ pub const LOAD: Subsystem = Subsystem {
 /// Series bound of [`Load::Requests`]: the size of the scrape under load.
 pub const LOAD_SERIES: usize = 10_000;
 
-/// Labels of the load catalog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LoadLabel {
-    /// Free-form tenant id.
-    Tenant,
-    /// Metric name (self-metrics).
-    Metric,
-    /// Drop reason (self-metrics).
-    Reason,
-}
-
-impl LabelKey for LoadLabel {
-    fn def(self) -> &'static LabelDef {
-        match self {
-            LoadLabel::Tenant => &LabelDef {
-                name: "tenant",
-                help: "Tenant id.",
-                values: LabelValues::FreeForm,
-            },
-            LoadLabel::Metric => &LabelDef {
-                name: "metric",
-                help: "Metric name.",
-                values: LabelValues::CatalogMetric,
-            },
-            LoadLabel::Reason => &LabelDef {
-                name: "reason",
-                help: "Drop reason.",
-                values: LabelValues::OneOf(DropReason::LABEL_VALUES),
-            },
-        }
-    }
-}
+/// Tenant id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "tenant")]
+pub struct Tenant<'a>(pub &'a str);
 
 /// A test catalog: one large counter plus the recorder's self-metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[catalog::metrics(
+    prefix = "rel_",
+    labels = [Tenant, MetricName, DropReason],
+    subsystems = [LOAD],
+    samples_dropped = Dropped,
+    series_overflow = Overflow,
+    label_enum = LoadLabel,
+)]
 pub enum Load {
-    /// Requests per tenant, bounded at [`LOAD_SERIES`].
+    /// Requests per tenant.
+    #[metric(counter("rel_load_requests_total", &LOAD)
+        .labels::<Tenant<'_>>()
+        .max_series(LOAD_SERIES)
+        .dashboard(DashboardHints::AUTO))]
     Requests,
-    /// Samples the recorder dropped.
+    /// Dropped samples.
+    #[metric(counter("rel_load_dropped_samples_total", &LOAD).labels::<(MetricName<'_>, DropReason)>())]
     Dropped,
     /// Samples folded into overflow series.
+    #[metric(counter("rel_load_overflow_samples_total", &LOAD).labels::<MetricName<'_>>())]
     Overflow,
-}
-
-type Def = MetricDef<Load>;
-
-impl MetricCatalog for Load {
-    type Label = LoadLabel;
-    const PREFIX: &'static str = "rel_";
-    const ALL: &'static [Self] = &[Load::Requests, Load::Dropped, Load::Overflow];
-    const SUBSYSTEMS: &'static [Subsystem] = &[LOAD];
-    const SAMPLES_DROPPED: Self = Load::Dropped;
-    const SERIES_OVERFLOW: Self = Load::Overflow;
-
-    fn def(self) -> &'static Def {
-        match self {
-            Load::Requests => {
-                const {
-                    &Def::counter("rel_load_requests_total", "Requests per tenant.", &LOAD)
-                        .labels(&[LoadLabel::Tenant])
-                        .max_series(LOAD_SERIES)
-                        .dashboard(DashboardHints::AUTO)
-                }
-            }
-            Load::Dropped => {
-                const {
-                    &Def::counter("rel_load_dropped_samples_total", "Dropped samples.", &LOAD)
-                        .labels(&[LoadLabel::Metric, LoadLabel::Reason])
-                }
-            }
-            Load::Overflow => {
-                const {
-                    &Def::counter(
-                        "rel_load_overflow_samples_total",
-                        "Samples folded into overflow series.",
-                        &LOAD,
-                    )
-                    .labels(&[LoadLabel::Metric])
-                }
-            }
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// A free loopback port (bound, read, released; a small race is acceptable in tests).

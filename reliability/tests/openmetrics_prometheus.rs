@@ -7,49 +7,45 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use catalog::{Label, LabelKey, LabelValues, Metric, MetricCatalog, MetricKind};
+use catalog::{Metric, MetricId, SourceErrorType, SourceId, StorageErrorType};
 use reliability::{Prometheus, percent_encode};
 
 const COUNTER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const BUCKET_TRACE: &str = "00f067aa0ba902b7-{x} #=,";
 
-/// Records one sample into every catalog metric, and the two exemplars.
-fn record_everything(recorder: &recorder::Recorder<Metric>) {
-    for metric in Metric::ALL {
-        let def = metric.def();
-        let labels: Vec<(Label, &str)> = def
-            .labels
-            .iter()
-            .map(|label| match label.def().values {
-                LabelValues::OneOf(values) => (*label, values[0]),
-                LabelValues::CatalogMetric => (*label, Metric::ALL[0].def().name),
-                LabelValues::FreeForm => (*label, "source-a"),
-            })
-            .collect();
-        match def.kind {
-            MetricKind::Counter => recorder.inc(*metric, &labels),
-            MetricKind::Gauge => recorder.set(*metric, &labels, 3.0),
-            MetricKind::Histogram { .. } => recorder.observe(*metric, &labels, 0.3),
-        }
-    }
-    let error_type = match Label::SourceErrorType.def().values {
-        LabelValues::OneOf(values) => values[0],
-        _ => unreachable!("enumerated"),
-    };
+/// Records one sample into every catalog metric the workspace records, and the two
+/// exemplars (the self-metrics are exposed at 0 from the start).
+fn record_everything(recorder: &recorder::Recorder<MetricId>) {
+    let source = SourceId("source-a");
+    recorder.inc(Metric::SourcesRequestsSuccess, source);
+    recorder.inc(
+        Metric::SourcesRequestsError,
+        (source, SourceErrorType::Timeout),
+    );
+    recorder.observe(Metric::SourcesRequestDuration, source, 0.3);
+    recorder.set(Metric::SourcesRequestsInFlight, (), 3.0);
+    recorder.inc(Metric::SourcesEnvelopesReceived, source);
+    recorder.inc(Metric::GatewayEnvelopesAccepted, source);
+    recorder.inc(Metric::GatewayEnvelopesDeduplicated, source);
+    recorder.set(Metric::GatewayQueueDepth, (), 3.0);
+    recorder.inc(Metric::GatewayCasWritesSuccess, ());
+    recorder.inc(Metric::GatewayCasWritesError, StorageErrorType::DiskFull);
+    recorder.observe(Metric::GatewayCasWriteDuration, (), 0.3);
+    recorder.inc(Metric::GatewayCasWrittenBytes, ());
+    recorder.inc(Metric::IngestLogWritesSuccess, ());
+    recorder.inc(Metric::IngestLogWritesError, StorageErrorType::DiskFull);
+    recorder.set(Metric::IngestLogCurrentFileSize, (), 3.0);
+    recorder.inc(Metric::IngestLogRotations, ());
+    recorder.observe(Metric::IngestLogFsyncDuration, (), 0.3);
+    recorder.inc(Metric::IngestLogWrittenBytes, ());
     recorder
         .counter(
             Metric::SourcesRequestsError,
-            &[
-                (Label::SourceId, "source-a"),
-                (Label::SourceErrorType, error_type),
-            ],
+            (source, SourceErrorType::Timeout),
         )
         .inc_with_exemplar(COUNTER_TRACE);
     recorder
-        .histogram(
-            Metric::SourcesRequestDuration,
-            &[(Label::SourceId, "source-a")],
-        )
+        .histogram(Metric::SourcesRequestDuration, source)
         .observe_with_exemplar(0.3, BUCKET_TRACE);
 }
 
@@ -63,7 +59,7 @@ fn exposed_series(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn prometheus_ingests_every_series_and_the_exemplars_over_openmetrics() {
-    let recorder = recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<MetricId>::new()
         .panic_on_misuse(true)
         .listen("127.0.0.1:0".parse().unwrap())
         .serve()

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use catalog::{Label, LabelKey, Metric, OVERFLOW_VALUE};
+use catalog::{Label, LabelKey, Metric, MetricId, OVERFLOW_VALUE, SourceId};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -69,7 +69,7 @@ fn hostile_batch(size: usize) -> Vec<String> {
 
 #[test]
 fn hostile_values_survive_a_real_prometheus_scrape() {
-    let recorder = recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<MetricId>::new()
         .listen("127.0.0.1:0".parse().expect("address"))
         .panic_on_misuse(true)
         .install()
@@ -79,9 +79,9 @@ fn hostile_values_survive_a_real_prometheus_scrape() {
     let values = hostile_batch(metric.def().max_series);
     let mut expected: BTreeMap<String, f64> = BTreeMap::new();
     for (i, value) in values.iter().enumerate() {
-        let labels = [(Label::SourceId, value.as_str())];
-        recorder.add(metric, &labels, i as u64 + 1);
-        recorder.observe(Metric::SourcesRequestDuration, &labels, 0.5);
+        let source = SourceId(value);
+        recorder.add(metric, source, i as u64 + 1);
+        recorder.observe(Metric::SourcesRequestDuration, source, 0.5);
         expected.insert(value.clone(), i as f64 + 1.0);
     }
     let target = recorder.listen_address().expect("bound");

@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use catalog::MetricCatalog as _;
-use reliability::{LOAD_SERIES, Load, LoadLabel};
+use reliability::{LOAD_SERIES, Load, LoadId, Tenant};
 
 const CONNECTIONS: usize = 4;
 const RECORDING_THREADS: usize = 2;
@@ -31,7 +30,7 @@ fn record_for(tenants: &[String], duration: Duration, load: impl FnOnce()) -> u6
                 while !stop.load(Ordering::Relaxed) {
                     for _ in 0..1000 {
                         i = (i + 1) % tenants.len();
-                        recorder::inc(Load::Requests, &[(LoadLabel::Tenant, &tenants[i])]);
+                        recorder::inc(Load::Requests, Tenant(&tenants[i]));
                     }
                     n += 1000;
                 }
@@ -61,7 +60,7 @@ fn field(summary: &str, key: &str) -> u64 {
 fn scrapes_of_10k_series_under_load_never_fail() {
     let seconds = if reliability::full_size() { 10.0 } else { 2.0 };
     let duration = Duration::from_secs_f64(seconds);
-    let recorder = recorder::Builder::<Load>::new()
+    let recorder = recorder::Builder::<LoadId>::new()
         .listen("127.0.0.1:0".parse().expect("address"))
         .panic_on_misuse(true)
         .install()
@@ -69,7 +68,7 @@ fn scrapes_of_10k_series_under_load_never_fail() {
     let address = recorder.listen_address().expect("bound");
     let tenants: Vec<String> = (0..LOAD_SERIES).map(|i| format!("tenant-{i:05}")).collect();
     for tenant in &tenants {
-        recorder::inc(Load::Requests, &[(LoadLabel::Tenant, tenant)]);
+        recorder::inc(Load::Requests, Tenant(tenant));
     }
     assert_eq!(recorder.series_count(Load::Requests), LOAD_SERIES);
     let scrape_bytes = recorder.render().len();

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use reliability::Load;
+use reliability::LoadId;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,13 +18,13 @@ fn workspace_root() -> PathBuf {
 #[test]
 fn metrics_bind_loopback_unless_configured() {
     assert!(recorder::DEFAULT_LISTEN.ip().is_loopback());
-    let builder = format!("{:?}", recorder::Builder::<Load>::new());
+    let builder = format!("{:?}", recorder::Builder::<LoadId>::new());
     assert!(
         builder.contains(&format!("listen: {}", recorder::DEFAULT_LISTEN)),
         "{builder}"
     );
     // A detached recorder serves nothing at all.
-    let detached = recorder::Builder::<Load>::new().build().expect("build");
+    let detached = recorder::Builder::<LoadId>::new().build().expect("build");
     assert_eq!(detached.listen_address(), None);
 }
 
@@ -32,7 +32,7 @@ fn metrics_bind_loopback_unless_configured() {
 fn a_busy_port_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let busy = taken.local_addr().expect("address");
-    let error = recorder::Builder::<Load>::new()
+    let error = recorder::Builder::<LoadId>::new()
         .listen(busy)
         .install()
         .expect_err("port in use");

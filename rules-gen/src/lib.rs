@@ -21,9 +21,9 @@
 //! Output is deterministic: same catalog and config, same bytes.
 //!
 //! ```
-//! use catalog::Metric;
+//! use catalog::MetricId;
 //!
-//! let output = rules_gen::generate::<Metric>(&rules_gen::Config::default()).unwrap();
+//! let output = rules_gen::generate::<MetricId>(&rules_gen::Config::default()).unwrap();
 //! let sources = &output.rules["sources.yaml"];
 //! assert!(sources.contains("alert: SmsSourceFailing"));
 //! assert!(output.tests["sources.yaml"].contains("rule_files:"));

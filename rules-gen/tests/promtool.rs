@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use catalog::Metric;
+use catalog::MetricId;
 use rules_gen::{Config, PanelLink};
 
 fn promtool() -> Option<PathBuf> {
@@ -58,9 +58,9 @@ fn run(promtool: &Path, args: &[&str], files: &[PathBuf]) {
 #[test]
 fn promtool_checks_and_tests_every_generated_file() {
     let Some(promtool) = promtool() else { return };
-    let mut config = Config::<Metric>::default();
+    let mut config = Config::<MetricId>::default();
     // Links exercise the dashboard annotations; their values do not matter here.
-    let rules = rules_gen::alert_rules::<Metric>(&config).unwrap();
+    let rules = rules_gen::alert_rules::<MetricId>(&config).unwrap();
     for (i, rule) in rules.iter().enumerate() {
         config.panels.insert(
             rule.link_key.clone(),
@@ -70,7 +70,7 @@ fn promtool_checks_and_tests_every_generated_file() {
             },
         );
     }
-    let output = rules_gen::generate::<Metric>(&config).unwrap();
+    let output = rules_gen::generate::<MetricId>(&config).unwrap();
     let root = std::env::temp_dir().join(format!("rules-gen-promtool-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let rules = write_all(&root.join("rules"), &output.rules);
@@ -85,10 +85,7 @@ fn promtool_checks_and_tests_every_generated_file() {
 /// bucket as the exposition wrote it (`le="1"` from older expositions), Prometheus 3
 /// normalises it to `le="1.0"`. The generated rule must match both.
 mod integral_threshold {
-    use catalog::{
-        DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog, MetricDef, SloDef, Subsystem,
-        Unit,
-    };
+    use catalog::{DropReason, MetricName, SloDef, Subsystem, Unit};
 
     pub const WORK: Subsystem = Subsystem {
         name: "work",
@@ -96,90 +93,33 @@ mod integral_threshold {
         description: "Does the work.",
     };
 
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-    pub enum L {
-        Metric,
-        Reason,
-    }
-
-    impl LabelKey for L {
-        fn def(self) -> &'static LabelDef {
-            match self {
-                L::Metric => &LabelDef {
-                    name: "metric",
-                    help: "Metric concerned.",
-                    values: LabelValues::CatalogMetric,
-                },
-                L::Reason => &LabelDef {
-                    name: "reason",
-                    help: "Why.",
-                    values: LabelValues::OneOf(DropReason::LABEL_VALUES),
-                },
-            }
-        }
-    }
-
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    /// One histogram with a latency SLO at 1 s, and the recorder's self-metrics.
+    #[catalog::metrics(
+        prefix = "int_",
+        labels = [MetricName, DropReason],
+        subsystems = [WORK],
+        samples_dropped = Dropped,
+        series_overflow = Overflow,
+    )]
     pub enum Int {
+        /// Time per job.
+        #[metric(histogram("int_work_job_duration_seconds", &WORK, &[0.5, 1.0, 2.0])
+            .unit(Unit::Seconds)
+            .slos(&[SloDef::latency("work_latency", "99 % of jobs complete within 1 s", Int::Seconds.id(), 1.0, 0.99)]))]
         Seconds,
+        /// Samples dropped.
+        #[metric(counter("int_work_samples_dropped_total", &WORK).labels::<(MetricName<'_>, DropReason)>())]
         Dropped,
+        /// Series folded.
+        #[metric(counter("int_work_series_overflow_total", &WORK).labels::<MetricName<'_>>())]
         Overflow,
-    }
-
-    impl MetricCatalog for Int {
-        type Label = L;
-        const PREFIX: &'static str = "int_";
-        const ALL: &'static [Self] = &[Int::Seconds, Int::Dropped, Int::Overflow];
-        const SUBSYSTEMS: &'static [Subsystem] = &[WORK];
-        const SLOS: &'static [SloDef<Self>] = &[SloDef::latency(
-            "work_latency",
-            "99 % of jobs complete within 1 s",
-            Int::Seconds,
-            1.0,
-            0.99,
-        )];
-        const SAMPLES_DROPPED: Self = Int::Dropped;
-        const SERIES_OVERFLOW: Self = Int::Overflow;
-
-        fn def(self) -> &'static MetricDef<Self> {
-            type Def = MetricDef<Int>;
-            match self {
-                Int::Seconds => {
-                    const {
-                        &Def::histogram(
-                            "int_work_job_duration_seconds",
-                            "Time per job.",
-                            &WORK,
-                            &[0.5, 1.0, 2.0],
-                        )
-                        .unit(Unit::Seconds)
-                    }
-                }
-                Int::Dropped => {
-                    const {
-                        &Def::counter("int_work_samples_dropped_total", "Samples dropped.", &WORK)
-                            .labels(&[L::Metric, L::Reason])
-                    }
-                }
-                Int::Overflow => {
-                    const {
-                        &Def::counter("int_work_series_overflow_total", "Series folded.", &WORK)
-                            .labels(&[L::Metric])
-                    }
-                }
-            }
-        }
-
-        fn index(self) -> usize {
-            self as usize
-        }
     }
 }
 
 #[test]
 fn an_integral_latency_threshold_matches_le_1_and_le_1_0() {
-    use integral_threshold::Int;
-    let output = rules_gen::generate::<Int>(&Config::default()).unwrap();
+    use integral_threshold::IntId;
+    let output = rules_gen::generate::<IntId>(&Config::default()).unwrap();
     let rules = &output.rules["work.yaml"];
     assert!(
         rules.contains(r#"int_work_job_duration_seconds_bucket{le=~"1|1\\.0"}"#),

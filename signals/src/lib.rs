@@ -423,7 +423,7 @@ fn quantile_digits(quantile: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::Metric;
+    use catalog::MetricId;
 
     #[test]
     fn quantile_digits_read_like_percentiles() {
@@ -451,23 +451,28 @@ mod tests {
     #[test]
     fn one_builder_serves_rules_and_dashboards() {
         let dashboard =
-            |m: Metric, suffix: &str| format!("{}{suffix}{{job=~\"$job\"}}", m.def().name);
-        let errors = Metric::SourcesRequestsError;
-        let rule = error_ratio(errors, &["job"], "5m", &bare::<Metric>).unwrap();
+            |m: MetricId, suffix: &str| format!("{}{suffix}{{job=~\"$job\"}}", m.def().name);
+        let errors = MetricId::SourcesRequestsError;
+        let rule = error_ratio(errors, &["job"], "5m", &bare::<MetricId>).unwrap();
         let panel = error_ratio(errors, &["job"], "$__rate_interval", &dashboard).unwrap();
         let mut expected = rule.replace("[5m]", "[$__rate_interval]");
-        for metric in [errors, Metric::SourcesRequestsSuccess] {
+        for metric in [errors, MetricId::SourcesRequestsSuccess] {
             let name = metric.def().name;
             expected = expected.replace(&format!("{name}["), &format!("{name}{{job=~\"$job\"}}["));
         }
         assert_eq!(panel, expected);
         assert_eq!(
-            error_ratio(Metric::SourcesRequestsSuccess, &[], "5m", &bare::<Metric>),
+            error_ratio(
+                MetricId::SourcesRequestsSuccess,
+                &[],
+                "5m",
+                &bare::<MetricId>
+            ),
             None
         );
-        let histogram = Metric::SourcesRequestDuration;
+        let histogram = MetricId::SourcesRequestDuration;
         assert_eq!(
-            quantile(histogram, 0.99, &[], "5m", &bare::<Metric>),
+            quantile(histogram, 0.99, &[], "5m", &bare::<MetricId>),
             format!(
                 "histogram_quantile(0.99, sum by (le) (rate({}_bucket[5m])))",
                 histogram.def().name
@@ -477,14 +482,14 @@ mod tests {
 
     #[test]
     fn every_alert_but_absent_ones_is_recorded_once() {
-        let recorded = recorded_series::<Metric>();
+        let recorded = recorded_series::<MetricId>();
         let failing = recorded
             .iter()
             .find(|s| {
                 s.name
                     == format!(
                         "job_source_id:{}:ratio_rate5m",
-                        Metric::SourcesRequestsError
+                        MetricId::SourcesRequestsError
                             .def()
                             .name
                             .trim_end_matches("_total")
@@ -492,7 +497,7 @@ mod tests {
             })
             .expect("the error ratio of SmsSourceFailing is recorded");
         assert_eq!(failing.labels, ["job", "source_id"]);
-        for metric in <Metric as MetricCatalog>::ALL {
+        for metric in <MetricId as MetricCatalog>::ALL {
             for alert in metric.def().alerts {
                 let record = alert_record(*metric, alert);
                 assert_eq!(

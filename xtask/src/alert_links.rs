@@ -157,12 +157,12 @@ fn flatten(panels: &[Panel]) -> Vec<&Panel> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::Metric;
+    use catalog::MetricId;
 
-    fn inputs() -> (Vec<AlertRule<Metric>>, Vec<Dashboard>) {
+    fn inputs() -> (Vec<AlertRule<MetricId>>, Vec<Dashboard>) {
         let config = crate::rules::config().unwrap();
-        let rules = rules_gen::alert_rules::<Metric>(&config).unwrap();
-        (rules, dashboard_gen::generate::<Metric>().unwrap())
+        let rules = rules_gen::alert_rules::<MetricId>(&config).unwrap();
+        (rules, dashboard_gen::generate::<MetricId>().unwrap())
     }
 
     #[test]

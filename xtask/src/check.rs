@@ -3,7 +3,7 @@
 //! stale or wrong.
 
 use anyhow::{Result, bail};
-use catalog::Metric;
+use catalog::MetricId;
 
 use crate::codegen::{self, Artifact, Mode};
 use crate::lint;
@@ -32,7 +32,7 @@ pub fn run() -> Result<()> {
             }
         }
     }
-    let generated = dashboard_gen::build::<Metric>()?;
+    let generated = dashboard_gen::build::<MetricId>()?;
     let panels: usize = generated.dashboards.iter().map(|d| d.panels.len()).sum();
     if generated.collisions.is_empty() {
         println!(
@@ -49,7 +49,7 @@ pub fn run() -> Result<()> {
         failures.push(format!("panel id collisions:\n{}", list.join("\n")));
     }
     let config = crate::rules::config()?;
-    let rules = rules_gen::alert_rules::<Metric>(&config)?;
+    let rules = rules_gen::alert_rules::<MetricId>(&config)?;
     let link_problems = crate::alert_links::problems(&rules, &generated.dashboards);
     if link_problems.is_empty() {
         println!(
@@ -80,7 +80,7 @@ pub fn run() -> Result<()> {
             list.join("\n")
         ));
     }
-    let findings = lint::lint::<Metric>(&root)?;
+    let findings = lint::lint::<MetricId>(&root)?;
     if findings.is_empty() {
         println!("ok    lint: no finding");
     } else {

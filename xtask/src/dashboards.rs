@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use catalog::Metric;
+use catalog::MetricId;
 use dashboard_gen::grafana::{self, Action, Auth, Client, PushOptions, Settings};
 use dashboard_gen::{Folder, Provisioning, default_folder};
 
@@ -81,7 +81,7 @@ pub fn run(args: Args) -> Result<()> {
 /// Every file this task owns: the dashboards and the two provisioning files.
 pub fn artifacts() -> Result<Vec<Artifact>> {
     let dashboards =
-        dashboard_gen::generate::<Metric>().context("generating dashboards from the catalog")?;
+        dashboard_gen::generate::<MetricId>().context("generating dashboards from the catalog")?;
     let settings = provisioning();
     let provisioning_dir = Path::new("deploy/grafana/provisioning");
     Ok(vec![
@@ -121,7 +121,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
 }
 
 fn provisioning() -> Provisioning {
-    let folder = default_folder::<Metric>();
+    let folder = default_folder::<MetricId>();
     Provisioning {
         prometheus_url: PROMETHEUS_URL.to_string(),
         scrape_interval: SCRAPE_INTERVAL.to_string(),
@@ -137,8 +137,8 @@ fn push(args: &Args) -> Result<()> {
     };
     let auth = auth_from_env(|name| std::env::var(name).ok())?;
     let dashboards =
-        dashboard_gen::generate::<Metric>().context("generating dashboards from the catalog")?;
-    let default = default_folder::<Metric>();
+        dashboard_gen::generate::<MetricId>().context("generating dashboards from the catalog")?;
+    let default = default_folder::<MetricId>();
     let folder = match &args.folder {
         Some(uid) if *uid == default.uid => default,
         Some(uid) => Folder {

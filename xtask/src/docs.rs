@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use catalog::{
-    AlertDef, Comparison, Indicator, LabelKey, LabelValues, Metric, MetricCatalog, MetricDef,
+    AlertDef, Comparison, Indicator, LabelKey, LabelValues, MetricCatalog, MetricDef, MetricId,
     Signal, Unit,
 };
 use dashboard_gen::PanelRef;
@@ -23,16 +23,16 @@ use crate::runbooks;
 
 /// `docs/metrics.md` and `docs/runbooks/*.md`.
 pub fn artifacts() -> Result<Vec<Artifact>> {
-    let generated = dashboard_gen::build::<Metric>()
+    let generated = dashboard_gen::build::<MetricId>()
         .context("generating dashboards to list each metric's panel")?;
-    let panels: BTreeMap<Metric, PanelRef> = Metric::ALL
+    let panels: BTreeMap<MetricId, PanelRef> = MetricId::ALL
         .iter()
         .filter_map(|&m| Some((m, generated.metric_panels.get(m.def().name)?.clone())))
         .collect();
     let config = crate::rules::config()?;
-    let rules = rules_gen::alert_rules::<Metric>(&config).context("listing the alert rules")?;
+    let rules = rules_gen::alert_rules::<MetricId>(&config).context("listing the alert rules")?;
     let root = crate::codegen::workspace_root();
-    let runbooks = runbooks::pages::<Metric>(&rules, &generated.alert_panels, |file| {
+    let runbooks = runbooks::pages::<MetricId>(&rules, &generated.alert_panels, |file| {
         runbooks::read_existing(&root, file)
     });
     Ok(vec![
@@ -41,7 +41,7 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
             dir: PathBuf::from("docs"),
             // docs/ also holds hand-written pages: own only metrics.md.
             extension: None,
-            files: BTreeMap::from([("metrics.md".to_string(), render::<Metric>(&panels))]),
+            files: BTreeMap::from([("metrics.md".to_string(), render::<MetricId>(&panels))]),
             fix_command: "cargo xtask docs",
         },
         Artifact {
@@ -340,12 +340,12 @@ mod tests {
 
     #[test]
     fn every_catalog_metric_is_listed() {
-        let doc = render::<Metric>(&BTreeMap::new());
-        for metric in Metric::ALL {
+        let doc = render::<MetricId>(&BTreeMap::new());
+        for metric in MetricId::ALL {
             let row = format!("| `{}` |", metric.def().name);
             assert!(doc.contains(&row), "{} missing", metric.def().name);
         }
-        for slo in Metric::SLOS {
+        for slo in MetricId::SLOS {
             assert!(doc.contains(&format!("| `{}` |", slo.name)));
         }
         assert!(doc.contains("```mermaid\nflowchart LR\n"));

@@ -327,11 +327,11 @@ pub fn name_literals<C: MetricCatalog>(sources: &[Source]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::Metric;
+    use catalog::MetricId;
 
     fn names_found(code: &str) -> Vec<String> {
         let source = Source::parse(Path::new("demo/src/lib.rs"), code).unwrap();
-        name_literals::<Metric>(&[source])
+        name_literals::<MetricId>(&[source])
             .into_iter()
             .map(|f| f.metric)
             .collect()
@@ -340,8 +340,8 @@ mod tests {
     /// Fixtures are built from the catalog, so this file holds no metric name itself.
     #[test]
     fn name_literals_are_found_in_code_tests_and_macros_but_not_comments() {
-        let counter = Metric::SourcesRequestsError.def().name;
-        let histogram = Metric::SourcesRequestDuration.def().name;
+        let counter = MetricId::SourcesRequestsError.def().name;
+        let histogram = MetricId::SourcesRequestDuration.def().name;
         let cases: Vec<(String, Vec<&str>)> = vec![
             (format!("const A: &str = \"{counter}\";"), vec![counter]),
             (
@@ -380,17 +380,17 @@ mod tests {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let root = std::env::temp_dir().join(format!("xtask-lint-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
-        let uses: String = Metric::ALL
+        let uses: String = MetricId::ALL
             .iter()
             .filter(|m| m.def().unused.is_none())
-            .map(|m| format!("    recorder::inc(Metric::{m:?}, &[]);\n"))
+            .map(|m| format!("    recorder::inc(Metric::{m:?}, ());\n"))
             .collect();
         let mut all = vec![("demo/src/main.rs", format!("fn main() {{\n{uses}}}\n"))];
         all.extend(files.iter().cloned());
         // The catalog directory is never scanned, whatever it holds.
         all.push((
             "catalog/src/sms.rs",
-            format!("const N: &str = \"{}\";", Metric::ALL[0].def().name),
+            format!("const N: &str = \"{}\";", MetricId::ALL[0].def().name),
         ));
         for (path, content) in all {
             let path = root.join(path);
@@ -398,8 +398,8 @@ mod tests {
             fs::write(path, content).unwrap();
         }
         let sources = workspace_sources(&root).unwrap();
-        let mut findings = unused_metrics::<Metric>(&sources);
-        findings.extend(name_literals::<Metric>(&sources));
+        let mut findings = unused_metrics::<MetricId>(&sources);
+        findings.extend(name_literals::<MetricId>(&sources));
         fs::remove_dir_all(root).unwrap();
         findings
     }
@@ -418,13 +418,13 @@ mod tests {
 
     #[test]
     fn removing_the_only_use_of_a_metric_is_reported_with_the_fix() {
-        let metric = Metric::GatewayQueueDepth;
+        let metric = MetricId::GatewayQueueDepth;
         let name = metric.def().name.to_string();
         let only_other_uses = |code: &str| {
-            let uses: String = Metric::ALL
+            let uses: String = MetricId::ALL
                 .iter()
                 .filter(|m| m.def().unused.is_none() && **m != metric)
-                .map(|m| format!("    recorder::inc(Metric::{m:?}, &[]);\n"))
+                .map(|m| format!("    recorder::inc(Metric::{m:?}, ());\n"))
                 .collect();
             vec![(
                 "demo/src/main.rs",
@@ -463,13 +463,13 @@ mod tests {
 
     #[test]
     fn referencing_a_metric_marked_unused_is_reported() {
-        let marked = Metric::ALL
+        let marked = MetricId::ALL
             .iter()
             .find(|m| m.def().unused.is_some())
             .expect("the catalog marks its self-metrics unused");
         let findings = fixture(&[(
             "demo/src/extra.rs",
-            format!("fn f() {{ recorder::inc(Metric::{marked:?}, &[]); }}"),
+            format!("fn f() {{ recorder::inc(Metric::{marked:?}, ()); }}"),
         )]);
         assert_eq!(
             rules(&findings),
@@ -485,7 +485,7 @@ mod tests {
     #[test]
     fn no_metric_name_literal_outside_the_catalog() {
         let sources = workspace_sources(&crate::codegen::workspace_root()).unwrap();
-        let findings = name_literals::<Metric>(&sources);
+        let findings = name_literals::<MetricId>(&sources);
         assert!(
             findings.is_empty(),
             "metric names spelled out in string literals:\n{}",

@@ -6,7 +6,7 @@
 //! comparison is the e2e's [`conformance::check`]; this task only fetches and reports.
 
 use anyhow::{Context, Result, bail};
-use catalog::Metric;
+use catalog::MetricId;
 
 use crate::e2e::conformance::{self, Exposition};
 use crate::e2e::prometheus::Api;
@@ -30,7 +30,7 @@ pub fn run(args: Args) -> Result<()> {
     let api = Api::new(base.to_string())?;
     let text = runtime.block_on(api.get_text(path))?;
     let exposition = Exposition::parse(&text);
-    let problems = conformance::check::<Metric>(&exposition);
+    let problems = conformance::check::<MetricId>(&exposition);
     for problem in &problems {
         println!("{base}{path}: {problem}");
     }

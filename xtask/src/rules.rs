@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use catalog::Metric;
+use catalog::MetricId;
 use rules_gen::{Config, PanelLink};
 
 use crate::codegen::Artifact;
 
 /// The rules generator's configuration: every alert links to the panel that plots the
 /// series it compares, as the dashboard generator recorded it.
-pub fn config() -> Result<Config<Metric>> {
-    let generated = dashboard_gen::build::<Metric>()
+pub fn config() -> Result<Config<MetricId>> {
+    let generated = dashboard_gen::build::<MetricId>()
         .context("generating dashboards to link alerts to their panels")?;
     let panels: BTreeMap<String, PanelLink> = generated
         .alert_panels
@@ -40,7 +40,7 @@ pub fn config() -> Result<Config<Metric>> {
 /// The rule files and the rule test files, as two artifacts.
 pub fn artifacts() -> Result<Vec<Artifact>> {
     let config = config()?;
-    let output = rules_gen::generate::<Metric>(&config).context("generating rules")?;
+    let output = rules_gen::generate::<MetricId>(&config).context("generating rules")?;
     Ok(vec![
         Artifact {
             name: "rules",

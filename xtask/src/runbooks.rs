@@ -388,18 +388,18 @@ pub fn read_existing(root: &Path, file: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalog::Metric;
+    use catalog::MetricId;
     use rules_gen::Config;
 
     fn generated(existing: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
-        let rules = rules_gen::alert_rules::<Metric>(&Config::default()).unwrap();
-        pages::<Metric>(&rules, &BTreeMap::new(), existing)
+        let rules = rules_gen::alert_rules::<MetricId>(&Config::default()).unwrap();
+        pages::<MetricId>(&rules, &BTreeMap::new(), existing)
     }
 
     #[test]
     fn every_alert_has_a_page_with_its_sections() {
         let pages = generated(|_| None);
-        for metric in Metric::ALL {
+        for metric in MetricId::ALL {
             for alert in metric.def().alerts {
                 let page = &pages[&file_name(&alert.anchor())];
                 assert!(page.starts_with(&format!("# {}\n", alert.name)), "{page}");
@@ -416,7 +416,7 @@ mod tests {
                 assert!(page.contains(metric.def().help), "{}", alert.name);
             }
         }
-        for slo in Metric::SLOS {
+        for slo in MetricId::SLOS {
             let page = &pages[&file_name(&slo.burn_alert_name().to_ascii_lowercase())];
             assert!(
                 page.contains("long_window") || page.contains("windows 1h and 5m"),

@@ -50,7 +50,7 @@ fn an_uncatalogued_family_and_missing_metrics_are_findings() {
         .count();
     assert_eq!(
         missing,
-        <catalog::Metric as catalog::MetricCatalog>::ALL.len(),
+        <catalog::MetricId as catalog::MetricCatalog>::ALL.len(),
         "{stdout}"
     );
     assert!(stderr.contains("live-check: "), "{stderr}");

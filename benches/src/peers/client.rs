@@ -10,7 +10,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::catalog::{Bench, LATENCY_BUCKETS, METHODS, STATUSES};
+use crate::catalog::{BenchId, LATENCY_BUCKETS, METHODS, STATUSES};
 use crate::subjects::{LATENCY, REQUESTS, RESPONSES, SERIES, SeriesSubject, TENANT_REQUESTS};
 use crate::{DynamicSubject, Subject};
 
@@ -82,23 +82,23 @@ impl Client {
         let responses = Family::<ResponseLabels, Counter>::default();
         let tenant_requests = Family::<TenantLabels, Counter>::default();
         let latency = Histogram::new(LATENCY_BUCKETS);
-        let help = |metric: Bench| metric.def().help;
+        let help = |metric: BenchId| metric.def().help;
         registry.register(
             counter_name(REQUESTS),
-            help(Bench::Requests),
+            help(BenchId::Requests),
             requests.clone(),
         );
         registry.register(
             counter_name(RESPONSES),
-            help(Bench::Responses),
+            help(BenchId::Responses),
             responses.clone(),
         );
         registry.register(
             counter_name(TENANT_REQUESTS),
-            help(Bench::TenantRequests),
+            help(BenchId::TenantRequests),
             tenant_requests.clone(),
         );
-        registry.register(LATENCY, help(Bench::Latency), latency.clone());
+        registry.register(LATENCY, help(BenchId::Latency), latency.clone());
         Client {
             registry,
             requests,
@@ -169,7 +169,7 @@ impl SeriesSubject for ClientSeries {
         let series = Family::<KeyLabels, Counter>::default();
         registry.register(
             counter_name(SERIES),
-            Bench::Series.def().help,
+            BenchId::Series.def().help,
             series.clone(),
         );
         ClientSeries { registry, series }

@@ -5,7 +5,7 @@ use prometheus::{
     Encoder as _, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
-use crate::catalog::{Bench, LATENCY_BUCKETS, METHODS, STATUSES};
+use crate::catalog::{BenchId, LATENCY_BUCKETS, METHODS, STATUSES};
 use crate::subjects::{
     KEY, LATENCY, METHOD, REQUESTS, RESPONSES, ROUTE, SERIES, STATUS, SeriesSubject, TENANT,
     TENANT_REQUESTS,
@@ -22,7 +22,7 @@ pub struct Tikv {
     pub latency: Histogram,
 }
 
-fn help(metric: Bench) -> &'static str {
+fn help(metric: BenchId) -> &'static str {
     metric.def().help
 }
 
@@ -30,19 +30,19 @@ impl Tikv {
     /// Registers every metric.
     pub fn new() -> Self {
         let registry = Registry::new();
-        let requests = IntCounter::new(REQUESTS, help(Bench::Requests)).expect("valid");
+        let requests = IntCounter::new(REQUESTS, help(BenchId::Requests)).expect("valid");
         let responses = IntCounterVec::new(
-            Opts::new(RESPONSES, help(Bench::Responses)),
+            Opts::new(RESPONSES, help(BenchId::Responses)),
             &[METHOD, STATUS],
         )
         .expect("valid");
         let tenant_requests = IntCounterVec::new(
-            Opts::new(TENANT_REQUESTS, help(Bench::TenantRequests)),
+            Opts::new(TENANT_REQUESTS, help(BenchId::TenantRequests)),
             &[TENANT, ROUTE],
         )
         .expect("valid");
         let latency = Histogram::with_opts(
-            HistogramOpts::new(LATENCY, help(Bench::Latency)).buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new(LATENCY, help(BenchId::Latency)).buckets(LATENCY_BUCKETS.to_vec()),
         )
         .expect("valid");
         registry
@@ -128,7 +128,7 @@ impl SeriesSubject for TikvSeries {
     fn new() -> Self {
         let registry = Registry::new();
         let series =
-            IntCounterVec::new(Opts::new(SERIES, help(Bench::Series)), &[KEY]).expect("valid");
+            IntCounterVec::new(Opts::new(SERIES, help(BenchId::Series)), &[KEY]).expect("valid");
         registry.register(Box::new(series.clone())).expect("unique");
         TikvSeries { registry, series }
     }

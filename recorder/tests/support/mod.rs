@@ -6,8 +6,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use catalog::{
-    DashboardHints, DropReason, LabelDef, LabelKey, LabelValues, MetricCatalog, MetricDef,
-    Subsystem, Unit,
+    DashboardHints, DropReason, LabelValue, MetricCatalog, MetricName, Subsystem, TypedMetric, Unit,
 };
 
 pub const JOBS: Subsystem = Subsystem {
@@ -16,143 +15,81 @@ pub const JOBS: Subsystem = Subsystem {
     description: "Background jobs.",
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TinyLabel {
-    Tenant,
-    Outcome,
-    Metric,
-    Reason,
+/// Tenant id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "tenant")]
+pub struct Tenant<'a>(pub &'a str);
+
+/// How the job ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "outcome")]
+pub enum Outcome {
+    Ok,
+    Failed,
 }
 
-impl LabelKey for TinyLabel {
-    fn def(self) -> &'static LabelDef {
-        match self {
-            TinyLabel::Tenant => &LabelDef {
-                name: "tenant",
-                help: "Tenant id.",
-                values: LabelValues::FreeForm,
-            },
-            TinyLabel::Outcome => &LabelDef {
-                name: "outcome",
-                help: "How the job ended.",
-                values: LabelValues::OneOf(&["ok", "failed"]),
-            },
-            TinyLabel::Metric => &LabelDef {
-                name: "metric",
-                help: "Metric name.",
-                values: LabelValues::CatalogMetric,
-            },
-            TinyLabel::Reason => &LabelDef {
-                name: "reason",
-                help: "Drop reason.",
-                values: LabelValues::OneOf(DropReason::LABEL_VALUES),
-            },
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Tiny {
-    Run,
-    ByTenant,
-    Queued,
-    Duration,
-    Dropped,
-    Overflow,
+/// How urgent the job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+#[label(name = "priority")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
 }
 
 /// Series bound of `ByTenant`.
 pub const MAX_TENANT_SERIES: usize = 3;
 
-type Def = MetricDef<Tiny>;
-
-impl Tiny {
-    pub const fn def(self) -> &'static Def {
-        match self {
-            Tiny::Run => {
-                const {
-                    &Def::counter("tiny_jobs_run_total", "Jobs run.", &JOBS)
-                        .labels(&[TinyLabel::Outcome])
-                }
-            }
-            Tiny::ByTenant => {
-                const {
-                    &Def::counter("tiny_jobs_by_tenant_total", "Jobs per tenant.", &JOBS)
-                        .labels(&[TinyLabel::Tenant, TinyLabel::Outcome])
-                        .max_series(MAX_TENANT_SERIES)
-                        .dashboard(DashboardHints::AUTO)
-                }
-            }
-            Tiny::Queued => const { &Def::gauge("tiny_jobs_queued", "Jobs waiting.", &JOBS) },
-            Tiny::Duration => {
-                const {
-                    &Def::histogram(
-                        "tiny_jobs_duration_seconds",
-                        "Job run time.",
-                        &JOBS,
-                        &[0.5, 1.0],
-                    )
-                    .unit(Unit::Seconds)
-                }
-            }
-            Tiny::Dropped => {
-                const {
-                    &Def::counter("tiny_jobs_dropped_samples_total", "Dropped samples.", &JOBS)
-                        .labels(&[TinyLabel::Metric, TinyLabel::Reason])
-                }
-            }
-            Tiny::Overflow => {
-                const {
-                    &Def::counter(
-                        "tiny_jobs_overflow_samples_total",
-                        "Overflowed samples.",
-                        &JOBS,
-                    )
-                    .labels(&[TinyLabel::Metric])
-                }
-            }
-        }
-    }
-}
-
-impl MetricCatalog for Tiny {
-    type Label = TinyLabel;
-    const PREFIX: &'static str = "tiny_";
-    const ALL: &'static [Self] = &[
-        Tiny::Run,
-        Tiny::ByTenant,
-        Tiny::Queued,
-        Tiny::Duration,
-        Tiny::Dropped,
-        Tiny::Overflow,
-    ];
-    const SUBSYSTEMS: &'static [Subsystem] = &[JOBS];
-    const SAMPLES_DROPPED: Self = Tiny::Dropped;
-    const SERIES_OVERFLOW: Self = Tiny::Overflow;
-
-    fn def(self) -> &'static MetricDef<Self> {
-        Tiny::def(self)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
+#[catalog::metrics(
+    prefix = "tiny_",
+    labels = [Tenant, Outcome, Priority, MetricName, DropReason],
+    subsystems = [JOBS],
+    samples_dropped = Dropped,
+    series_overflow = Overflow,
+    label_enum = TinyLabel,
+)]
+pub enum Tiny {
+    /// Jobs run.
+    #[metric(counter("tiny_jobs_run_total", &JOBS).labels::<Outcome>())]
+    Run,
+    /// Jobs per tenant.
+    #[metric(counter("tiny_jobs_by_tenant_total", &JOBS)
+        .labels::<(Tenant<'_>, Outcome)>()
+        .max_series(MAX_TENANT_SERIES)
+        .dashboard(DashboardHints::AUTO))]
+    ByTenant,
+    /// Jobs run, by outcome and priority (two enumerated labels: a dense metric).
+    #[metric(counter("tiny_jobs_graded_total", &JOBS).labels::<(Outcome, Priority)>())]
+    Graded,
+    /// Jobs waiting.
+    #[metric(gauge("tiny_jobs_queued", &JOBS))]
+    Queued,
+    /// Job run time.
+    #[metric(histogram("tiny_jobs_duration_seconds", &JOBS, &[0.5, 1.0]).unit(Unit::Seconds))]
+    Duration,
+    /// Dropped samples.
+    #[metric(counter("tiny_jobs_dropped_samples_total", &JOBS).labels::<(MetricName<'_>, DropReason)>())]
+    Dropped,
+    /// Overflowed samples.
+    #[metric(counter("tiny_jobs_overflow_samples_total", &JOBS).labels::<MetricName<'_>>())]
+    Overflow,
 }
 
 /// A recorder of the tiny catalog that counts misuse instead of panicking.
-pub fn counting_recorder() -> recorder::Recorder<Tiny> {
-    recorder::Builder::<Tiny>::new()
+pub fn counting_recorder() -> recorder::Recorder<TinyId> {
+    recorder::Builder::<TinyId>::new()
         .panic_on_misuse(false)
         .build()
         .expect("tiny catalog is valid")
 }
 
-/// The value of `SAMPLES_DROPPED{metric=metric, reason=reason}` of catalog `C` in `text`.
-pub fn dropped<C: MetricCatalog>(text: &str, metric: C, reason: &str) -> f64 {
+/// The value of `SAMPLES_DROPPED{metric=metric, reason=reason}` of `metric`'s catalog in `text`.
+pub fn dropped<M: TypedMetric>(text: &str, metric: M, reason: &str) -> f64 {
+    let _ = metric;
     let series = format!(
         "{}{{metric=\"{}\",reason=\"{reason}\"}}",
-        C::SAMPLES_DROPPED.def().name,
-        metric.def().name
+        M::Catalog::SAMPLES_DROPPED.def().name,
+        M::ID.def().name
     );
     sample(text, &series).unwrap_or_else(|| panic!("{series} not in:\n{text}"))
 }
@@ -167,55 +104,32 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
 pub mod bad {
     use super::*;
 
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-    pub enum Bad {
-        Requests,
-        Latency,
-        Dropped,
-        Overflow,
-    }
-
     const BAD: Subsystem = Subsystem {
         name: "bad",
         title: "Bad",
         description: "Broken on purpose.",
     };
 
-    impl MetricCatalog for Bad {
-        type Label = TinyLabel;
-        const PREFIX: &'static str = "bad_";
-        const ALL: &'static [Self] = &[Bad::Requests, Bad::Latency, Bad::Dropped, Bad::Overflow];
-        const SUBSYSTEMS: &'static [Subsystem] = &[BAD];
-        const SAMPLES_DROPPED: Self = Bad::Dropped;
-        const SERIES_OVERFLOW: Self = Bad::Overflow;
-
-        fn def(self) -> &'static MetricDef<Self> {
-            match self {
-                Bad::Requests => const { &MetricDef::counter("bad_requests", "Requests.", &BAD) },
-                Bad::Latency => {
-                    const {
-                        &MetricDef::histogram("bad_latency_ms", "Latency.", &BAD, &[1.0])
-                            .unit(Unit::Seconds)
-                    }
-                }
-                Bad::Dropped => {
-                    const {
-                        &MetricDef::counter("bad_dropped_total", "Dropped.", &BAD)
-                            .labels(&[TinyLabel::Metric, TinyLabel::Reason])
-                    }
-                }
-                Bad::Overflow => {
-                    const {
-                        &MetricDef::counter("bad_overflow_total", "Overflow.", &BAD)
-                            .labels(&[TinyLabel::Metric])
-                    }
-                }
-            }
-        }
-
-        fn index(self) -> usize {
-            self as usize
-        }
+    #[catalog::metrics(
+        prefix = "bad_",
+        labels = [MetricName, DropReason],
+        subsystems = [BAD],
+        samples_dropped = Dropped,
+        series_overflow = Overflow,
+    )]
+    pub enum Bad {
+        /// Requests.
+        #[metric(counter("bad_requests", &BAD))]
+        Requests,
+        /// Latency.
+        #[metric(histogram("bad_latency_ms", &BAD, &[1.0]).unit(Unit::Seconds))]
+        Latency,
+        /// Dropped.
+        #[metric(counter("bad_dropped_total", &BAD).labels::<(MetricName<'_>, DropReason)>())]
+        Dropped,
+        /// Overflow.
+        #[metric(counter("bad_overflow_total", &BAD).labels::<MetricName<'_>>())]
+        Overflow,
     }
 }
 

@@ -418,13 +418,13 @@ fn histogram_part<'a>(sample: &'a str, types: &BTreeMap<String, SampleType>) -> 
 
 #[cfg(test)]
 mod tests {
-    use catalog::Metric;
+    use catalog::MetricId;
 
     use super::*;
     use crate::e2e::fixtures;
 
     fn check_text(text: &str) -> Vec<String> {
-        check::<Metric>(&Exposition::parse(text))
+        check::<MetricId>(&Exposition::parse(text))
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -451,8 +451,8 @@ mod tests {
 
     #[test]
     fn missing_metric_wrong_value_and_type_are_reported() {
-        let queue = Metric::GatewayQueueDepth.def().name;
-        let errors = Metric::SourcesRequestsError.def().name;
+        let queue = MetricId::GatewayQueueDepth.def().name;
+        let errors = MetricId::SourcesRequestsError.def().name;
         let text: String = fixtures::exposition()
             .lines()
             .filter(|l| !l.contains(queue))
@@ -489,7 +489,7 @@ mod tests {
     #[test]
     fn totals_sum_every_series_of_a_counter() {
         let exposition = Exposition::parse(&fixtures::exposition());
-        let name = Metric::SourcesRequestsSuccess.def().name;
+        let name = MetricId::SourcesRequestsSuccess.def().name;
         assert_eq!(exposition.total(name), fixtures::COUNTER_STEP as f64);
         assert_eq!(exposition.total("no_such_family"), 0.0);
     }

@@ -269,7 +269,7 @@ mod tests {
             let dashboard: dashboard_gen::model::Dashboard =
                 serde_json::from_str(&fs::read_to_string(&path).unwrap())
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let findings = dashboard_gen::lint::<catalog::Metric>(&dashboard);
+            let findings = dashboard_gen::lint::<catalog::MetricId>(&dashboard);
             assert!(findings.is_empty(), "{}: {findings:?}", path.display());
             n_dashboards += 1;
         }

@@ -1,6 +1,6 @@
 //! Test fixtures: what a conforming instance serves, rendered by the real recorder.
 
-use catalog::{LabelKey, LabelValues, Metric, MetricKind};
+use catalog::{Metric, MetricId, SourceErrorType, SourceId, StorageErrorType};
 
 /// What every counter series of [`exposition`] was incremented by.
 pub const COUNTER_STEP: u64 = 7;
@@ -9,36 +9,45 @@ pub const COUNTER_STEP: u64 = 7;
 pub const SOURCE: &str = "fixture-source";
 
 /// The `/metrics` text of a recorder (not installed, not served) in which every catalog
-/// metric was recorded once with allowed labels.
+/// metric the workspace records was recorded once, with the first allowed value of each
+/// enumerated label (the self-metrics are exposed at 0 from the start).
 pub fn exposition() -> String {
-    let recorder = recorder::Builder::<Metric>::new()
+    let recorder = recorder::Builder::<MetricId>::new()
         .panic_on_misuse(true)
         .build()
         .expect("the catalog is valid");
-    for metric in <Metric as catalog::MetricCatalog>::ALL {
-        let def = metric.def();
-        if def.unused.is_some() {
-            // Recorded by the recorder itself (exposed at 0 from the start).
-            continue;
-        }
-        let labels: Vec<_> = def
-            .labels
-            .iter()
-            .map(|label| {
-                let value = match label.def().values {
-                    LabelValues::OneOf(values) => values[0],
-                    LabelValues::CatalogMetric => Metric::SourcesRequestsSuccess.def().name,
-                    LabelValues::FreeForm => SOURCE,
-                };
-                (*label, value)
-            })
-            .collect();
-        match def.kind {
-            MetricKind::Counter => recorder.add(*metric, &labels, COUNTER_STEP),
-            MetricKind::Gauge => recorder.set(*metric, &labels, 1.0),
-            MetricKind::Histogram { .. } => recorder.observe(*metric, &labels, 0.05),
-        }
-    }
+    let source = SourceId(SOURCE);
+    let step = COUNTER_STEP;
+    recorder.add(Metric::SourcesRequestsSuccess, source, step);
+    recorder.add(
+        Metric::SourcesRequestsError,
+        (source, SourceErrorType::Timeout),
+        step,
+    );
+    recorder.observe(Metric::SourcesRequestDuration, source, 0.05);
+    recorder.set(Metric::SourcesRequestsInFlight, (), 1.0);
+    recorder.add(Metric::SourcesEnvelopesReceived, source, step);
+    recorder.add(Metric::GatewayEnvelopesAccepted, source, step);
+    recorder.add(Metric::GatewayEnvelopesDeduplicated, source, step);
+    recorder.set(Metric::GatewayQueueDepth, (), 1.0);
+    recorder.add(Metric::GatewayCasWritesSuccess, (), step);
+    recorder.add(
+        Metric::GatewayCasWritesError,
+        StorageErrorType::DiskFull,
+        step,
+    );
+    recorder.observe(Metric::GatewayCasWriteDuration, (), 0.05);
+    recorder.add(Metric::GatewayCasWrittenBytes, (), step);
+    recorder.add(Metric::IngestLogWritesSuccess, (), step);
+    recorder.add(
+        Metric::IngestLogWritesError,
+        StorageErrorType::DiskFull,
+        step,
+    );
+    recorder.set(Metric::IngestLogCurrentFileSize, (), 1.0);
+    recorder.add(Metric::IngestLogRotations, (), step);
+    recorder.observe(Metric::IngestLogFsyncDuration, (), 0.05);
+    recorder.add(Metric::IngestLogWrittenBytes, (), step);
     recorder.render()
 }
 
@@ -46,7 +55,7 @@ pub fn exposition() -> String {
 /// replaced by a rate of `metric` (a metric no instance emits) and that panel titled
 /// `title`: the input of the "dashboard queries a metric nobody emits" reports.
 pub fn dashboards_querying(metric: &str, title: &str) -> Vec<dashboard_gen::model::Dashboard> {
-    let mut dashboards = dashboard_gen::generate::<Metric>().expect("the catalog generates");
+    let mut dashboards = dashboard_gen::generate::<MetricId>().expect("the catalog generates");
     let panel = dashboards[0]
         .panels
         .iter_mut()

@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use catalog::{Metric, MetricCatalog, MetricKind};
+use catalog::{MetricCatalog, MetricId, MetricKind};
 use dashboard_gen::model::Dashboard;
 
 use self::conformance::Exposition;
@@ -749,7 +749,7 @@ async fn outage_drill(
     webhook: &drill::Webhook,
     problems: &mut Vec<String>,
 ) -> Result<Outage> {
-    let absent: Vec<&str> = Metric::ALL
+    let absent: Vec<&str> = MetricId::ALL
         .iter()
         .flat_map(|m| m.def().alerts)
         .filter(|a| a.signal == catalog::Signal::Absent)
@@ -835,11 +835,11 @@ async fn outage_drill(
 /// One line: alerts fired, notified and inhibited, the outage's absence alerts fired and
 /// resolved, the time to fire, and the alerts the drill cannot reach.
 fn drill_summary(fired: &Fired, outage: &Outage) -> String {
-    let all: BTreeSet<String> = Metric::ALL
+    let all: BTreeSet<String> = MetricId::ALL
         .iter()
         .flat_map(|m| m.def().alerts)
         .map(|a| a.name.to_string())
-        .chain(Metric::SLOS.iter().map(|slo| slo.burn_alert_name()))
+        .chain(MetricId::SLOS.iter().map(|slo| slo.burn_alert_name()))
         .collect();
     let reached: BTreeSet<String> = fired
         .names
@@ -885,7 +885,7 @@ struct SignalPair {
 /// its linked panel that plots it, variables substituted as Grafana does ("All").
 fn signal_pairs(dashboards: &[Dashboard], targets: &[Target]) -> Result<Vec<SignalPair>> {
     let config = crate::rules::config()?;
-    let rules = rules_gen::alert_rules::<Metric>(&config)?;
+    let rules = rules_gen::alert_rules::<MetricId>(&config)?;
     let mut pairs = Vec::new();
     for rule in &rules {
         let (Some(uid), Some(id)) = (
@@ -976,14 +976,14 @@ fn compare_signal(
 
 /// Conformance of one instance's exposition with the catalog, as a summary row.
 fn conformance_check(address: &str, exposition: &Exposition) -> Check {
-    let problems: Vec<String> = conformance::check::<Metric>(exposition)
+    let problems: Vec<String> = conformance::check::<MetricId>(exposition)
         .iter()
         .map(ToString::to_string)
         .collect();
     let families = exposition
         .families
         .iter()
-        .filter(|(name, _)| name.starts_with(Metric::PREFIX));
+        .filter(|(name, _)| name.starts_with(MetricId::PREFIX));
     let (n_families, n_series) = families.fold((0, 0), |(f, s), (_, family)| {
         (f + 1, s + family.series.len())
     });
@@ -1120,7 +1120,7 @@ async fn wait_for_every_metric(fleet: &mut Fleet, demos: &[Api]) -> Result<()> {
         let mut missing = BTreeSet::new();
         for demo in demos {
             let exposition = Exposition::parse(&demo.get_text("/metrics").await?);
-            missing.extend(Metric::ALL.iter().map(|m| m.def().name).filter(|name| {
+            missing.extend(MetricId::ALL.iter().map(|m| m.def().name).filter(|name| {
                 exposition
                     .families
                     .get(*name)
@@ -1160,7 +1160,7 @@ async fn wait_for_scrapes(fleet: &mut Fleet, api: &Api) -> Result<()> {
 /// the value Prometheus holds: `before <= prometheus <= after`. The bracket is about
 /// one scrape interval wide.
 async fn numbers_agree(prometheus: &Api, demos: &[Api]) -> Result<Check> {
-    let counters: Vec<&str> = Metric::ALL
+    let counters: Vec<&str> = MetricId::ALL
         .iter()
         .map(|m| m.def())
         .filter(|d| d.kind == MetricKind::Counter)
@@ -1378,7 +1378,7 @@ mod tests {
     /// a dashboard queries a metric the demo does not emit.
     #[test]
     fn drift_fails_the_run_with_a_readable_report() {
-        let bogus = format!("{}bogus_total", Metric::PREFIX);
+        let bogus = format!("{}bogus_total", MetricId::PREFIX);
         let text = format!(
             "{}# HELP {bogus} Not in the catalog.\n# TYPE {bogus} counter\n{bogus} 1\n",
             fixtures::exposition()
@@ -1386,7 +1386,7 @@ mod tests {
         let exposition = Exposition::parse(&text);
         let conformance = conformance_check("127.0.0.1:9464", &exposition);
 
-        let missing = format!("{}not_emitted_total", Metric::PREFIX);
+        let missing = format!("{}not_emitted_total", MetricId::PREFIX);
         let dashboards = fixtures::dashboards_querying(&missing, "Not emitted");
         let intervals = Intervals {
             scrape: SCRAPE_INTERVAL,
@@ -1416,7 +1416,7 @@ mod tests {
         let text = summary(&[conformance, dashboards], Duration::from_secs(30));
         let row = format!(
             "  FAILED   conformance 127.0.0.1:9464  {} families",
-            Metric::ALL.len() + 1
+            MetricId::ALL.len() + 1
         );
         assert!(text.contains(&row), "{text}");
         assert!(

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use catalog::{Metric, MetricCatalog};
+use catalog::{MetricCatalog, MetricId};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ use super::queries::Outcome;
 /// The scrape job of the demo fleet: the catalog's prefix without `_` (`sms`), the job
 /// name `rules-gen` uses in its tests.
 pub fn job_name() -> String {
-    Metric::PREFIX.trim_end_matches('_').to_string()
+    MetricId::PREFIX.trim_end_matches('_').to_string()
 }
 
 /// What goes into a generated scrape config.

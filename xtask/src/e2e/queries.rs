@@ -322,7 +322,7 @@ pub fn report(
 
 #[cfg(test)]
 mod tests {
-    use catalog::Metric;
+    use catalog::MetricId;
 
     use super::*;
     use crate::e2e::conformance::Exposition;
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn generated_dashboards_substitute_cleanly() {
-        let dashboards = dashboard_gen::generate::<Metric>().unwrap();
+        let dashboards = dashboard_gen::generate::<MetricId>().unwrap();
         let targets = targets(&dashboards, ONE_SECOND).unwrap();
         assert!(!targets.is_empty());
         for target in &targets {
@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn label_values_become_count_by() {
-        let dashboards = dashboard_gen::generate::<Metric>().unwrap();
+        let dashboards = dashboard_gen::generate::<MetricId>().unwrap();
         let queries = variable_queries(&dashboards, ONE_SECOND).unwrap();
         let names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
         assert!(names.starts_with(&["job", "instance"]), "{names:?}");
@@ -426,7 +426,7 @@ mod tests {
         let dashboards = fixtures::dashboards_querying("sms_bogus_total", "Bogus");
         let targets = targets(&dashboards, ONE_SECOND).unwrap();
         let exposed = Exposition::parse(&fixtures::exposition()).sample_names;
-        let recorded: BTreeSet<String> = signals::recorded_series::<Metric>()
+        let recorded: BTreeSet<String> = signals::recorded_series::<MetricId>()
             .into_iter()
             .map(|s| s.name)
             .collect();

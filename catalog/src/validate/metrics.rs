@@ -1,0 +1,171 @@
+//! Metric invariants: labels and their bounds, success twins, dashboard hints and the
+//! recorder's self-metrics.
+
+use std::collections::BTreeSet;
+
+use crate::labels::{LabelKey, LabelValues, OVERFLOW_VALUE};
+use crate::model::{DropReason, MetricCatalog, MetricKind};
+use crate::validate::naming::check_label_name;
+
+/// Success twin and dashboard hints of `metric`, against its own labels.
+pub(super) fn check_relations<C: MetricCatalog>(
+    metric: &C,
+    push: &mut impl FnMut(&str, &'static str, String),
+) {
+    let def = metric.def();
+    let name = def.name;
+    if let Some(twin) = def.success_twin {
+        let twin_def = twin.def();
+        if def.kind != MetricKind::Counter || twin_def.kind != MetricKind::Counter {
+            push(
+                name,
+                "success-twin",
+                format!(
+                    "error/success twins must both be counters (twin `{}`)",
+                    twin_def.name
+                ),
+            );
+        }
+        if twin == *metric {
+            push(
+                name,
+                "success-twin",
+                "a metric cannot be its own success twin".to_string(),
+            );
+        }
+        if let Some(extra) = twin_def.labels.iter().find(|l| !def.labels.contains(l)) {
+            push(
+                name,
+                "success-twin",
+                format!(
+                    "success twin `{}` has label `{}` that the error counter lacks",
+                    twin_def.name,
+                    extra.def().name
+                ),
+            );
+        }
+    }
+    for split in def.dashboard.split_by {
+        if !def.labels.contains(split) {
+            push(
+                name,
+                "dashboard-split",
+                format!(
+                    "splits by `{}`, which is not one of its labels",
+                    split.def().name
+                ),
+            );
+        }
+    }
+    for query in def.dashboard.queries {
+        if query.expr.trim().is_empty() || query.title.trim().is_empty() {
+            push(
+                name,
+                "dashboard-query",
+                "custom queries need a title and an expression".to_string(),
+            );
+        }
+    }
+}
+
+pub(super) fn check_labels<C: MetricCatalog>(
+    metric: C,
+    push: &mut impl FnMut(&str, &'static str, String),
+) {
+    let def = metric.def();
+    let mut label_names = BTreeSet::new();
+    for label in def.labels {
+        let label_def = label.def();
+        for (rule, message) in check_label_name(label_def.name) {
+            push(def.name, rule, message);
+        }
+        if !label_names.insert(label_def.name) {
+            push(
+                def.name,
+                "label-unique",
+                format!("label `{}` appears twice", label_def.name),
+            );
+        }
+        if label_def.help.trim().is_empty() {
+            push(
+                def.name,
+                "label-help",
+                format!("label `{}` has no help text", label_def.name),
+            );
+        }
+        if let LabelValues::OneOf(values) = label_def.values {
+            if values.is_empty() {
+                push(
+                    def.name,
+                    "label-values",
+                    format!("label `{}` allows no value", label_def.name),
+                );
+            }
+            if values.iter().collect::<BTreeSet<_>>().len() != values.len() {
+                push(
+                    def.name,
+                    "label-values",
+                    format!("label `{}` lists a value twice", label_def.name),
+                );
+            }
+            if values.iter().any(|v| v.is_empty() || *v == OVERFLOW_VALUE) {
+                push(
+                    def.name,
+                    "label-values",
+                    format!(
+                        "label `{}`: values must be non-empty and not `{}`",
+                        label_def.name, OVERFLOW_VALUE
+                    ),
+                );
+            }
+        }
+    }
+    let free_form = def.has_free_form_label();
+    if free_form && def.max_series == 0 {
+        push(
+            def.name,
+            "label-bound",
+            "a free-form label needs a series bound: set max_series".to_string(),
+        );
+    }
+    if !free_form && def.max_series != 0 {
+        push(
+            def.name,
+            "label-bound",
+            "max_series only applies to metrics with a free-form label".to_string(),
+        );
+    }
+}
+
+pub(super) fn check_self_metrics<C: MetricCatalog>(
+    push: &mut impl FnMut(&str, &'static str, String),
+) {
+    let shape = |metric: C| -> Vec<LabelValues> {
+        metric.def().labels.iter().map(|l| l.def().values).collect()
+    };
+    let dropped = C::SAMPLES_DROPPED.def();
+    let expected = [
+        LabelValues::CatalogMetric,
+        LabelValues::OneOf(DropReason::VALUES),
+    ];
+    if dropped.kind != MetricKind::Counter || shape(C::SAMPLES_DROPPED) != expected {
+        push(
+            dropped.name,
+            "self-metric",
+            format!(
+                "SAMPLES_DROPPED must be a counter labelled (catalog metric, reason one of {:?})",
+                DropReason::VALUES
+            ),
+        );
+    }
+    let overflow = C::SERIES_OVERFLOW.def();
+    if overflow.kind != MetricKind::Counter
+        || shape(C::SERIES_OVERFLOW) != [LabelValues::CatalogMetric]
+    {
+        push(
+            overflow.name,
+            "self-metric",
+            "SERIES_OVERFLOW must be a counter labelled (catalog metric)".to_string(),
+        );
+    }
+}
