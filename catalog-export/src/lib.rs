@@ -12,7 +12,7 @@
 //! use catalog::MetricId;
 //! use catalog_export::{CatalogExport, Export};
 //!
-//! let export = Export::new(vec![CatalogExport::of::<MetricId>("sms", "catalog")]);
+//! let export = Export::new(vec![CatalogExport::of::<MetricId>()]);
 //! let json = export.to_json();
 //! assert_eq!(Export::from_json(&json).unwrap(), export);
 //! ```
@@ -227,11 +227,11 @@ impl Export {
 }
 
 impl CatalogExport {
-    /// Catalog `C`, named `name` and declared in crate `crate_name`.
-    pub fn of<C: MetricCatalog>(name: &str, crate_name: &str) -> CatalogExport {
+    /// Catalog `C`, with the name and crate it declares.
+    pub fn of<C: MetricCatalog>() -> CatalogExport {
         CatalogExport {
-            name: name.to_string(),
-            crate_name: crate_name.to_string(),
+            name: C::NAME.to_string(),
+            crate_name: C::CRATE.to_string(),
             prefix: C::PREFIX.to_string(),
             runtime_defined: false,
             metrics: C::ALL

@@ -107,7 +107,7 @@ fn other_schemas_newer_versions_and_unknown_fields_are_refused() {
 
 #[test]
 fn the_sms_catalog_exports_every_metric_with_its_definition() {
-    let export = CatalogExport::of::<MetricId>("sms", "catalog");
+    let export = CatalogExport::of::<MetricId>();
     assert_eq!(export.metrics.len(), MetricId::ALL.len());
     for (exported, metric) in export.metrics.iter().zip(MetricId::ALL) {
         let def = metric.def();

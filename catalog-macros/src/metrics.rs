@@ -568,6 +568,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     }
     let (samples_dropped, series_overflow) = (&args.samples_dropped, &args.series_overflow);
     let prefix = &args.prefix;
+    let catalog_name = prefix.value().trim_end_matches('_').to_string();
     let subsystems = &args.subsystems;
     let runbook = args.runbook_base.as_ref().map(|base| {
         quote! { const RUNBOOK_BASE: &'static str = #base; }
@@ -637,6 +638,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 
         impl ::catalog::MetricCatalog for #id {
             const PREFIX: &'static str = #prefix;
+            const NAME: &'static str = #catalog_name;
+            const CRATE: &'static str = ::core::env!("CARGO_PKG_NAME");
             const ALL: &'static [Self] = <Self as ::catalog::__private::strum::VariantArray>::VARIANTS;
             const SUBSYSTEMS: &'static [::catalog::Subsystem] = &#subsystems;
             const SLOS: &'static [::catalog::SloDef<Self>] = &[#(#slos),*];

@@ -23,6 +23,13 @@ pub trait MetricCatalog:
     /// Application prefix every metric name starts with, e.g. `sms_`.
     const PREFIX: &'static str;
 
+    /// The catalog's name in exports and `/catalog`, e.g. `sms` (the prefix without its
+    /// trailing `_`).
+    const NAME: &'static str;
+
+    /// The crate that declares the catalog (its `CARGO_PKG_NAME`).
+    const CRATE: &'static str;
+
     /// Every metric, in catalog order (the order dashboards and docs follow).
     const ALL: &'static [Self];
 

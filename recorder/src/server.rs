@@ -1,8 +1,12 @@
 //! The `/metrics` HTTP endpoint and the exporter's periodic upkeep.
 //!
+//! Two resources: `/metrics` and `/catalog`, the catalog as versioned JSON
+//! (`catalog_export`, schema in `docs/catalog-schema.md`), rendered once when the server
+//! starts, so serving it never touches the recording path.
+//!
 //! HTTP hygiene, each part tested in `recorder/tests/http.rs`:
-//! - `GET` and `HEAD /metrics` only; other methods get `405` with `Allow: GET, HEAD`,
-//!   other paths `404`.
+//! - `GET` and `HEAD` only; other methods get `405` with `Allow: GET, HEAD`, other paths
+//!   `404`.
 //! - The format is negotiated from `Accept` (OpenMetrics 1.0 or text 0.0.4, see
 //!   `crate::exposition`) and the body gzipped when `Accept-Encoding` allows it;
 //!   `Vary: Accept, Accept-Encoding` says so to caches.
@@ -21,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catalog::MetricCatalog;
+use catalog_export::{CatalogExport, Export};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
@@ -106,6 +111,7 @@ async fn serve<C: MetricCatalog>(
     let address = listener
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let catalog = Bytes::from(Export::new(vec![CatalogExport::of::<C>()]).to_json());
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // Connections refused since the last one accepted: a burst logs once.
     let mut refused_in_burst = 0u64;
@@ -139,9 +145,10 @@ async fn serve<C: MetricCatalog>(
             refused_in_burst = 0;
         }
         let recorder = recorder.clone();
+        let catalog = catalog.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let response = respond(&recorder, &request);
+                let response = respond(&recorder, &catalog, &request);
                 async move { Ok::<_, Infallible>(response) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
@@ -159,6 +166,7 @@ async fn serve<C: MetricCatalog>(
 
 fn respond<C: MetricCatalog>(
     recorder: &Recorder<C>,
+    catalog: &Bytes,
     request: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let plain = |status: StatusCode, body: &'static str| {
@@ -169,16 +177,22 @@ fn respond<C: MetricCatalog>(
     };
     let response = match (request.method(), request.uri().path()) {
         (&Method::GET | &Method::HEAD, "/metrics") => metrics(recorder, request),
-        (_, "/metrics") => {
-            plain(StatusCode::METHOD_NOT_ALLOWED, "use GET /metrics\n").map(|mut response| {
-                let allow = header::HeaderValue::from_static("GET, HEAD");
-                response.headers_mut().insert(header::ALLOW, allow);
-                response
-            })
-        }
+        (&Method::GET | &Method::HEAD, "/catalog") => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(catalog.clone())),
+        (_, "/metrics" | "/catalog") => plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use GET (or HEAD) /metrics or /catalog\n",
+        )
+        .map(|mut response| {
+            let allow = header::HeaderValue::from_static("GET, HEAD");
+            response.headers_mut().insert(header::ALLOW, allow);
+            response
+        }),
         _ => plain(
             StatusCode::NOT_FOUND,
-            "not found: metrics are served at /metrics\n",
+            "not found: metrics are served at /metrics, the catalog at /catalog\n",
         ),
     };
     response.unwrap_or_else(|e| {

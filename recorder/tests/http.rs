@@ -411,3 +411,27 @@ fn openmetrics_is_served_when_negotiated_and_text_otherwise() {
         assert!(!body.contains("# EOF"));
     }
 }
+
+/// `/catalog` serves the catalog export (the same document as `catalog/catalog.json`),
+/// and takes only `GET` and `HEAD`.
+#[test]
+fn the_catalog_is_served_as_versioned_json() {
+    let (_recorder, address) = serve(|builder| builder);
+    let response = request(address, "GET", "/catalog", &[]);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let body = String::from_utf8(response.body).expect("utf-8");
+    let served = catalog_export::Export::from_json(&body).expect("a catalog export");
+    let expected =
+        catalog_export::Export::new(vec![catalog_export::CatalogExport::of::<MetricId>()]);
+    assert_eq!(served, expected);
+    assert_eq!(served.catalogs[0].name, "sms");
+    assert_eq!(served.catalogs[0].crate_name, "catalog");
+
+    let response = request(address, "POST", "/catalog", &["content-length: 0"]);
+    assert_eq!(response.status, 405);
+    assert_eq!(response.header("allow"), Some("GET, HEAD"));
+    let response = request(address, "GET", "/nothing", &[]);
+    assert_eq!(response.status, 404);
+    assert!(String::from_utf8_lossy(&response.body).contains("/catalog"));
+}

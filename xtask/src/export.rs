@@ -24,7 +24,7 @@ pub const BASELINE: &str = "catalog/baseline.json";
 
 /// Every catalog the workspace's service uses, as one document.
 pub fn document() -> Export {
-    Export::new(vec![CatalogExport::of::<MetricId>("sms", "catalog")])
+    Export::new(vec![CatalogExport::of::<MetricId>()])
 }
 
 /// `catalog/catalog.json` and `docs/catalog-changelog.md`.
