@@ -264,8 +264,17 @@ impl MetricExport {
                 .collect(),
             max_series: (def.max_series > 0).then_some(def.max_series),
             buckets,
-            stability: Stability::default(),
-            deprecated: None,
+            stability: match def.stability {
+                catalog::Stability::Alpha => Stability::Alpha,
+                catalog::Stability::Beta => Stability::Beta,
+                catalog::Stability::Stable => Stability::Stable,
+            },
+            deprecated: def.deprecated.as_ref().map(|d| Deprecated {
+                since: d.since.to_string(),
+                reason: d.reason.to_string(),
+                renamed_to: d.renamed_to.map(|m| m.def().name.to_string()),
+                hidden: d.hidden,
+            }),
         }
     }
 }

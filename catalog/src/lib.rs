@@ -113,8 +113,8 @@ pub use labels::{
     OVERFLOW_VALUE,
 };
 pub use model::{
-    CustomQuery, DashboardHints, DropReason, MetricCatalog, MetricDef, MetricKind, MetricName,
-    PanelHint, Subsystem, Unit,
+    CustomQuery, DashboardHints, Deprecation, DropReason, MetricCatalog, MetricDef, MetricKind,
+    MetricName, PanelHint, Stability, Subsystem, Unit,
 };
 pub use sms::{
     GATEWAY, INGEST_LOG, Label, Metric, MetricId, RECORDER, RUNBOOK_BASE, SOURCES, SourceErrorType,

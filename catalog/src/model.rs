@@ -128,6 +128,64 @@ pub struct MetricDef<C: MetricCatalog> {
     pub unused: Option<&'static str>,
     /// Alerts on this metric.
     pub alerts: &'static [AlertDef<C>],
+    /// How much users may rely on this metric; what `cargo xtask check`'s compatibility
+    /// check lets change without a deprecation.
+    pub stability: Stability,
+    /// Set once the metric is deprecated (then hidden, then removed).
+    pub deprecated: Option<Deprecation<C>>,
+}
+
+/// How much users may rely on a metric (Kubernetes' metric stability levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stability {
+    /// May change or go away in any release (the default).
+    Alpha,
+    /// Kind, unit and enumerated values are kept; removal needs a deprecation first.
+    Beta,
+    /// Name, kind, unit, labels, enumerated values and buckets are kept; any change needs
+    /// a new metric and a deprecation of this one.
+    Stable,
+}
+
+/// A deprecation: since which release, why, and the metric replacing it.
+///
+/// A deprecated metric is still exposed, its HELP starting with the deprecation, until it
+/// is hidden ([`Deprecation::hidden`]: no longer exposed unless the service shows hidden
+/// metrics), and then removed from the catalog.
+#[derive(Debug)]
+pub struct Deprecation<C> {
+    /// The release that deprecated it, e.g. `0.3.0`.
+    pub since: &'static str,
+    /// Why, in one sentence.
+    pub reason: &'static str,
+    /// The metric that replaces it, when it was renamed.
+    pub renamed_to: Option<C>,
+    /// Hidden: the step before removal.
+    pub hidden: bool,
+}
+
+impl<C: Copy> Deprecation<C> {
+    /// Deprecated since release `since`, for `reason`.
+    pub const fn new(since: &'static str, reason: &'static str) -> Self {
+        Deprecation {
+            since,
+            reason,
+            renamed_to: None,
+            hidden: false,
+        }
+    }
+
+    /// Replaced by `metric` (same kind and unit, as the validation requires).
+    pub const fn renamed_to(mut self, metric: C) -> Self {
+        self.renamed_to = Some(metric);
+        self
+    }
+
+    /// No longer exposed unless the service shows hidden metrics.
+    pub const fn hidden(mut self) -> Self {
+        self.hidden = true;
+        self
+    }
 }
 
 impl<C: MetricCatalog> MetricDef<C> {
@@ -153,6 +211,8 @@ impl<C: MetricCatalog> MetricDef<C> {
             },
             unused: None,
             alerts: &[],
+            stability: Stability::Alpha,
+            deprecated: None,
         }
     }
 
@@ -220,6 +280,41 @@ impl<C: MetricCatalog> MetricDef<C> {
     pub const fn alerts(mut self, alerts: &'static [AlertDef<C>]) -> Self {
         self.alerts = alerts;
         self
+    }
+
+    /// Sets how much users may rely on this metric (alpha by default).
+    pub const fn stability(mut self, stability: Stability) -> Self {
+        self.stability = stability;
+        self
+    }
+
+    /// Deprecates this metric.
+    pub const fn deprecated(mut self, deprecation: Deprecation<C>) -> Self {
+        self.deprecated = Some(deprecation);
+        self
+    }
+
+    /// Whether the recorder leaves this metric out unless told to show hidden metrics.
+    pub const fn is_hidden(&self) -> bool {
+        matches!(self.deprecated, Some(Deprecation { hidden: true, .. }))
+    }
+
+    /// The `# HELP` text as exposed: the help, after the deprecation when there is one
+    /// (`Deprecated since 0.3.0, use sms_x_total instead: reason. Help.`).
+    pub fn exposed_help(&self) -> std::borrow::Cow<'static, str> {
+        let Some(deprecation) = &self.deprecated else {
+            return std::borrow::Cow::Borrowed(self.help);
+        };
+        let instead = deprecation
+            .renamed_to
+            .map(|metric| format!(", use {} instead", metric.def().name))
+            .unwrap_or_default();
+        std::borrow::Cow::Owned(format!(
+            "Deprecated since {}{instead}: {} {}",
+            deprecation.since,
+            deprecation.reason.trim_end_matches('.').to_string() + ".",
+            self.help
+        ))
     }
 
     /// Buckets of a histogram, `None` for other kinds.

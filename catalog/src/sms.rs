@@ -11,7 +11,7 @@ use crate::alerting::{
     AlertDef, Comparison::Above, Comparison::Below, Severity, Signal, SloDef, minutes,
 };
 use crate::model::{
-    CustomQuery, DashboardHints, DropReason, MetricName, PanelHint, Subsystem, Unit,
+    CustomQuery, DashboardHints, DropReason, MetricName, PanelHint, Stability, Subsystem, Unit,
 };
 
 /// Sources: remote systems polled over HTTP for SMS envelopes.
@@ -116,7 +116,7 @@ pub enum Metric {
             Alert::absent("SmsSourcesMetricsAbsent", minutes(15))
                 .summary("No source request metrics are scraped: the pipeline is down or not scraped.")
                 .description("No series of the successful source requests counter for 15 minutes."),
-        ]))]
+        ]).stability(Stability::Stable))]
     SourcesRequestsSuccess,
     /// Source requests that failed, by kind of failure.
     #[metric(counter("sms_sources_requests_error_total", &SOURCES)
@@ -136,7 +136,7 @@ pub enum Metric {
                 .summary("More than half of all source requests fail.")
                 .description("{{ $labels.job }} failed {{ $value | humanizePercentage }} of all source requests over 5 minutes."),
         ])
-        .slos(&[SloDef::availability("sources_requests_availability", "99 % of source requests return a valid batch", Metric::SourcesRequestsError.id(), 0.99)]))]
+        .slos(&[SloDef::availability("sources_requests_availability", "99 % of source requests return a valid batch", Metric::SourcesRequestsError.id(), 0.99)]).stability(Stability::Stable))]
     SourcesRequestsError,
     /// Time from sending a source request to having its response parsed.
     #[metric(histogram("sms_sources_request_duration_seconds", &SOURCES, SOURCE_LATENCY_BUCKETS)
@@ -148,27 +148,27 @@ pub enum Metric {
             .for_duration(minutes(15))
             .summary("A source's 99th percentile request latency is above 5 s.")
             .description("Source {{ $labels.source_id }} of {{ $labels.job }}: p99 request latency {{ $value | humanizeDuration }} over 5 minutes.")])
-        .slos(&[SloDef::latency("sources_requests_latency", "99 % of source requests complete within 2.5 s", Metric::SourcesRequestDuration.id(), 2.5, 0.99)]))]
+        .slos(&[SloDef::latency("sources_requests_latency", "99 % of source requests complete within 2.5 s", Metric::SourcesRequestDuration.id(), 2.5, 0.99)]).stability(Stability::Stable))]
     SourcesRequestDuration,
     /// Source requests sent and not yet answered.
     #[metric(gauge("sms_sources_requests_in_flight", &SOURCES)
         .alerts(&[Alert::new("SmsSourceRequestsPilingUp", Signal::Value, Above, 50.0)
             .for_duration(minutes(10))
             .summary("More than 50 source requests are in flight: sources answer too slowly.")
-            .description("{{ $labels.job }} has {{ $value }} source requests in flight.")]))]
+            .description("{{ $labels.job }} has {{ $value }} source requests in flight.")]).stability(Stability::Stable))]
     SourcesRequestsInFlight,
     /// Envelopes received in successful source responses.
     #[metric(counter("sms_sources_envelopes_received_total", &SOURCES)
         .labels::<SourceId<'_>>()
         .max_series(MAX_SOURCE_SERIES)
-        .dashboard(BY_SOURCE))]
+        .dashboard(BY_SOURCE).stability(Stability::Stable))]
     SourcesEnvelopesReceived,
     // Gateway
     /// Envelopes the gateway accepted as new.
     #[metric(counter("sms_gateway_envelopes_accepted_total", &GATEWAY)
         .labels::<SourceId<'_>>()
         .max_series(MAX_SOURCE_SERIES)
-        .dashboard(BY_SOURCE))]
+        .dashboard(BY_SOURCE).stability(Stability::Stable))]
     GatewayEnvelopesAccepted,
     /// Envelopes the gateway dropped because it had already seen them.
     #[metric(counter("sms_gateway_envelopes_deduplicated_total", &GATEWAY)
@@ -185,17 +185,17 @@ pub enum Metric {
             .for_duration(minutes(30))
             .severity(Severity::Info)
             .summary("More than half of a source's envelopes are duplicates: it resends old batches.")
-            .description("{{ $value | humanizePercentage }} of the envelopes from source {{ $labels.source_id }} of {{ $labels.job }} were duplicates over 15 minutes.")]))]
+            .description("{{ $value | humanizePercentage }} of the envelopes from source {{ $labels.source_id }} of {{ $labels.job }} were duplicates over 15 minutes.")]).stability(Stability::Stable))]
     GatewayEnvelopesDeduplicated,
     /// Envelopes received from sources and waiting for the gateway.
     #[metric(gauge("sms_gateway_queue_depth", &GATEWAY)
         .alerts(&[Alert::new("SmsGatewayBacklog", Signal::Value, Above, 1000.0)
             .for_duration(minutes(10))
             .summary("More than 1000 envelopes wait for the gateway.")
-            .description("{{ $labels.job }} has {{ $value }} envelopes queued for the gateway.")]))]
+            .description("{{ $labels.job }} has {{ $value }} envelopes queued for the gateway.")]).stability(Stability::Stable))]
     GatewayQueueDepth,
     /// Envelopes written to the content-addressed store.
-    #[metric(counter("sms_gateway_cas_writes_success_total", &GATEWAY))]
+    #[metric(counter("sms_gateway_cas_writes_success_total", &GATEWAY).stability(Stability::Stable))]
     GatewayCasWritesSuccess,
     /// Writes to the content-addressed store that failed, by kind of failure.
     #[metric(counter("sms_gateway_cas_writes_error_total", &GATEWAY)
@@ -207,7 +207,7 @@ pub enum Metric {
             .severity(Severity::Critical)
             .summary("More than 1 % of writes to the content-addressed store fail: envelopes are lost.")
             .description("{{ $labels.job }} failed {{ $value | humanizePercentage }} of its CAS writes over 5 minutes.")])
-        .slos(&[SloDef::availability("gateway_cas_writes_availability", "99.9 % of envelope writes to the content-addressed store succeed", Metric::GatewayCasWritesError.id(), 0.999)]))]
+        .slos(&[SloDef::availability("gateway_cas_writes_availability", "99.9 % of envelope writes to the content-addressed store succeed", Metric::GatewayCasWritesError.id(), 0.999)]).stability(Stability::Stable))]
     GatewayCasWritesError,
     /// Time to write one envelope to the content-addressed store, fsync included.
     #[metric(histogram("sms_gateway_cas_write_duration_seconds", &GATEWAY, DISK_LATENCY_BUCKETS)
@@ -215,14 +215,14 @@ pub enum Metric {
         .alerts(&[Alert::new("SmsGatewayCasWritesSlow", Signal::Quantile { quantile: 0.99, window: minutes(5) }, Above, 0.1)
             .for_duration(minutes(15))
             .summary("The 99th percentile CAS write latency is above 100 ms: the disk is saturated.")
-            .description("{{ $labels.job }}: p99 CAS write latency {{ $value | humanizeDuration }} over 5 minutes.")]))]
+            .description("{{ $labels.job }}: p99 CAS write latency {{ $value | humanizeDuration }} over 5 minutes.")]).stability(Stability::Stable))]
     GatewayCasWriteDuration,
     /// Bytes written to the content-addressed store.
-    #[metric(counter("sms_gateway_cas_written_bytes_total", &GATEWAY).unit(Unit::Bytes))]
+    #[metric(counter("sms_gateway_cas_written_bytes_total", &GATEWAY).unit(Unit::Bytes).stability(Stability::Stable))]
     GatewayCasWrittenBytes,
     // Ingest log
     /// Records appended to the ingest log.
-    #[metric(counter("sms_ingest_log_writes_success_total", &INGEST_LOG))]
+    #[metric(counter("sms_ingest_log_writes_success_total", &INGEST_LOG).stability(Stability::Stable))]
     IngestLogWritesSuccess,
     /// Appends to the ingest log that failed, by kind of failure.
     #[metric(counter("sms_ingest_log_writes_error_total", &INGEST_LOG)
@@ -234,7 +234,7 @@ pub enum Metric {
             .severity(Severity::Critical)
             .summary("More than 1 % of ingest log appends fail: accepted envelopes are not logged.")
             .description("{{ $labels.job }} failed {{ $value | humanizePercentage }} of its ingest log appends over 5 minutes.")])
-        .slos(&[SloDef::availability("ingest_log_writes_availability", "99.9 % of ingest log appends succeed", Metric::IngestLogWritesError.id(), 0.999)]))]
+        .slos(&[SloDef::availability("ingest_log_writes_availability", "99.9 % of ingest log appends succeed", Metric::IngestLogWritesError.id(), 0.999)]).stability(Stability::Stable))]
     IngestLogWritesError,
     /// Size of the ingest log file currently appended to.
     #[metric(gauge("sms_ingest_log_current_file_size_bytes", &INGEST_LOG)
@@ -242,11 +242,11 @@ pub enum Metric {
         .alerts(&[Alert::new("SmsIngestLogNotRotating", Signal::Value, Above, 1_073_741_824.0)
             .for_duration(minutes(15))
             .summary("The current ingest log file is larger than 1 GiB: rotation is not happening.")
-            .description("{{ $labels.job }}: the current ingest log file holds {{ $value | humanize }}B.")]))]
+            .description("{{ $labels.job }}: the current ingest log file holds {{ $value | humanize }}B.")]).stability(Stability::Stable))]
     IngestLogCurrentFileSize,
     /// Ingest log files closed and replaced by a new one.
     #[metric(counter("sms_ingest_log_rotations_total", &INGEST_LOG)
-        .dashboard(DashboardHints::AUTO.panel(PanelHint::Stat)))]
+        .dashboard(DashboardHints::AUTO.panel(PanelHint::Stat)).stability(Stability::Stable))]
     IngestLogRotations,
     /// Time to fsync the ingest log after a batch of appends.
     #[metric(histogram("sms_ingest_log_fsync_duration_seconds", &INGEST_LOG, DISK_LATENCY_BUCKETS)
@@ -255,10 +255,10 @@ pub enum Metric {
             .for_duration(minutes(15))
             .summary("The 99th percentile ingest log fsync latency is above 25 ms.")
             .description("{{ $labels.job }}: p99 fsync latency {{ $value | humanizeDuration }} over 5 minutes.")])
-        .slos(&[SloDef::latency("ingest_log_fsync_latency", "99 % of ingest log fsyncs complete within 25 ms", Metric::IngestLogFsyncDuration.id(), 0.025, 0.99)]))]
+        .slos(&[SloDef::latency("ingest_log_fsync_latency", "99 % of ingest log fsyncs complete within 25 ms", Metric::IngestLogFsyncDuration.id(), 0.025, 0.99)]).stability(Stability::Stable))]
     IngestLogFsyncDuration,
     /// Bytes appended to the ingest log.
-    #[metric(counter("sms_ingest_log_written_bytes_total", &INGEST_LOG).unit(Unit::Bytes))]
+    #[metric(counter("sms_ingest_log_written_bytes_total", &INGEST_LOG).unit(Unit::Bytes).stability(Stability::Stable))]
     IngestLogWrittenBytes,
     // Recorder
     /// Samples the recorder dropped because the call did not match the catalog.
@@ -268,7 +268,7 @@ pub enum Metric {
         .alerts(&[Alert::new("SmsRecorderDroppingSamples", Signal::Rate { window: minutes(5) }, Above, 0.0)
             .by(&[Label::MetricName, Label::DropReason])
             .summary("Code records a metric in a way the catalog does not allow; samples are dropped.")
-            .description("{{ $labels.job }} dropped {{ $value | humanize }} samples per second of {{ $labels.metric }} ({{ $labels.reason }}).")]))]
+            .description("{{ $labels.job }} dropped {{ $value | humanize }} samples per second of {{ $labels.metric }} ({{ $labels.reason }}).")]).stability(Stability::Beta))]
     RecorderSamplesDropped,
     /// Samples folded into the overflow series because the metric reached its series bound.
     #[metric(counter("sms_recorder_series_overflow_total", &RECORDER)
@@ -278,6 +278,6 @@ pub enum Metric {
             .by(&[Label::MetricName])
             .severity(Severity::Info)
             .summary("A metric reached its series bound; new label values fold into the overflow series.")
-            .description("{{ $labels.job }}: {{ $value | humanize }} samples per second of {{ $labels.metric }} went to the overflow series.")]))]
+            .description("{{ $labels.job }}: {{ $value | humanize }} samples per second of {{ $labels.metric }} went to the overflow series.")]).stability(Stability::Beta))]
     RecorderSeriesOverflow,
 }

@@ -165,7 +165,8 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 title: format!("{short} (per second)"),
                 description: format!(
                     "{} Per-second rate of `{}` over $__rate_interval, by {by}.",
-                    def.help, def.name
+                    def.exposed_help(),
+                    def.name
                 ),
                 unit: rate_unit(def.unit),
                 queries: vec![Query { expr: rate, legend }],
@@ -184,7 +185,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                     title: format!("{short} (error ratio)"),
                     description: format!(
                         "{} Share of failed operations per job: `{}` / (`{}` + `{}`).",
-                        def.help,
+                        def.exposed_help(),
                         def.name,
                         def.name,
                         success.def().name
@@ -213,7 +214,8 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 title: format!("{short} (p50 / p95 / p99)"),
                 description: format!(
                     "{} Quantiles estimated from the buckets of `{}`.",
-                    def.help, def.name
+                    def.exposed_help(),
+                    def.name
                 ),
                 unit: value_unit(def.unit),
                 queries: QUANTILES
@@ -234,7 +236,8 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                 title: format!("{short} (heatmap)"),
                 description: format!(
                     "{} Observations per second in each bucket of `{}`.",
-                    def.help, def.name
+                    def.exposed_help(),
+                    def.name
                 ),
                 unit: value_unit(def.unit),
                 queries: vec![Query {
@@ -257,7 +260,11 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                     key: format!("{}:current", def.name),
                     visual: Visual::Stat,
                     title: format!("{short} (current)"),
-                    description: format!("{} Current value of `{}`, summed.", def.help, def.name),
+                    description: format!(
+                        "{} Current value of `{}`, summed.",
+                        def.exposed_help(),
+                        def.name
+                    ),
                     unit: value_unit(def.unit),
                     queries: vec![Query {
                         expr: format!("sum({selector})"),
@@ -274,7 +281,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
                     key: format!("{}:value", def.name),
                     visual: Visual::Timeseries,
                     title: short.clone(),
-                    description: format!("{} `{}` by {by}.", def.help, def.name),
+                    description: format!("{} `{}` by {by}.", def.exposed_help(), def.name),
                     unit: value_unit(def.unit),
                     queries: vec![Query {
                         expr: format!("sum by ({by}) ({selector})"),
@@ -293,7 +300,7 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             key: format!("{}:custom:{}", def.name, custom.title),
             visual: Visual::Timeseries,
             title: custom.title.to_string(),
-            description: format!("{} Custom query of `{}`.", def.help, def.name),
+            description: format!("{} Custom query of `{}`.", def.exposed_help(), def.name),
             unit: value_unit(custom.unit),
             queries: vec![Query {
                 expr: custom.expr.to_string(),

@@ -28,6 +28,7 @@ pub const DEFAULT_LISTEN: SocketAddr =
 pub struct Builder<C: MetricCatalog> {
     listen: SocketAddr,
     panic_on_misuse: bool,
+    show_hidden_metrics: bool,
     upkeep_interval: Duration,
     limits: server::Limits,
     _catalog: std::marker::PhantomData<C>,
@@ -46,6 +47,7 @@ impl<C: MetricCatalog> Builder<C> {
         Builder {
             listen: DEFAULT_LISTEN,
             panic_on_misuse: cfg!(debug_assertions),
+            show_hidden_metrics: false,
             upkeep_interval: Duration::from_secs(5),
             limits: server::Limits::default(),
             _catalog: std::marker::PhantomData,
@@ -75,6 +77,13 @@ impl<C: MetricCatalog> Builder<C> {
         self
     }
 
+    /// Render deprecated metrics marked hidden too (off by default), as Kubernetes'
+    /// `--show-hidden-metrics-for-version` does: the escape hatch while consumers migrate.
+    pub fn show_hidden_metrics(mut self, show: bool) -> Self {
+        self.show_hidden_metrics = show;
+        self
+    }
+
     /// Whether misuse panics (default: in debug builds) or is counted and logged.
     pub fn panic_on_misuse(mut self, panic: bool) -> Self {
         self.panic_on_misuse = panic;
@@ -86,7 +95,12 @@ impl<C: MetricCatalog> Builder<C> {
     pub fn build(self) -> Result<Recorder<C>, Error> {
         validate::<C>()?;
         let facade = facade_builder::<C>()?.build_recorder();
-        Ok(Recorder::new(facade.handle(), self.panic_on_misuse, None))
+        Ok(Recorder::new(
+            facade.handle(),
+            self.panic_on_misuse,
+            self.show_hidden_metrics,
+            None,
+        ))
     }
 
     /// Validates the catalog, serves `/metrics` on the listen address, installs the
@@ -103,7 +117,12 @@ impl<C: MetricCatalog> Builder<C> {
         }
         let (listener, bound) = self.bind()?;
         let facade = facade_builder::<C>()?.build_recorder();
-        let recorder = Recorder::new(facade.handle(), self.panic_on_misuse, Some(bound));
+        let recorder = Recorder::new(
+            facade.handle(),
+            self.panic_on_misuse,
+            self.show_hidden_metrics,
+            Some(bound),
+        );
         crate::global::set(recorder.clone())?;
         if metrics::set_global_recorder(facade).is_err() {
             tracing::warn!(
@@ -128,7 +147,12 @@ impl<C: MetricCatalog> Builder<C> {
         validate::<C>()?;
         let (listener, bound) = self.bind()?;
         let facade = facade_builder::<C>()?.build_recorder();
-        let recorder = Recorder::new(facade.handle(), self.panic_on_misuse, Some(bound));
+        let recorder = Recorder::new(
+            facade.handle(),
+            self.panic_on_misuse,
+            self.show_hidden_metrics,
+            Some(bound),
+        );
         server::spawn(
             listener,
             recorder.clone(),

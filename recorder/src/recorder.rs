@@ -67,6 +67,8 @@ struct Inner<C: MetricCatalog> {
     facade: PrometheusHandle,
     metrics: Box<[MetricState<C>]>,
     panic_on_misuse: bool,
+    /// Whether deprecated metrics marked hidden are rendered anyway.
+    show_hidden: bool,
     listen_address: Option<SocketAddr>,
     /// Length of the last render: the next one reserves it up front (no regrowth).
     render_hint: AtomicUsize,
@@ -163,6 +165,7 @@ impl<C: MetricCatalog> Recorder<C> {
     pub(crate) fn new(
         facade: PrometheusHandle,
         panic_on_misuse: bool,
+        show_hidden: bool,
         listen_address: Option<SocketAddr>,
     ) -> Self {
         let mut metrics: Vec<MetricState<C>> = C::ALL
@@ -210,6 +213,7 @@ impl<C: MetricCatalog> Recorder<C> {
                 facade,
                 metrics: metrics.into_boxed_slice(),
                 panic_on_misuse,
+                show_hidden,
                 listen_address,
                 render_hint: AtomicUsize::new(0),
             }),
@@ -323,6 +327,9 @@ impl<C: MetricCatalog> Recorder<C> {
         let hint = self.inner.render_hint.load(Ordering::Relaxed);
         let mut writer = Writer::new(format, hint + hint / 16);
         for state in self.inner.metrics.iter() {
+            if state.def.is_hidden() && !self.inner.show_hidden {
+                continue;
+            }
             writer.family(state.def);
             let mut render = |handle: &Handle| match handle {
                 Handle::Counter(cell) => writer.counter(cell),

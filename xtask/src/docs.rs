@@ -54,6 +54,16 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
     ])
 }
 
+/// The stability level, and the deprecation's stage when there is one.
+fn stability<C: MetricCatalog>(def: &MetricDef<C>) -> String {
+    let level = format!("{:?}", def.stability).to_lowercase();
+    match &def.deprecated {
+        Some(deprecation) if deprecation.hidden => format!("{level}, deprecated, hidden"),
+        Some(_) => format!("{level}, deprecated"),
+        None => level,
+    }
+}
+
 /// The whole document for catalog `C`.
 pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
     let mut out = String::new();
@@ -74,7 +84,7 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "\n## {}\n\n{}\n\n| Metric | Kind | Unit | Labels | Help | Panel |\n|---|---|---|---|---|---|",
+            "\n## {}\n\n{}\n\n| Metric | Kind | Unit | Stability | Labels | Help | Panel |\n|---|---|---|---|---|---|---|",
             subsystem.title, subsystem.description
         );
         for &metric in &metrics {
@@ -87,12 +97,13 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
             });
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} | {} |",
                 def.name,
                 kind(def),
                 unit(def.unit),
+                stability(def),
                 labels(def),
-                cell(def.help),
+                cell(&def.exposed_help()),
                 cell(&panel)
             );
         }

@@ -45,6 +45,36 @@ pub(super) fn check_relations<C: MetricCatalog>(
             );
         }
     }
+    if let Some(target) = def.deprecated.as_ref().and_then(|d| d.renamed_to) {
+        let target_def = target.def();
+        if target == *metric {
+            push(
+                name,
+                "renamed-to",
+                "a metric cannot be renamed to itself".to_string(),
+            );
+        } else if target_def.kind != def.kind || target_def.unit != def.unit {
+            push(
+                name,
+                "renamed-to",
+                format!(
+                    "renamed to `{}`, which has another kind or unit: a rename keeps both \
+                     (choose a new name for a new measurement and drop renamed_to)",
+                    target_def.name
+                ),
+            );
+        }
+        if target_def.deprecated.is_some() {
+            push(
+                name,
+                "renamed-to",
+                format!(
+                    "renamed to `{}`, which is deprecated itself",
+                    target_def.name
+                ),
+            );
+        }
+    }
     for split in def.dashboard.split_by {
         if !def.labels.contains(split) {
             push(

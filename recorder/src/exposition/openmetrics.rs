@@ -36,7 +36,7 @@ pub(super) fn family<C: MetricCatalog>(out: &mut String, def: &MetricDef<C>) {
         out.push_str(unit);
         out.push('\n');
     }
-    push_help(out, family, def.help);
+    push_help(out, family, &def.exposed_help());
 }
 
 /// `# HELP family text` with the text escaped for OpenMetrics.

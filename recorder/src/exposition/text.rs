@@ -12,7 +12,7 @@ pub(super) fn family<C: MetricCatalog>(out: &mut String, def: &MetricDef<C>) {
     out.push_str("# HELP ");
     out.push_str(def.name);
     out.push(' ');
-    for c in def.help.chars() {
+    for c in def.exposed_help().chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),

@@ -275,12 +275,13 @@ pub fn check<C: MetricCatalog>(exposition: &Exposition) -> Vec<Problem> {
             Some(metric) => check_family::<C>(metric.def(), family, &mut problems),
         }
     }
-    for name in catalog.keys() {
+    // A hidden (deprecated) metric may be absent: services show it only on request.
+    for (name, metric) in &catalog {
         let exposed = exposition
             .families
             .get(*name)
             .is_some_and(|f| !f.series.is_empty());
-        if !exposed {
+        if !exposed && !metric.def().is_hidden() {
             problems.push(Problem::Missing {
                 name: name.to_string(),
             });
