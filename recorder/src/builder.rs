@@ -95,12 +95,7 @@ impl<C: MetricCatalog> Builder<C> {
     pub fn build(self) -> Result<Recorder<C>, Error> {
         validate::<C>()?;
         let facade = facade_builder::<C>()?.build_recorder();
-        Ok(Recorder::new(
-            facade.handle(),
-            self.panic_on_misuse,
-            self.show_hidden_metrics,
-            None,
-        ))
+        Ok(self.recorder(&facade, None))
     }
 
     /// Validates the catalog, serves `/metrics` on the listen address, installs the
@@ -117,12 +112,7 @@ impl<C: MetricCatalog> Builder<C> {
         }
         let (listener, bound) = self.bind()?;
         let facade = facade_builder::<C>()?.build_recorder();
-        let recorder = Recorder::new(
-            facade.handle(),
-            self.panic_on_misuse,
-            self.show_hidden_metrics,
-            Some(bound),
-        );
+        let recorder = self.recorder(&facade, Some(bound));
         crate::global::set(recorder.clone())?;
         if metrics::set_global_recorder(facade).is_err() {
             tracing::warn!(
@@ -147,12 +137,7 @@ impl<C: MetricCatalog> Builder<C> {
         validate::<C>()?;
         let (listener, bound) = self.bind()?;
         let facade = facade_builder::<C>()?.build_recorder();
-        let recorder = Recorder::new(
-            facade.handle(),
-            self.panic_on_misuse,
-            self.show_hidden_metrics,
-            Some(bound),
-        );
+        let recorder = self.recorder(&facade, Some(bound));
         server::spawn(
             listener,
             recorder.clone(),
@@ -161,6 +146,20 @@ impl<C: MetricCatalog> Builder<C> {
         )?;
         tracing::info!("serving metrics at http://{bound}/metrics");
         Ok(recorder)
+    }
+
+    /// The recorder this builder configures, rendering `facade` after its own series.
+    fn recorder(
+        &self,
+        facade: &metrics_exporter_prometheus::PrometheusRecorder,
+        listen_address: Option<SocketAddr>,
+    ) -> Recorder<C> {
+        Recorder::new(
+            facade.handle(),
+            self.panic_on_misuse,
+            self.show_hidden_metrics,
+            listen_address,
+        )
     }
 
     /// Binds the listen address; returns the listener and the bound address.
