@@ -19,6 +19,7 @@ use dashboard_gen::PanelRef;
 use rules_gen::format_duration;
 
 use crate::codegen::Artifact;
+use crate::markdown::{cell, label_values, percent};
 use crate::runbooks;
 
 /// `docs/metrics.md` and `docs/runbooks/*.md`.
@@ -194,15 +195,7 @@ fn labels_section<C: MetricCatalog>() -> String {
                 .filter(|m| m.def().labels.contains(label))
                 .map(|m| format!("`{}`", m.def().name))
                 .collect();
-            let values = match def.values {
-                LabelValues::OneOf(values) => values
-                    .iter()
-                    .map(|v| format!("`{v}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                LabelValues::CatalogMetric => "a catalog metric name".to_string(),
-                LabelValues::FreeForm => "free-form, bounded per metric".to_string(),
-            };
+            let values = label_values(def.values, None);
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} |",
@@ -276,16 +269,10 @@ fn labels<C: MetricCatalog>(def: &MetricDef<C>) -> String {
         .map(|label| {
             let label = label.def();
             let values = match label.values {
-                LabelValues::OneOf(values) => format!(
-                    "one of {}",
-                    values
-                        .iter()
-                        .map(|v| format!("`{v}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                LabelValues::CatalogMetric => "a catalog metric name".to_string(),
-                LabelValues::FreeForm => format!("free-form, at most {} series", def.max_series),
+                LabelValues::OneOf(_) => {
+                    format!("one of {}", label_values(label.values, None))
+                }
+                _ => label_values(label.values, Some(def.max_series)),
             };
             format!("`{}`: {values}", label.name)
         })
@@ -331,20 +318,6 @@ fn condition<C: MetricCatalog>(metric: C, alert: &AlertDef<C>) -> String {
     text
 }
 
-/// `0.999` -> `99.9%` without floating-point noise.
-fn percent(ratio: f64) -> String {
-    let hundredths = format!("{:.4}", ratio * 100.0);
-    format!(
-        "{}%",
-        hundredths.trim_end_matches('0').trim_end_matches('.')
-    )
-}
-
-/// Escapes a table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,12 +339,5 @@ mod tests {
             "label descriptions missing"
         );
         assert!(doc.contains("[SmsSourceFailing](runbooks/smssourcefailing.md)"));
-    }
-
-    #[test]
-    fn percentages_have_no_float_noise() {
-        for (ratio, expected) in [(0.999, "99.9%"), (0.99, "99%"), (0.5, "50%")] {
-            assert_eq!(percent(ratio), expected);
-        }
     }
 }

@@ -14,6 +14,7 @@ mod e2e;
 mod export;
 mod lint;
 mod live_check;
+mod markdown;
 mod rules;
 mod runbooks;
 mod setup;

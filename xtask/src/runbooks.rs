@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use catalog::{
-    Comparison, Indicator, LabelKey, LabelValues, MetricCatalog, MetricDef, Signal, SloDef,
-};
+use catalog::{Comparison, Indicator, LabelKey, MetricCatalog, MetricDef, Signal, SloDef};
 use dashboard_gen::PanelRef;
 use rules_gen::{AlertRule, format_duration};
+
+use crate::markdown::{cell, label_values, percent};
 
 /// Start of the hand-written section.
 pub const BEGIN: &str =
@@ -196,7 +196,7 @@ fn page<C: MetricCatalog>(
             "| `{}` | {} | {} |",
             def.name,
             def.kind.type_name(),
-            cell(def.help)
+            cell(&def.exposed_help())
         );
     }
 
@@ -330,17 +330,7 @@ fn labels<C: MetricCatalog>(rule: &AlertRule<C>) -> Vec<(&'static catalog::Label
             if !def.labels.contains(label) {
                 continue;
             }
-            let values = match label_def.values {
-                LabelValues::OneOf(values) => values
-                    .iter()
-                    .map(|v| format!("`{v}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                LabelValues::CatalogMetric => "a catalog metric name".to_string(),
-                LabelValues::FreeForm => {
-                    format!("free-form, at most {} series per metric", def.max_series)
-                }
-            };
+            let values = label_values(label_def.values, Some(def.max_series));
             let values = if by.contains(label) {
                 format!("{values} (one alert per value)")
             } else {
@@ -365,19 +355,6 @@ fn dedup<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
         }
     }
     out
-}
-
-/// `0.999` -> `99.9%` without floating-point noise.
-fn percent(ratio: f64) -> String {
-    let hundredths = format!("{:.4}", ratio * 100.0);
-    format!(
-        "{}%",
-        hundredths.trim_end_matches('0').trim_end_matches('.')
-    )
-}
-
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
 }
 
 /// Reads `DIR/<file>` below `root`, if it exists.
