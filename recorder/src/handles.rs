@@ -154,10 +154,7 @@ impl HistogramHandle {
 
     /// Starts a timer that observes the elapsed seconds into this histogram when dropped.
     pub fn start_timer(&self) -> Timer {
-        Timer {
-            histogram: self.inner.clone(),
-            start: Instant::now(),
-        }
+        Timer::new(self.inner.clone())
     }
 }
 
@@ -168,6 +165,16 @@ pub struct Timer {
     /// `None` when detached. No value guard: elapsed seconds are always finite.
     histogram: Option<Arc<AtomicHistogram>>,
     start: Instant,
+}
+
+impl Timer {
+    /// A timer started now, observing into `histogram` (nothing when `None`).
+    pub(crate) fn new(histogram: Option<Arc<AtomicHistogram>>) -> Self {
+        Timer {
+            histogram,
+            start: Instant::now(),
+        }
+    }
 }
 
 impl Drop for Timer {

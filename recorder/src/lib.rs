@@ -109,7 +109,10 @@ pub fn observe<M: HistogramMetric>(metric: M, labels: M::Labels<'_>, value: f64)
 
 /// Starts a timer that observes elapsed seconds into a histogram when dropped.
 pub fn start_timer<M: HistogramMetric>(metric: M, labels: M::Labels<'_>) -> Timer {
-    histogram(metric, labels).start_timer()
+    match global::get::<M::Catalog>() {
+        Some(recorder) => recorder.start_timer(metric, labels),
+        None => Timer::new(None),
+    }
 }
 
 /// A cached handle to a counter series of the installed recorder.

@@ -266,7 +266,14 @@ impl<C: MetricCatalog> Recorder<C> {
         metric: M,
         labels: M::Labels<'_>,
     ) -> Timer {
-        self.histogram(metric, labels).start_timer()
+        let _ = metric;
+        // Straight from the series: no intermediate handle (and its value guard) to clone
+        // and drop; elapsed seconds need no value check.
+        let histogram = match self.resolve(M::ID, labels, Op::Observe(0.0)) {
+            Some(Handle::Histogram(inner)) => Some(inner),
+            _ => None,
+        };
+        Timer::new(histogram)
     }
 
     /// A cached handle to a counter series.
