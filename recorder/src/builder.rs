@@ -119,13 +119,7 @@ impl<C: MetricCatalog> Builder<C> {
                 "another `metrics` recorder is installed: `metrics::counter!` and friends keep going there"
             );
         }
-        server::spawn(
-            listener,
-            recorder.clone(),
-            self.upkeep_interval,
-            self.limits,
-        )?;
-        tracing::info!("serving metrics at http://{bound}/metrics");
+        self.spawn_server(listener, &recorder, bound)?;
         Ok(recorder)
     }
 
@@ -138,6 +132,17 @@ impl<C: MetricCatalog> Builder<C> {
         let (listener, bound) = self.bind()?;
         let facade = facade_builder::<C>()?.build_recorder();
         let recorder = self.recorder(&facade, Some(bound));
+        self.spawn_server(listener, &recorder, bound)?;
+        Ok(recorder)
+    }
+
+    /// Serves `recorder` on `listener` (bound to `bound`) with this builder's limits.
+    fn spawn_server(
+        &self,
+        listener: std::net::TcpListener,
+        recorder: &Recorder<C>,
+        bound: SocketAddr,
+    ) -> Result<(), Error> {
         server::spawn(
             listener,
             recorder.clone(),
@@ -145,7 +150,7 @@ impl<C: MetricCatalog> Builder<C> {
             self.limits,
         )?;
         tracing::info!("serving metrics at http://{bound}/metrics");
-        Ok(recorder)
+        Ok(())
     }
 
     /// The recorder this builder configures, rendering `facade` after its own series.
