@@ -3,7 +3,7 @@
 //! Every implementation (ours, the `metrics` facade, the seed design and the peers)
 //! registers these names through [`Bench::def`], so no name is written twice.
 
-use catalog::{DropReason, LabelType, LabelValue, MetricName, Subsystem, Unit};
+use catalog::{LabelType, LabelValue, Subsystem, Unit};
 
 /// The only subsystem of the benchmark catalog.
 pub const API: Subsystem = Subsystem {
@@ -83,10 +83,8 @@ pub const TENANT_BOUND: usize = 64;
 /// Metrics of the benchmark catalog, one per workload.
 #[catalog::metrics(
     prefix = "bench_",
-    labels = [Method, Status, Tenant, Route, Key, MetricName, DropReason],
+    labels = [Method, Status, Tenant, Route, Key],
     subsystems = [API],
-    samples_dropped = Dropped,
-    series_overflow = Overflow,
     label_enum = BenchLabel,
 )]
 pub enum Bench {
@@ -110,12 +108,6 @@ pub enum Bench {
     /// One series per key.
     #[metric(counter("bench_api_series_total", &API).labels::<Key<'_>>().max_series(SERIES_BOUND))]
     Series,
-    /// Dropped samples.
-    #[metric(counter("bench_api_samples_dropped_total", &API).labels::<(MetricName<'_>, DropReason)>())]
-    Dropped,
-    /// Overflowed samples.
-    #[metric(counter("bench_api_series_overflow_total", &API).labels::<MetricName<'_>>())]
-    Overflow,
 }
 
 #[cfg(test)]

@@ -15,16 +15,15 @@ use syn::{
 use crate::{first_paragraph, snake_case};
 
 const ARGS_HELP: &str = "write `#[catalog::metrics(prefix = \"app_\", labels = [LabelType, ...], \
-    subsystems = [SUBSYSTEM, ...], samples_dropped = Variant, series_overflow = Variant)]` \
-    (optional: `runbook_base = URL`, `label_enum = Label`)";
+    subsystems = [SUBSYSTEM, ...])]` (optional: `runbook_base = URL`, `label_enum = Label`, \
+    `name = \"app\"`)";
 
 /// The catalog-wide settings of `#[metrics(...)]`.
 struct Args {
     prefix: LitStr,
     labels: Vec<Path>,
     subsystems: ExprArray,
-    samples_dropped: Ident,
-    series_overflow: Ident,
+    name: Option<LitStr>,
     runbook_base: Option<Expr>,
     label_enum: Ident,
 }
@@ -50,7 +49,7 @@ fn ident_of(expr: &Expr, what: &str) -> syn::Result<Ident> {
         }
         other => Err(syn::Error::new(
             other.span(),
-            format!("{what}: write a variant name, e.g. `RecorderSamplesDropped`"),
+            format!("{what}: write an identifier, e.g. `Label`"),
         )),
     }
 }
@@ -59,8 +58,7 @@ impl Args {
     fn parse(tokens: TokenStream) -> syn::Result<Args> {
         let settings = Punctuated::<Setting, Token![,]>::parse_terminated.parse2(tokens)?;
         let (mut prefix, mut labels, mut subsystems) = (None, None, None);
-        let (mut samples_dropped, mut series_overflow) = (None, None);
-        let (mut runbook_base, mut label_enum) = (None, None);
+        let (mut runbook_base, mut label_enum, mut name) = (None, None, None);
         for Setting { key, value } in settings {
             match key.to_string().as_str() {
                 "prefix" => match value {
@@ -104,8 +102,26 @@ impl Args {
                         ));
                     }
                 },
-                "samples_dropped" => samples_dropped = Some(ident_of(&value, "samples_dropped")?),
-                "series_overflow" => series_overflow = Some(ident_of(&value, "series_overflow")?),
+                "name" => match value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => name = Some(s),
+                    other => {
+                        return Err(syn::Error::new(
+                            other.span(),
+                            "`name` is a string literal, e.g. `name = \"storage\"`",
+                        ));
+                    }
+                },
+                "samples_dropped" | "series_overflow" => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!(
+                            "`{key}` is gone: the recorder brings its own self-metrics catalog \
+                             (`recorder::SelfMetric`); remove the setting and the variant it named"
+                        ),
+                    ));
+                }
                 "runbook_base" => runbook_base = Some(value),
                 "label_enum" => label_enum = Some(ident_of(&value, "label_enum")?),
                 _ => {
@@ -126,8 +142,7 @@ impl Args {
             prefix: prefix.ok_or_else(|| missing("prefix"))?,
             labels: labels.ok_or_else(|| missing("labels"))?,
             subsystems: subsystems.ok_or_else(|| missing("subsystems"))?,
-            samples_dropped: samples_dropped.ok_or_else(|| missing("samples_dropped"))?,
-            series_overflow: series_overflow.ok_or_else(|| missing("series_overflow"))?,
+            name,
             runbook_base,
             label_enum: label_enum.unwrap_or_else(|| Ident::new("Label", Span::call_site())),
         })
@@ -357,12 +372,16 @@ impl Walker<'_> {
                     .iter()
                     .map(|l| tokens_text(l).replace(' ', ""))
                     .collect();
+                let known = if list.is_empty() {
+                    "this catalog declares no label type:".to_string()
+                } else {
+                    format!("use one of {} or", list.join(", "))
+                };
                 return Err(syn::Error::new(
                     last.ident.span(),
                     format!(
-                        "`{}` is not a label of this catalog: use one of {} or add it to `labels = [...]` of `#[catalog::metrics]`",
+                        "`{}` is not a label of this catalog: {known} add it to `labels = [...]` of `#[catalog::metrics]`",
                         last.ident,
-                        list.join(", ")
                     ),
                 ));
             }
@@ -558,17 +577,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         variants.push(quote_spanned! {ident.span()=> #(#doc_attrs)* #ident });
     }
 
-    for self_metric in [&args.samples_dropped, &args.series_overflow] {
-        if !item.variants.iter().any(|v| v.ident == *self_metric) {
-            return Err(syn::Error::new(
-                self_metric.span(),
-                format!("`{self_metric}` is not a metric of `{name}`: name one of its variants"),
-            ));
-        }
-    }
-    let (samples_dropped, series_overflow) = (&args.samples_dropped, &args.series_overflow);
     let prefix = &args.prefix;
-    let catalog_name = prefix.value().trim_end_matches('_').to_string();
+    let catalog_name = match &args.name {
+        Some(name) => name.value(),
+        None => prefix.value().trim_end_matches('_').to_string(),
+    };
     let subsystems = &args.subsystems;
     let runbook = args.runbook_base.as_ref().map(|base| {
         quote! { const RUNBOOK_BASE: &'static str = #base; }
@@ -644,8 +657,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
             const SUBSYSTEMS: &'static [::catalog::Subsystem] = &#subsystems;
             const SLOS: &'static [::catalog::SloDef<Self>] = &[#(#slos),*];
             #runbook
-            const SAMPLES_DROPPED: Self = #id::#samples_dropped;
-            const SERIES_OVERFLOW: Self = #id::#series_overflow;
+
+            #[inline]
+            fn slot() -> &'static ::catalog::Slot {
+                static SLOT: ::catalog::Slot = ::catalog::Slot::new();
+                &SLOT
+            }
 
             fn def(self) -> &'static ::catalog::MetricDef<Self> {
                 #id::def(self)

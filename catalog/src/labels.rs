@@ -41,7 +41,7 @@ pub struct LabelDef {
 pub enum LabelValues {
     /// Exactly these values; anything else is misuse.
     OneOf(&'static [&'static str]),
-    /// The names of the catalog's metrics (used by the recorder's self-metrics).
+    /// The metric names of every catalog the recorder serves (the recorder's self-metrics).
     CatalogMetric,
     /// Values known only at run time (e.g. a source id); bounded per metric by
     /// `MetricDef::max_series`, past which new series fold into [`OVERFLOW_VALUE`].

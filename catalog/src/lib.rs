@@ -39,6 +39,7 @@ extern crate self as catalog;
 mod alerting;
 mod labels;
 mod model;
+mod slot;
 pub mod sms;
 mod template;
 mod typed;
@@ -61,7 +62,7 @@ pub use catalog_macros::LabelValue;
 /// rustdoc and its line in `docs/metrics.md`) and one `#[metric(...)]`:
 ///
 /// ```
-/// use catalog::{DropReason, MetricName, Subsystem, Unit, LabelValue};
+/// use catalog::{Subsystem, Unit, LabelValue};
 ///
 /// const JOBS: Subsystem = Subsystem { name: "jobs", title: "Jobs", description: "Runs jobs." };
 ///
@@ -72,24 +73,17 @@ pub use catalog_macros::LabelValue;
 ///
 /// #[catalog::metrics(
 ///     prefix = "app_",
-///     labels = [Queue, MetricName, DropReason],
+///     labels = [Queue],
 ///     subsystems = [JOBS],
-///     samples_dropped = Dropped,
-///     series_overflow = Overflow,
 /// )]
 /// pub enum Metric {
 ///     /// Jobs finished.
 ///     #[metric(counter("app_jobs_done_total", &JOBS).labels::<Queue>())]
 ///     Done,
-///     /// Samples the recorder dropped.
-///     #[metric(counter("app_jobs_dropped_total", &JOBS).labels::<(MetricName<'_>, DropReason)>())]
-///     Dropped,
-///     /// Series folded into overflow.
-///     #[metric(counter("app_jobs_overflow_total", &JOBS).labels::<MetricName<'_>>())]
-///     Overflow,
 /// }
 ///
 /// assert_eq!(Metric::Done.def().help, "Jobs finished.");
+/// assert_eq!(<MetricId as catalog::MetricCatalog>::NAME, "app");
 /// assert!(catalog::validate::<MetricId>().is_ok());
 /// ```
 ///
@@ -105,8 +99,11 @@ pub use catalog_macros::LabelValue;
 /// `Metric::X` are the typed metrics, one zero-sized type each in module `metric`),
 /// `MetricId` (the id enum: strum's iteration, [`MetricCatalog`], `const fn def`), and the
 /// label-key enum (`Label`, or `label_enum = Name`). Settings: `prefix`, `labels` (every
-/// label type of the catalog), `subsystems` (flow order), `samples_dropped` and
-/// `series_overflow` (the recorder's self-metrics), optional `runbook_base`.
+/// label type of the catalog), `subsystems` (flow order), optional `runbook_base` and
+/// `name` (the catalog's name in exports, `/catalog` and generated artifacts; the prefix
+/// without its `_` by default). The recorder's self-metrics are not declared here: the
+/// recorder brings its own catalog. Each catalog also gets its own [`Slot`], where the
+/// recorder serving it installs itself.
 pub use catalog_macros::metrics;
 pub use labels::{
     CatalogLabels, LabelDef, LabelKey, LabelSet, LabelType, LabelValue, LabelValues, MAX_LABELS,
@@ -117,9 +114,10 @@ pub use model::{
     MetricName, PanelHint, Stability, Subsystem, Unit,
 };
 pub use sms::{
-    GATEWAY, INGEST_LOG, Label, Metric, MetricId, RECORDER, RUNBOOK_BASE, SOURCES, SourceErrorType,
+    GATEWAY, INGEST_LOG, Label, Metric, MetricId, RUNBOOK_BASE, SOURCES, SourceErrorType,
     SourceId, StorageErrorType, metric,
 };
+pub use slot::Slot;
 pub use template::{Placeholder, TemplatePart, ValueFormat, template_placeholders};
 pub use typed::{CounterMetric, GaugeMetric, HistogramMetric, TypedMetric};
 pub use validate::{Problem, check_buckets, check_label_name, check_metric_name, validate};

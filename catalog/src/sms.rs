@@ -2,7 +2,8 @@
 //!
 //! Flow: sources are polled over HTTP for envelopes -> the gateway deduplicates them and
 //! writes each to a content-addressed store (CAS) -> the ingest log appends a record per
-//! envelope and rotates files. The recorder's own self-metrics close the list.
+//! envelope and rotates files. The recorder's self-metrics
+//! are the recorder's own catalog (`recorder::SelfMetric`).
 //!
 //! A metric is one variant: its doc comment is the HELP text, its `#[metric(...)]` the
 //! rest (see [`metrics`](macro@crate::metrics)).
@@ -11,7 +12,7 @@ use crate::alerting::{
     AlertDef, Comparison::Above, Comparison::Below, Severity, Signal, SloDef, minutes,
 };
 use crate::model::{
-    CustomQuery, DashboardHints, DropReason, MetricName, PanelHint, Stability, Subsystem, Unit,
+    CustomQuery, DashboardHints, PanelHint, Stability, Subsystem, Unit,
 };
 
 /// Sources: remote systems polled over HTTP for SMS envelopes.
@@ -33,13 +34,6 @@ pub const INGEST_LOG: Subsystem = Subsystem {
     name: "ingest_log",
     title: "Ingest log",
     description: "Appends one record per accepted envelope to a rotating, fsynced log file.",
-};
-
-/// Recorder: the metrics recorder's own health.
-pub const RECORDER: Subsystem = Subsystem {
-    name: "recorder",
-    title: "Recorder",
-    description: "The metrics recorder itself: samples it dropped and series it folded.",
 };
 
 /// Where the on-call runbooks live (generated, one page per alert): relative to the
@@ -94,11 +88,9 @@ const BY_SOURCE: DashboardHints<MetricId> = DashboardHints::AUTO.split_by(&[Labe
 /// Every metric of the SMS ingest pipeline.
 #[crate::metrics(
     prefix = "sms_",
-    labels = [SourceId, SourceErrorType, StorageErrorType, MetricName, DropReason],
-    subsystems = [SOURCES, GATEWAY, INGEST_LOG, RECORDER],
+    labels = [SourceId, SourceErrorType, StorageErrorType],
+    subsystems = [SOURCES, GATEWAY, INGEST_LOG],
     runbook_base = RUNBOOK_BASE,
-    samples_dropped = RecorderSamplesDropped,
-    series_overflow = RecorderSeriesOverflow,
 )]
 pub enum Metric {
     // Sources
@@ -260,24 +252,4 @@ pub enum Metric {
     /// Bytes appended to the ingest log.
     #[metric(counter("sms_ingest_log_written_bytes_total", &INGEST_LOG).unit(Unit::Bytes).stability(Stability::Stable))]
     IngestLogWrittenBytes,
-    // Recorder
-    /// Samples the recorder dropped because the call did not match the catalog.
-    #[metric(counter("sms_recorder_samples_dropped_total", &RECORDER)
-        .labels::<(MetricName<'_>, DropReason)>()
-        .unused("recorded by the recorder crate itself, through MetricCatalog::SAMPLES_DROPPED")
-        .alerts(&[Alert::new("SmsRecorderDroppingSamples", Signal::Rate { window: minutes(5) }, Above, 0.0)
-            .by(&[Label::MetricName, Label::DropReason])
-            .summary("Code records a metric in a way the catalog does not allow; samples are dropped.")
-            .description("{{ $labels.job }} dropped {{ $value | humanize }} samples per second of {{ $labels.metric }} ({{ $labels.reason }}).")]).stability(Stability::Beta))]
-    RecorderSamplesDropped,
-    /// Samples folded into the overflow series because the metric reached its series bound.
-    #[metric(counter("sms_recorder_series_overflow_total", &RECORDER)
-        .labels::<MetricName<'_>>()
-        .unused("recorded by the recorder crate itself, through MetricCatalog::SERIES_OVERFLOW")
-        .alerts(&[Alert::new("SmsRecorderSeriesOverflow", Signal::Rate { window: minutes(5) }, Above, 0.0)
-            .by(&[Label::MetricName])
-            .severity(Severity::Info)
-            .summary("A metric reached its series bound; new label values fold into the overflow series.")
-            .description("{{ $labels.job }}: {{ $value | humanize }} samples per second of {{ $labels.metric }} went to the overflow series.")]).stability(Stability::Beta))]
-    RecorderSeriesOverflow,
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use catalog::{
-    AlertDef, Comparison, DropReason, LabelValue, MetricCatalog, MetricId, MetricName, Severity,
+    AlertDef, Comparison, LabelValue, MetricCatalog, MetricId, Severity,
     Signal, SloDef, Subsystem, Unit, minutes, validate,
 };
 
@@ -76,10 +76,8 @@ const HISTOGRAM_ALERTS: &[Alert] = &[Alert::new(
 
 #[catalog::metrics(
     prefix = "tiny_",
-    labels = [Queue, MetricName, DropReason],
+    labels = [Queue],
     subsystems = [TINY],
-    samples_dropped = Dropped,
-    series_overflow = Overflow,
     label_enum = TinyLabel,
 )]
 enum Tiny {
@@ -103,12 +101,6 @@ enum Tiny {
     /// Queued jobs.
     #[metric(gauge("tiny_jobs_depth", &TINY))]
     Depth,
-    /// Dropped.
-    #[metric(counter("tiny_jobs_dropped_total", &TINY).labels::<(MetricName<'_>, DropReason)>())]
-    Dropped,
-    /// Overflow.
-    #[metric(counter("tiny_jobs_overflow_total", &TINY).labels::<MetricName<'_>>())]
-    Overflow,
 }
 
 #[test]

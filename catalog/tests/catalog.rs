@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use catalog::{
-    DropReason, Label, LabelKey, LabelValues, MetricCatalog, MetricId, MetricKind, Unit, validate,
+    DropReason, LabelKey, LabelValues, MetricCatalog, MetricId, MetricKind, Unit, validate,
 };
 use strum::IntoEnumIterator;
 
@@ -165,7 +165,7 @@ fn drop_reasons_match_their_label_values() {
     let values: Vec<&str> = DropReason::iter().map(DropReason::as_str).collect();
     assert_eq!(values, DropReason::VALUES);
     assert_eq!(
-        Label::DropReason.def().values,
+        <DropReason as catalog::LabelType>::DEF.values,
         LabelValues::OneOf(DropReason::VALUES)
     );
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use catalog::{
-    AlertDef, Comparison, DashboardHints, DropReason, LabelValue, MetricCatalog, MetricName,
+    AlertDef, Comparison, DashboardHints, LabelValue, MetricCatalog,
     Signal, Subsystem, Unit, minutes,
 };
 use dashboard_gen::model::Dashboard;
@@ -89,26 +89,18 @@ macro_rules! version {
     };
     (@munch $name:ident [$($done:tt)*] Dropped $($rest:ident)*) => {
         version!(@munch $name [$($done)*
-            /// Samples dropped.
-            #[metric(counter("stable_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
-            Dropped,
         ] $($rest)*);
     };
     (@munch $name:ident [$($done:tt)*] Overflow $($rest:ident)*) => {
         version!(@munch $name [$($done)*
-            /// Series folded.
-            #[metric(counter("stable_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
-            Overflow,
         ] $($rest)*);
     };
     (@munch $name:ident [$($done:tt)*]) => {
         /// One version of the small catalog.
         #[catalog::metrics(
             prefix = "stable_",
-            labels = [Queue, MetricName, DropReason],
+            labels = [Queue],
             subsystems = [WORK, SELF],
-            samples_dropped = Dropped,
-            series_overflow = Overflow,
         )]
         pub enum $name { $($done)* }
     };

@@ -3,7 +3,7 @@
 //! catalog fails generation naming the metric and the problem.
 
 use catalog::{
-    CustomQuery, DashboardHints, DropReason, LabelValue, MetricCatalog, MetricName, Subsystem, Unit,
+    CustomQuery, DashboardHints, LabelValue, MetricCatalog, Subsystem, Unit,
 };
 use dashboard_gen::{Error, build, generate, lint, render};
 
@@ -33,10 +33,8 @@ mod tiny {
     /// A tiny catalog whose jobs counter carries `QUERIES`.
     #[catalog::metrics(
         prefix = "tiny_",
-        labels = [Queue, MetricName, DropReason],
+        labels = [Queue],
         subsystems = [WORK, SELF],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
         label_enum = TinyLabel,
     )]
     pub enum Tiny {
@@ -58,12 +56,6 @@ mod tiny {
         /// Time per job.
         #[metric(histogram("tiny_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
         JobSeconds,
-        /// Samples dropped.
-        #[metric(counter("tiny_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Series folded.
-        #[metric(counter("tiny_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 
@@ -80,10 +72,8 @@ mod good_query {
     /// A tiny catalog whose jobs counter carries `QUERIES`.
     #[catalog::metrics(
         prefix = "tiny_",
-        labels = [Queue, MetricName, DropReason],
+        labels = [Queue],
         subsystems = [WORK, SELF],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
         label_enum = TinyLabel,
     )]
     pub enum WithGoodQuery {
@@ -105,12 +95,6 @@ mod good_query {
         /// Time per job.
         #[metric(histogram("tiny_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
         JobSeconds,
-        /// Samples dropped.
-        #[metric(counter("tiny_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Series folded.
-        #[metric(counter("tiny_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 
@@ -127,10 +111,8 @@ mod rate_over_gauge {
     /// A tiny catalog whose jobs counter carries `QUERIES`.
     #[catalog::metrics(
         prefix = "tiny_",
-        labels = [Queue, MetricName, DropReason],
+        labels = [Queue],
         subsystems = [WORK, SELF],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
         label_enum = TinyLabel,
     )]
     pub enum WithRateOverGauge {
@@ -152,12 +134,6 @@ mod rate_over_gauge {
         /// Time per job.
         #[metric(histogram("tiny_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
         JobSeconds,
-        /// Samples dropped.
-        #[metric(counter("tiny_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Series folded.
-        #[metric(counter("tiny_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 
@@ -174,10 +150,8 @@ mod unknown_label {
     /// A tiny catalog whose jobs counter carries `QUERIES`.
     #[catalog::metrics(
         prefix = "tiny_",
-        labels = [Queue, MetricName, DropReason],
+        labels = [Queue],
         subsystems = [WORK, SELF],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
         label_enum = TinyLabel,
     )]
     pub enum WithUnknownLabelAndFixedRange {
@@ -199,12 +173,6 @@ mod unknown_label {
         /// Time per job.
         #[metric(histogram("tiny_work_job_duration_seconds", &WORK, &[0.1, 1.0]).unit(Unit::Seconds))]
         JobSeconds,
-        /// Samples dropped.
-        #[metric(counter("tiny_self_samples_dropped_total", &SELF).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Series folded.
-        #[metric(counter("tiny_self_series_overflow_total", &SELF).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 

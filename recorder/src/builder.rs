@@ -1,13 +1,23 @@
-//! [`Builder`]: validates the catalog, builds the recorder and serves `/metrics`.
+//! [`Builder`]: validates the catalogs, builds the recorder and serves `/metrics`.
+//!
+//! A recorder serves a primary catalog `C`, any others registered with
+//! [`Builder::with`] (a library's own catalog), and always the recorder's own
+//! self-metrics ([`SelfMetric`](crate::SelfMetric)), last. Start-up refuses a catalog
+//! registered twice and two catalogs exposing the same name, naming both.
 
+use std::any::TypeId;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use catalog::MetricCatalog;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::error::Error;
-use crate::recorder::Recorder;
+use crate::recorder::{Inner, Recorder, Registered, Shared};
+use crate::self_metrics::SelfMetricId;
 use crate::series::MAX_LABELS;
 use crate::server;
 
@@ -15,7 +25,8 @@ use crate::server;
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);
 
-/// Configures and installs a [`Recorder`] for catalog `C`.
+/// Configures and installs a [`Recorder`] for catalog `C` and the catalogs added with
+/// [`Builder::with`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), recorder::Error> {
@@ -24,14 +35,29 @@ pub const DEFAULT_LISTEN: SocketAddr =
 ///     .install()?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct Builder<C: MetricCatalog> {
     listen: SocketAddr,
     panic_on_misuse: bool,
     show_hidden_metrics: bool,
     upkeep_interval: Duration,
     limits: server::Limits,
-    _catalog: std::marker::PhantomData<C>,
+    /// The catalogs after `C`, in registration order.
+    others: Vec<Box<dyn Catalog>>,
+    _catalog: PhantomData<C>,
+}
+
+impl<C: MetricCatalog> std::fmt::Debug for Builder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let others: Vec<&str> = self.others.iter().map(|c| c.name()).collect();
+        f.debug_struct("Builder")
+            .field("catalog", &C::NAME)
+            .field("others", &others)
+            .field("listen", &self.listen)
+            .field("panic_on_misuse", &self.panic_on_misuse)
+            .field("show_hidden_metrics", &self.show_hidden_metrics)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<C: MetricCatalog> Default for Builder<C> {
@@ -50,8 +76,18 @@ impl<C: MetricCatalog> Builder<C> {
             show_hidden_metrics: false,
             upkeep_interval: Duration::from_secs(5),
             limits: server::Limits::default(),
-            _catalog: std::marker::PhantomData,
+            others: Vec::new(),
+            _catalog: PhantomData,
         }
+    }
+
+    /// Serves catalog `D` too, on the same `/metrics` and `/catalog`, after the catalogs
+    /// registered before it: one call per library catalog the service uses. Once
+    /// installed, `recorder::inc(D's metric, ..)` records into it; a built or served
+    /// recorder hands it out with [`Recorder::catalog`].
+    pub fn with<D: MetricCatalog>(mut self) -> Self {
+        self.others.push(Box::new(CatalogOf::<D>(PhantomData)));
+        self
     }
 
     /// Address `/metrics` is served on (by [`Builder::install`]).
@@ -90,30 +126,35 @@ impl<C: MetricCatalog> Builder<C> {
         self
     }
 
-    /// Validates the catalog and builds a recorder that is neither global nor served:
+    /// Validates the catalogs and builds a recorder that is neither global nor served:
     /// for tests and for embedding (render it with [`Recorder::render`]).
     pub fn build(self) -> Result<Recorder<C>, Error> {
-        validate::<C>()?;
-        let facade = facade_builder::<C>()?.build_recorder();
+        self.check()?;
+        let facade = self.facade_builder()?.build_recorder();
         Ok(self.recorder(&facade, None))
     }
 
-    /// Validates the catalog, serves `/metrics` on the listen address, installs the
-    /// recorder as the target of the `recorder::inc`-style functions and as the global
-    /// `metrics` recorder (when none is installed yet) for what other code records
-    /// through the `metrics` facade, and runs that exporter's upkeep.
+    /// Validates the catalogs, serves `/metrics` on the listen address, installs the
+    /// recorder as the target of the `recorder::inc`-style functions for every catalog
+    /// it serves and as the global `metrics` recorder (when none is installed yet) for
+    /// what other code records through the `metrics` facade, and runs that exporter's
+    /// upkeep. One install per process: the second is `AlreadyInstalled`.
     ///
     /// Inside a Tokio runtime the server runs on it; otherwise on a thread of its own.
     /// The bound address (useful with port 0) is [`Recorder::listen_address`].
     pub fn install(self) -> Result<Recorder<C>, Error> {
-        validate::<C>()?;
+        self.check()?;
         if crate::global::is_set() {
             return Err(Error::AlreadyInstalled);
         }
         let (listener, bound) = self.bind()?;
-        let facade = facade_builder::<C>()?.build_recorder();
+        let facade = self.facade_builder()?.build_recorder();
         let recorder = self.recorder(&facade, Some(bound));
+        crate::global::claim()?;
         crate::global::set(recorder.clone())?;
+        for other in &self.others {
+            other.install(&recorder.shared())?;
+        }
         if metrics::set_global_recorder(facade).is_err() {
             tracing::warn!(
                 "another `metrics` recorder is installed: `metrics::counter!` and friends keep going there"
@@ -123,17 +164,68 @@ impl<C: MetricCatalog> Builder<C> {
         Ok(recorder)
     }
 
-    /// Validates the catalog and serves `/metrics` on the listen address, like
+    /// Validates the catalogs and serves `/metrics` on the listen address, like
     /// [`Builder::install`], but installs nothing globally: record through the returned
     /// recorder (the `recorder::inc`-style functions do not reach it). For embedding
     /// several recorders in one process, and for tests.
     pub fn serve(self) -> Result<Recorder<C>, Error> {
-        validate::<C>()?;
+        self.check()?;
         let (listener, bound) = self.bind()?;
-        let facade = facade_builder::<C>()?.build_recorder();
+        let facade = self.facade_builder()?.build_recorder();
         let recorder = self.recorder(&facade, Some(bound));
         self.spawn_server(listener, &recorder, bound)?;
         Ok(recorder)
+    }
+
+    /// Every catalog served, in render order: `C`, the others, the self-metrics.
+    fn catalogs(&self) -> Vec<&dyn Catalog> {
+        let mut all: Vec<&dyn Catalog> = vec![&CatalogOf::<C>(PhantomData)];
+        all.extend(self.others.iter().map(|c| &**c));
+        all.push(&CatalogOf::<SelfMetricId>(PhantomData));
+        all
+    }
+
+    /// Each catalog valid, none registered twice, no exposed name written by two.
+    fn check(&self) -> Result<(), Error> {
+        let catalogs = self.catalogs();
+        for (position, catalog) in catalogs.iter().enumerate() {
+            if catalogs[..position]
+                .iter()
+                .any(|earlier| earlier.id() == catalog.id() || earlier.name() == catalog.name())
+            {
+                return Err(Error::DuplicateCatalog {
+                    catalog: catalog.name(),
+                });
+            }
+        }
+        for catalog in &catalogs {
+            let problems = catalog.problems();
+            if !problems.is_empty() {
+                return Err(Error::InvalidCatalog {
+                    catalog: catalog.name(),
+                    problems,
+                });
+            }
+        }
+        let mut exposed: BTreeMap<String, &'static str> = BTreeMap::new();
+        for catalog in &catalogs {
+            for (name, metric) in catalog.exposed() {
+                match exposed.get(&name) {
+                    Some(&first) => {
+                        return Err(Error::NameCollision {
+                            name,
+                            metric,
+                            first,
+                            second: catalog.name(),
+                        });
+                    }
+                    None => {
+                        exposed.insert(name, catalog.name());
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Serves `recorder` on `listener` (bound to `bound`) with this builder's limits.
@@ -153,18 +245,55 @@ impl<C: MetricCatalog> Builder<C> {
         Ok(())
     }
 
-    /// The recorder this builder configures, rendering `facade` after its own series.
+    /// The recorder this builder configures (every catalog's storage, one shared
+    /// render), rendering `facade` after the catalogs' series.
     fn recorder(
         &self,
         facade: &metrics_exporter_prometheus::PrometheusRecorder,
         listen_address: Option<SocketAddr>,
     ) -> Recorder<C> {
-        Recorder::new(
-            facade.handle(),
+        let catalogs = self.catalogs();
+        let names: Vec<&'static str> = catalogs.iter().flat_map(|c| c.metric_names()).collect();
+        let self_metrics = Arc::new(Inner::<SelfMetricId>::new(
             self.panic_on_misuse,
+            &names,
+            None,
+        ));
+        let primary = Arc::new(Inner::<C>::new(
+            self.panic_on_misuse,
+            &names,
+            Some(&self_metrics),
+        ));
+        let mut registered = vec![Registered::of(Arc::clone(&primary))];
+        registered.extend(
+            self.others
+                .iter()
+                .map(|other| other.build(self.panic_on_misuse, &names, &self_metrics)),
+        );
+        registered.push(Registered::of(self_metrics));
+        let shared = Arc::new(Shared::new(
+            facade.handle(),
+            registered,
             self.show_hidden_metrics,
             listen_address,
-        )
+        ));
+        Recorder::from_parts(primary, shared)
+    }
+
+    /// The `metrics`-facade exporter. Catalog histograms get their catalog buckets
+    /// there too, so a catalog histogram that other code records through the facade (a
+    /// library calling `metrics::histogram!`, or a benchmark comparing with the facade)
+    /// is a real histogram with the same buckets, not a summary.
+    fn facade_builder(&self) -> Result<PrometheusBuilder, Error> {
+        let mut builder = PrometheusBuilder::new();
+        for catalog in self.catalogs() {
+            for (name, buckets) in catalog.buckets() {
+                builder = builder
+                    .set_buckets_for_metric(Matcher::Full(name.to_string()), buckets)
+                    .map_err(|e| Error::Server(format!("buckets of `{name}`: {e}")))?;
+            }
+        }
+        Ok(builder)
     }
 
     /// Binds the listen address; returns the listener and the bound address.
@@ -182,42 +311,92 @@ impl<C: MetricCatalog> Builder<C> {
     }
 }
 
-/// Catalog validation plus the recorder's own limits.
-fn validate<C: MetricCatalog>() -> Result<(), Error> {
-    let mut problems = catalog::validate::<C>().err().unwrap_or_default();
-    for metric in C::ALL {
-        let def = metric.def();
-        if def.labels.len() > MAX_LABELS {
-            problems.push(catalog::Problem {
-                metric: def.name.to_string(),
-                rule: "recorder-max-labels",
-                message: format!(
-                    "{} labels; the recorder supports at most {MAX_LABELS}",
-                    def.labels.len()
-                ),
-            });
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::InvalidCatalog(problems))
-    }
+/// One catalog a builder serves, whatever its type.
+trait Catalog: Send + Sync {
+    fn id(&self) -> TypeId;
+    fn name(&self) -> &'static str;
+    fn metric_names(&self) -> Vec<&'static str>;
+    /// Every family name the catalog exposes, with the metric exposing it.
+    fn exposed(&self) -> Vec<(String, &'static str)>;
+    /// Catalog validation plus the recorder's own limits.
+    fn problems(&self) -> Vec<catalog::Problem>;
+    fn buckets(&self) -> Vec<(&'static str, &'static [f64])>;
+    fn build(
+        &self,
+        panic_on_misuse: bool,
+        names: &[&'static str],
+        self_metrics: &Inner<SelfMetricId>,
+    ) -> Registered;
+    /// Puts this catalog's recorder of the set `shared` in the catalog's slot.
+    fn install(&self, shared: &Arc<Shared>) -> Result<(), Error>;
 }
 
-/// The `metrics`-facade exporter. Catalog histograms get their catalog buckets there
-/// too, so a catalog histogram that other code records through the facade (a library
-/// calling `metrics::histogram!`, or a benchmark comparing with the facade) is a real
-/// histogram with the same buckets, not a summary.
-fn facade_builder<C: MetricCatalog>() -> Result<PrometheusBuilder, Error> {
-    let mut builder = PrometheusBuilder::new();
-    for metric in C::ALL {
-        let def = metric.def();
-        if let Some(buckets) = def.buckets() {
-            builder = builder
-                .set_buckets_for_metric(Matcher::Full(def.name.to_string()), buckets)
-                .map_err(|e| Error::Server(format!("buckets of `{}`: {e}", def.name)))?;
-        }
+struct CatalogOf<D>(PhantomData<fn() -> D>);
+
+impl<D: MetricCatalog> Catalog for CatalogOf<D> {
+    fn id(&self) -> TypeId {
+        TypeId::of::<D>()
     }
-    Ok(builder)
+
+    fn name(&self) -> &'static str {
+        D::NAME
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        D::ALL.iter().map(|m| m.def().name).collect()
+    }
+
+    fn exposed(&self) -> Vec<(String, &'static str)> {
+        // A histogram's `_bucket`, `_sum` and `_count` cannot collide with another
+        // valid metric: validation reserves those suffixes.
+        D::ALL
+            .iter()
+            .map(|m| (m.def().name.to_string(), m.def().name))
+            .collect()
+    }
+
+    fn problems(&self) -> Vec<catalog::Problem> {
+        let mut problems = catalog::validate::<D>().err().unwrap_or_default();
+        for metric in D::ALL {
+            let def = metric.def();
+            if def.labels.len() > MAX_LABELS {
+                problems.push(catalog::Problem {
+                    metric: def.name.to_string(),
+                    rule: "recorder-max-labels",
+                    message: format!(
+                        "{} labels; the recorder supports at most {MAX_LABELS}",
+                        def.labels.len()
+                    ),
+                });
+            }
+        }
+        problems
+    }
+
+    fn buckets(&self) -> Vec<(&'static str, &'static [f64])> {
+        D::ALL
+            .iter()
+            .filter_map(|m| Some((m.def().name, m.def().buckets()?)))
+            .collect()
+    }
+
+    fn build(
+        &self,
+        panic_on_misuse: bool,
+        names: &[&'static str],
+        self_metrics: &Inner<SelfMetricId>,
+    ) -> Registered {
+        Registered::of(Arc::new(Inner::<D>::new(
+            panic_on_misuse,
+            names,
+            Some(self_metrics),
+        )))
+    }
+
+    fn install(&self, shared: &Arc<Shared>) -> Result<(), Error> {
+        let recorder = Recorder::<D>::in_set(shared).ok_or_else(|| {
+            Error::Server(format!("catalog `{}` was not built", D::NAME))
+        })?;
+        crate::global::set(recorder)
+    }
 }

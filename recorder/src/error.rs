@@ -5,9 +5,36 @@ use std::net::SocketAddr;
 /// Why a recorder could not be built or installed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The catalog breaks a naming rule or an invariant; every problem is listed.
-    #[error("invalid metric catalog:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
-    InvalidCatalog(Vec<catalog::Problem>),
+    /// A catalog breaks a naming rule or an invariant; every problem is listed.
+    #[error("invalid metric catalog `{catalog}`:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    InvalidCatalog {
+        /// The catalog's name (`MetricCatalog::NAME`).
+        catalog: &'static str,
+        /// Every problem found.
+        problems: Vec<catalog::Problem>,
+    },
+    /// The same catalog (or two catalogs of the same name) registered twice.
+    #[error(
+        "catalog `{catalog}` is registered twice (the recorder registers its own self-metrics catalog `recorder` itself): register each catalog once"
+    )]
+    DuplicateCatalog {
+        /// The catalog's name.
+        catalog: &'static str,
+    },
+    /// Two catalogs expose the same name: their series would mix in one family.
+    #[error(
+        "catalogs `{first}` and `{second}` both expose `{name}` (metric `{metric}` of `{second}`): rename one of them"
+    )]
+    NameCollision {
+        /// The exposed name both declare.
+        name: String,
+        /// The metric of the second catalog that exposes it.
+        metric: &'static str,
+        /// The catalog registered first.
+        first: &'static str,
+        /// The catalog registered second.
+        second: &'static str,
+    },
     /// The `/metrics` listener could not be started (bad address, port in use, ...).
     #[error("cannot serve /metrics on {address}: {reason}")]
     Listen {

@@ -1,7 +1,9 @@
 //! The process-wide recorder behind `recorder::inc` and friends.
+//!
+//! One recorder is installed per process; it serves several catalogs, and each catalog's
+//! `Recorder<C>` sits in that catalog's own [`catalog::Slot`], so the free functions find
+//! it with one load and one type check.
 
-use std::any::Any;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use catalog::MetricCatalog;
@@ -9,27 +11,36 @@ use catalog::MetricCatalog;
 use crate::error::Error;
 use crate::recorder::Recorder;
 
-/// The installed recorder, of whichever catalog type was installed.
-static GLOBAL: OnceLock<Box<dyn Any + Send + Sync>> = OnceLock::new();
+/// Set by the first install: one recorder per process.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 static NOT_INSTALLED_LOGGED: AtomicBool = AtomicBool::new(false);
 
-/// Installs `recorder` as the process-wide recorder; only once per process.
-pub(crate) fn set<C: MetricCatalog>(recorder: Recorder<C>) -> Result<(), Error> {
-    GLOBAL
-        .set(Box::new(recorder))
-        .map_err(|_| Error::AlreadyInstalled)
+/// Claims the process-wide install; `AlreadyInstalled` the second time.
+pub(crate) fn claim() -> Result<(), Error> {
+    if INSTALLED.swap(true, Ordering::AcqRel) {
+        Err(Error::AlreadyInstalled)
+    } else {
+        Ok(())
+    }
 }
 
 /// True once a recorder is installed.
 pub(crate) fn is_set() -> bool {
-    GLOBAL.get().is_some()
+    INSTALLED.load(Ordering::Acquire)
 }
 
-/// The installed recorder for catalog `C`; logs once and returns `None` when no recorder
-/// (or one of another catalog) is installed, so recording is then a no-op.
+/// Puts `recorder` in its catalog's slot.
+pub(crate) fn set<C: MetricCatalog>(recorder: Recorder<C>) -> Result<(), Error> {
+    C::slot()
+        .set(Box::new(recorder))
+        .map_err(|_| Error::AlreadyInstalled)
+}
+
+/// The installed recorder for catalog `C`; logs once and returns `None` when no
+/// installed recorder serves `C`, so recording is then a no-op.
 #[inline]
 pub(crate) fn get<C: MetricCatalog>() -> Option<&'static Recorder<C>> {
-    let recorder = GLOBAL
+    let recorder = C::slot()
         .get()
         .and_then(|any| any.downcast_ref::<Recorder<C>>());
     if recorder.is_none() {
@@ -42,8 +53,8 @@ pub(crate) fn get<C: MetricCatalog>() -> Option<&'static Recorder<C>> {
 fn not_installed<C: MetricCatalog>() {
     if !NOT_INSTALLED_LOGGED.swap(true, Ordering::Relaxed) {
         tracing::warn!(
-            catalog = std::any::type_name::<C>(),
-            "no recorder installed for this catalog: samples are discarded (call recorder::Builder::install at start-up)"
+            catalog = C::NAME,
+            "no installed recorder serves this catalog: samples are discarded (register it with recorder::Builder::with and call install at start-up)"
         );
     }
 }

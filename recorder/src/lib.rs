@@ -44,7 +44,13 @@
 //! touch: a new series with a value longer than [`MAX_LABEL_VALUE_BYTES`] is misuse
 //! (`wrong_labels`: dropped, counted, logged once with the value cut short). A
 //! caller-supplied `__overflow__` is recorded into the overflow series itself: it takes
-//! no slot of `max_series` and is not counted as a fold in `SERIES_OVERFLOW`.
+//! no slot of `max_series` and is not counted as a fold in `SelfMetric::SeriesOverflow`.
+//!
+//! Several catalogs, one process: [`Builder::with`] registers a library's catalog next
+//! to the service's, on the same `/metrics` and `/catalog`; the recorder's own
+//! self-metrics ([`SelfMetric`], counted for every catalog it serves) are registered by
+//! every recorder, so no catalog declares them. A catalog registered twice, or two
+//! catalogs exposing the same name, are a start-up [`Error`] naming both.
 
 mod builder;
 mod cells;
@@ -55,6 +61,7 @@ mod global;
 mod handles;
 mod histogram;
 mod recorder;
+mod self_metrics;
 mod series;
 mod server;
 
@@ -64,6 +71,7 @@ pub use exemplar::{MAX_EXEMPLAR_LABEL_CHARS, MAX_TRACE_ID_CHARS};
 pub use exposition::{Format, canonical_float, gzip};
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle, Timer};
 pub use recorder::{MAX_LABEL_VALUE_BYTES, Recorder};
+pub use self_metrics::{RECORDER, SelfLabel, SelfMetric, SelfMetricId, self_metric};
 
 use catalog::{CounterMetric, GaugeMetric, HistogramMetric};
 

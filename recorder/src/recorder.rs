@@ -8,9 +8,16 @@
 //! indexes a dense array of handles. Enumerated label combinations and
 //! unlabeled metrics are registered up front, so they are exposed at 0 from the first
 //! scrape. Misuse (label set or value not matching the catalog) panics when
-//! `panic_on_misuse` is set, and otherwise is counted in the catalog's
-//! `SAMPLES_DROPPED` self-metric and logged once per metric.
+//! `panic_on_misuse` is set, and otherwise is counted in the recorder's
+//! `SelfMetric::SamplesDropped` and logged once per metric.
+//!
+//! One recorder serves several catalogs: each has its own [`Recorder<C>`] storage
+//! (`Inner<C>`), and all of them share one `Shared` (the facade exporter, the render
+//! order, the listen address), so every `Recorder<C>` of a set renders the same
+//! `/metrics`: every catalog in registration order, the recorder's own self-metrics
+//! last, then the facade.
 
+use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,10 +34,11 @@ use crate::handles::{
     CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
 };
 use crate::histogram::AtomicHistogram;
+use crate::self_metrics::SelfMetricId;
 use crate::series::{MAX_LABELS, SeriesRef, SeriesTable, ValueIndex};
 
 /// Longest label value, in bytes, the recorder accepts. A new series with a longer
-/// value is dropped as misuse (`wrong_labels`): counted in `SAMPLES_DROPPED` and logged
+/// value is dropped as misuse (`wrong_labels`): counted in `SelfMetric::SamplesDropped` and logged
 /// once, or a panic with `panic_on_misuse`. Bounds scrape size and memory per series.
 pub const MAX_LABEL_VALUE_BYTES: usize = 256;
 
@@ -41,12 +49,14 @@ pub const MAX_LABEL_VALUE_BYTES: usize = 256;
 /// embedding without a global).
 pub struct Recorder<C: MetricCatalog> {
     inner: Arc<Inner<C>>,
+    shared: Arc<Shared>,
 }
 
 impl<C: MetricCatalog> Clone for Recorder<C> {
     fn clone(&self) -> Self {
         Recorder {
             inner: Arc::clone(&self.inner),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -55,23 +65,81 @@ impl<C: MetricCatalog> std::fmt::Debug for Recorder<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recorder")
             .field("catalog", &std::any::type_name::<C>())
-            .field("listen_address", &self.inner.listen_address)
+            .field("listen_address", &self.shared.listen_address)
             .field("panic_on_misuse", &self.inner.panic_on_misuse)
             .finish_non_exhaustive()
     }
 }
 
-struct Inner<C: MetricCatalog> {
-    /// The `metrics`-facade exporter: renders what other code records through
-    /// `metrics::counter!` and friends, after the catalog's series.
-    facade: PrometheusHandle,
+/// The storage of one catalog's series.
+pub(crate) struct Inner<C: MetricCatalog> {
     metrics: Box<[MetricState<C>]>,
     panic_on_misuse: bool,
+}
+
+/// What every catalog of one recorder shares: one `/metrics`, one facade.
+pub(crate) struct Shared {
+    /// The `metrics`-facade exporter: renders what other code records through
+    /// `metrics::counter!` and friends, after the catalogs' series.
+    facade: PrometheusHandle,
+    /// Every catalog, in render order (the self-metrics last).
+    catalogs: Vec<Registered>,
     /// Whether deprecated metrics marked hidden are rendered anyway.
     show_hidden: bool,
     listen_address: Option<SocketAddr>,
     /// Length of the last render: the next one reserves it up front (no regrowth).
     render_hint: AtomicUsize,
+}
+
+/// One catalog of a recorder, type-erased: rendered through `family`, found again by
+/// type through `any` (the same `Inner<C>`).
+#[derive(Clone)]
+pub(crate) struct Registered {
+    family: Arc<dyn Family>,
+    any: Arc<dyn Any + Send + Sync>,
+}
+
+impl Registered {
+    pub(crate) fn of<C: MetricCatalog>(inner: Arc<Inner<C>>) -> Self {
+        Registered {
+            family: Arc::clone(&inner) as Arc<dyn Family>,
+            any: inner,
+        }
+    }
+}
+
+/// A catalog's storage, whatever its catalog type.
+trait Family: Send + Sync {
+    /// Renders every (visible) metric of the catalog, in catalog order.
+    fn render_into(&self, writer: &mut Writer, show_hidden: bool);
+    /// The catalog as `/catalog` serves it.
+    fn export(&self) -> catalog_export::CatalogExport;
+}
+
+impl<C: MetricCatalog> Family for Inner<C> {
+    fn render_into(&self, writer: &mut Writer, show_hidden: bool) {
+        for state in self.metrics.iter() {
+            if state.def.is_hidden() && !show_hidden {
+                continue;
+            }
+            writer.family(state.def);
+            let mut render = |handle: &Handle| match handle {
+                Handle::Counter(cell) => writer.counter(cell),
+                Handle::Gauge(cell) => writer.gauge(cell),
+                Handle::Histogram(histogram) => writer.histogram(histogram),
+            };
+            match (&state.unlabeled, &state.dense) {
+                (Some(handle), _) => render(handle),
+                // Enumerated series in catalog order of their values.
+                (None, Some(dense)) => dense.iter().for_each(render),
+                (None, None) => state.table.for_each(render),
+            }
+        }
+    }
+
+    fn export(&self) -> catalog_export::CatalogExport {
+        catalog_export::CatalogExport::of::<C>()
+    }
 }
 
 /// Everything the recorder keeps for one catalog metric.
@@ -88,7 +156,7 @@ struct MetricState<C: MetricCatalog> {
     allowed: Box<[Option<ValueIndex>]>,
     /// Series admitted so far (overflow series excluded), for metrics with a free-form label.
     admitted: AtomicUsize,
-    /// `SAMPLES_DROPPED{metric=this}` per [`DropReason`], and `SERIES_OVERFLOW{metric=this}`.
+    /// `SamplesDropped{metric=this}` per [`DropReason`], and `SeriesOverflow{metric=this}`.
     /// `None` only while the self-metrics themselves are being set up.
     self_metrics: Option<SelfMetrics>,
     misuse_logged: Arc<AtomicBool>,
@@ -159,45 +227,58 @@ impl Op {
     }
 }
 
-impl<C: MetricCatalog> Recorder<C> {
-    /// Builds a recorder that registers every unlabeled metric and enumerated label
-    /// combination, and renders `facade` (the `metrics`-facade exporter) after them.
+/// The self-metric cells of each metric named in `names`, from the self catalog's states.
+fn self_cells(self_states: &[MetricState<SelfMetricId>], names: &[&str]) -> Vec<SelfMetrics> {
+    let counter = |metric: SelfMetricId, values: &[&str]| match self_states[metric.index()]
+        .table
+        .with(SeriesRef(values), Clone::clone)
+    {
+        Some(Handle::Counter(c)) => c,
+        // The self catalog is fixed: counters whose labels are all enumerated, every
+        // combination registered up front (`tests::self_metrics_are_enumerated_counters`).
+        _ => unreachable!("self-metrics are counters with enumerated labels"),
+    };
+    names
+        .iter()
+        .map(|name| SelfMetrics {
+            dropped: [
+                DropReason::WrongLabels,
+                DropReason::WrongKind,
+                DropReason::InvalidValue,
+            ]
+            .map(|reason| counter(SelfMetricId::SamplesDropped, &[name, reason.as_str()])),
+            overflow: counter(SelfMetricId::SeriesOverflow, &[name]),
+        })
+        .collect()
+}
+
+impl<C: MetricCatalog> Inner<C> {
+    /// The storage of catalog `C`: every unlabeled metric and enumerated label
+    /// combination registered. `catalog_metrics` is every metric name of the recorder
+    /// (the values of `CatalogMetric` labels); `self_states` the self catalog's storage,
+    /// `None` when `C` is the self catalog.
     pub(crate) fn new(
-        facade: PrometheusHandle,
         panic_on_misuse: bool,
-        show_hidden: bool,
-        listen_address: Option<SocketAddr>,
+        catalog_metrics: &[&'static str],
+        self_states: Option<&Inner<SelfMetricId>>,
     ) -> Self {
         let mut metrics: Vec<MetricState<C>> = C::ALL
             .iter()
-            .map(|metric| MetricState::new(*metric))
+            .map(|metric| MetricState::new(*metric, catalog_metrics))
             .collect();
-        // Self-metric handles come from the (already registered) self-metric tables.
-        let dropped_index = C::SAMPLES_DROPPED.index();
-        let overflow_index = C::SERIES_OVERFLOW.index();
-        let self_metrics: Vec<SelfMetrics> = C::ALL
-            .iter()
-            .map(|metric| {
-                let name = metric.def().name;
-                let counter = |index: usize, values: &[&str]| match metrics[index]
-                    .table
-                    .with(SeriesRef(values), Clone::clone)
-                {
-                    Some(Handle::Counter(c)) => c,
-                    _ => unreachable!("self-metrics are validated counters with enumerated labels"),
-                };
-                SelfMetrics {
-                    dropped: [
-                        DropReason::WrongLabels,
-                        DropReason::WrongKind,
-                        DropReason::InvalidValue,
-                    ]
-                    .map(|reason| counter(dropped_index, &[name, reason.as_str()])),
-                    overflow: counter(overflow_index, &[name]),
+        let names: Vec<&str> = C::ALL.iter().map(|m| m.def().name).collect();
+        let cells = match self_states {
+            Some(inner) => self_cells(&inner.metrics, &names),
+            None => {
+                // `C` is the self catalog: its own states hold the cells.
+                let own: &dyn Any = &metrics;
+                match own.downcast_ref::<Vec<MetricState<SelfMetricId>>>() {
+                    Some(states) => self_cells(states, &names),
+                    None => unreachable!("only the self catalog is built without self-metrics"),
                 }
-            })
-            .collect();
-        for (state, self_metrics) in metrics.iter_mut().zip(self_metrics) {
+            }
+        };
+        for (state, self_metrics) in metrics.iter_mut().zip(cells) {
             state.value_guard = Arc::new(ValueGuard {
                 metric_name: state.def.name,
                 dropped_invalid: Arc::clone(
@@ -208,16 +289,64 @@ impl<C: MetricCatalog> Recorder<C> {
             });
             state.self_metrics = Some(self_metrics);
         }
-        Recorder {
-            inner: Arc::new(Inner {
-                facade,
-                metrics: metrics.into_boxed_slice(),
-                panic_on_misuse,
-                show_hidden,
-                listen_address,
-                render_hint: AtomicUsize::new(0),
-            }),
+        Inner {
+            metrics: metrics.into_boxed_slice(),
+            panic_on_misuse,
         }
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(
+        facade: PrometheusHandle,
+        catalogs: Vec<Registered>,
+        show_hidden: bool,
+        listen_address: Option<SocketAddr>,
+    ) -> Self {
+        Shared {
+            facade,
+            catalogs,
+            show_hidden,
+            listen_address,
+            render_hint: AtomicUsize::new(0),
+        }
+    }
+
+    /// Every catalog as `/catalog` serves it.
+    pub(crate) fn export(&self) -> catalog_export::Export {
+        catalog_export::Export::new(self.catalogs.iter().map(|c| c.family.export()).collect())
+    }
+}
+
+impl<C: MetricCatalog> Recorder<C> {
+    /// The recorder of catalog `C` within the set `shared`.
+    pub(crate) fn from_parts(inner: Arc<Inner<C>>, shared: Arc<Shared>) -> Self {
+        Recorder { inner, shared }
+    }
+
+    /// The recorder of another catalog `D` this recorder serves (registered with
+    /// [`Builder::with`](crate::Builder::with)), sharing its `/metrics`; `None` when
+    /// `D` is not one of them.
+    pub fn catalog<D: MetricCatalog>(&self) -> Option<Recorder<D>> {
+        Recorder::<D>::in_set(&self.shared)
+    }
+
+    /// The recorder of catalog `C` within the set `shared`, if `C` is one of its catalogs.
+    pub(crate) fn in_set(shared: &Arc<Shared>) -> Option<Self> {
+        shared.catalogs.iter().find_map(|registered| {
+            let inner = Arc::clone(&registered.any).downcast::<Inner<C>>().ok()?;
+            Some(Recorder::from_parts(inner, Arc::clone(shared)))
+        })
+    }
+
+    /// The set this recorder belongs to.
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// Every catalog this recorder serves, as `/catalog` serves them.
+    pub fn export(&self) -> catalog_export::Export {
+        self.shared.export()
     }
 
     /// Adds one to a counter.
@@ -321,48 +450,38 @@ impl<C: MetricCatalog> Recorder<C> {
         }
     }
 
-    /// Renders every series in the Prometheus text format 0.0.4: every catalog metric
-    /// in catalog order, then anything recorded through the `metrics` facade.
+    /// Renders every series in the Prometheus text format 0.0.4: every catalog this
+    /// recorder serves (registration order, the self-metrics last; each in catalog
+    /// order), then anything recorded through the `metrics` facade.
     pub fn render(&self) -> String {
         self.render_as(Format::Text)
     }
 
     /// Renders every series in `format` (what `/metrics` serves, negotiated with
-    /// [`Format::negotiate`]): every catalog metric in catalog order, then anything
+    /// [`Format::negotiate`]): every catalog this recorder serves, then anything
     /// recorded through the `metrics` facade.
     pub fn render_as(&self, format: Format) -> String {
-        let hint = self.inner.render_hint.load(Ordering::Relaxed);
+        let shared = &*self.shared;
+        let hint = shared.render_hint.load(Ordering::Relaxed);
         let mut writer = Writer::new(format, hint + hint / 16);
-        for state in self.inner.metrics.iter() {
-            if state.def.is_hidden() && !self.inner.show_hidden {
-                continue;
-            }
-            writer.family(state.def);
-            let mut render = |handle: &Handle| match handle {
-                Handle::Counter(cell) => writer.counter(cell),
-                Handle::Gauge(cell) => writer.gauge(cell),
-                Handle::Histogram(histogram) => writer.histogram(histogram),
-            };
-            match (&state.unlabeled, &state.dense) {
-                (Some(handle), _) => render(handle),
-                // Enumerated series in catalog order of their values.
-                (None, Some(dense)) => dense.iter().for_each(render),
-                (None, None) => state.table.for_each(render),
-            }
+        for registered in &shared.catalogs {
+            registered
+                .family
+                .render_into(&mut writer, shared.show_hidden);
         }
-        let text = writer.finish(&self.inner.facade.render());
-        self.inner.render_hint.store(text.len(), Ordering::Relaxed);
+        let text = writer.finish(&shared.facade.render());
+        shared.render_hint.store(text.len(), Ordering::Relaxed);
         text
     }
 
     /// The address `/metrics` is served on, for an installed recorder.
     pub fn listen_address(&self) -> Option<SocketAddr> {
-        self.inner.listen_address
+        self.shared.listen_address
     }
 
     /// Runs the facade exporter's upkeep (drains buffered samples of its histograms).
     pub(crate) fn run_upkeep(&self) {
-        self.inner.facade.run_upkeep();
+        self.shared.facade.run_upkeep();
     }
 
     /// Number of series currently registered for `metric` (overflow series included).
@@ -621,14 +740,14 @@ impl<C: MetricCatalog> Recorder<C> {
 }
 
 impl<C: MetricCatalog> MetricState<C> {
-    fn new(metric: C) -> Self {
+    fn new(metric: C, catalog_metrics: &[&'static str]) -> Self {
         let def = metric.def();
         let allowed: Box<[Option<ValueIndex>]> = def
             .labels
             .iter()
             .map(|label| match label.def().values {
                 LabelValues::OneOf(values) => Some(values.to_vec()),
-                LabelValues::CatalogMetric => Some(C::ALL.iter().map(|m| m.def().name).collect()),
+                LabelValues::CatalogMetric => Some(catalog_metrics.to_vec()),
                 LabelValues::FreeForm => None,
             })
             .map(|values| values.map(ValueIndex::new))
@@ -651,7 +770,7 @@ impl<C: MetricCatalog> MetricState<C> {
             self_metrics: None,
             misuse_logged: Arc::new(AtomicBool::new(false)),
             overflow_logged: AtomicBool::new(false),
-            // Replaced once the self-metrics exist (see `Recorder::new`).
+            // Replaced once the self-metrics exist (see `Inner::new`).
             value_guard: Arc::new(ValueGuard {
                 metric_name: def.name,
                 dropped_invalid: Arc::new(CounterCell::new("".into())),

@@ -1,6 +1,6 @@
 //! The `/metrics` HTTP endpoint and the exporter's periodic upkeep.
 //!
-//! Two resources: `/metrics` and `/catalog`, the catalog as versioned JSON
+//! Two resources: `/metrics` and `/catalog`, every catalog served as versioned JSON
 //! (`catalog_export`, schema in `docs/catalog-schema.md`), rendered once when the server
 //! starts, so serving it never touches the recording path.
 //!
@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catalog::MetricCatalog;
-use catalog_export::{CatalogExport, Export};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
@@ -111,7 +110,7 @@ async fn serve<C: MetricCatalog>(
     let address = listener
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
-    let catalog = Bytes::from(Export::new(vec![CatalogExport::of::<C>()]).to_json());
+    let catalog = Bytes::from(recorder.export().to_json());
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // Connections refused since the last one accepted: a burst logs once.
     let mut refused_in_burst = 0u64;

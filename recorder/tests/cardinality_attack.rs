@@ -86,7 +86,7 @@ fn a_flood_of_label_values_stays_bounded_and_allocation_free() {
     assert!(exposed.contains(&overflow_line.as_str()), "{overflow_line}");
     let counted = format!(
         "{}{{metric=\"{}\"}} {folded}",
-        Metric::RecorderSeriesOverflow.def().name,
+        recorder::SelfMetric::SeriesOverflow.def().name,
         metric.def().name
     );
     assert!(text.lines().any(|l| l == counted), "{counted}");

@@ -185,7 +185,7 @@ fn a_caller_supplied_overflow_value_is_the_overflow_series_and_takes_no_slot() {
     // Only the real fold is counted as overflow.
     let folded = format!(
         "{}{{metric=\"{}\"}} 1\n",
-        Metric::RecorderSeriesOverflow.def().name,
+        recorder::SelfMetric::SeriesOverflow.def().name,
         metric.def().name
     );
     assert!(text.contains(&folded), "{text}");

@@ -422,11 +422,16 @@ fn the_catalog_is_served_as_versioned_json() {
     assert_eq!(response.header("content-type"), Some("application/json"));
     let body = String::from_utf8(response.body).expect("utf-8");
     let served = catalog_export::Export::from_json(&body).expect("a catalog export");
-    let expected =
-        catalog_export::Export::new(vec![catalog_export::CatalogExport::of::<MetricId>()]);
+    // The service's catalog, then the recorder's own self-metrics.
+    let expected = catalog_export::Export::new(vec![
+        catalog_export::CatalogExport::of::<MetricId>(),
+        catalog_export::CatalogExport::of::<recorder::SelfMetricId>(),
+    ]);
     assert_eq!(served, expected);
     assert_eq!(served.catalogs[0].name, "sms");
     assert_eq!(served.catalogs[0].crate_name, "catalog");
+    assert_eq!(served.catalogs[1].name, "recorder");
+    assert_eq!(served.catalogs[1].crate_name, "recorder");
 
     let response = request(address, "POST", "/catalog", &["content-length: 0"]);
     assert_eq!(response.status, 405);

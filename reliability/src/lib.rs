@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use catalog::{DashboardHints, DropReason, LabelValue, MetricName, Subsystem};
+use catalog::{DashboardHints, LabelValue, Subsystem};
 
 /// True when `RELIABILITY_FULL` is set: tests then run their full, slower sizes.
 pub fn full_size() -> bool {
@@ -50,10 +50,8 @@ pub struct Tenant<'a>(pub &'a str);
 /// A test catalog: one large counter plus the recorder's self-metrics.
 #[catalog::metrics(
     prefix = "rel_",
-    labels = [Tenant, MetricName, DropReason],
+    labels = [Tenant],
     subsystems = [LOAD],
-    samples_dropped = Dropped,
-    series_overflow = Overflow,
     label_enum = LoadLabel,
 )]
 pub enum Load {
@@ -63,12 +61,6 @@ pub enum Load {
         .max_series(LOAD_SERIES)
         .dashboard(DashboardHints::AUTO))]
     Requests,
-    /// Dropped samples.
-    #[metric(counter("rel_load_dropped_samples_total", &LOAD).labels::<(MetricName<'_>, DropReason)>())]
-    Dropped,
-    /// Samples folded into overflow series.
-    #[metric(counter("rel_load_overflow_samples_total", &LOAD).labels::<MetricName<'_>>())]
-    Overflow,
 }
 
 /// A free loopback port (bound, read, released; a small race is acceptable in tests).

@@ -85,7 +85,7 @@ fn promtool_checks_and_tests_every_generated_file() {
 /// bucket as the exposition wrote it (`le="1"` from older expositions), Prometheus 3
 /// normalises it to `le="1.0"`. The generated rule must match both.
 mod integral_threshold {
-    use catalog::{DropReason, MetricName, SloDef, Subsystem, Unit};
+    use catalog::{SloDef, Subsystem, Unit};
 
     pub const WORK: Subsystem = Subsystem {
         name: "work",
@@ -96,10 +96,8 @@ mod integral_threshold {
     /// One histogram with a latency SLO at 1 s, and the recorder's self-metrics.
     #[catalog::metrics(
         prefix = "int_",
-        labels = [MetricName, DropReason],
+        labels = [],
         subsystems = [WORK],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
     )]
     pub enum Int {
         /// Time per job.
@@ -107,12 +105,6 @@ mod integral_threshold {
             .unit(Unit::Seconds)
             .slos(&[SloDef::latency("work_latency", "99 % of jobs complete within 1 s", Int::Seconds.id(), 1.0, 0.99)]))]
         Seconds,
-        /// Samples dropped.
-        #[metric(counter("int_work_samples_dropped_total", &WORK).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Series folded.
-        #[metric(counter("int_work_series_overflow_total", &WORK).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 

@@ -1,10 +1,9 @@
-//! Metric invariants: labels and their bounds, success twins, dashboard hints and the
-//! recorder's self-metrics.
+//! Metric invariants: labels and their bounds, success twins and dashboard hints.
 
 use std::collections::BTreeSet;
 
 use crate::labels::{LabelKey, LabelValues, OVERFLOW_VALUE};
-use crate::model::{DropReason, MetricCatalog, MetricKind};
+use crate::model::{MetricCatalog, MetricKind};
 use crate::validate::naming::check_label_name;
 
 /// Success twin and dashboard hints of `metric`, against its own labels.
@@ -163,39 +162,6 @@ pub(super) fn check_labels<C: MetricCatalog>(
             def.name,
             "label-bound",
             "max_series only applies to metrics with a free-form label".to_string(),
-        );
-    }
-}
-
-pub(super) fn check_self_metrics<C: MetricCatalog>(
-    push: &mut impl FnMut(&str, &'static str, String),
-) {
-    let shape = |metric: C| -> Vec<LabelValues> {
-        metric.def().labels.iter().map(|l| l.def().values).collect()
-    };
-    let dropped = C::SAMPLES_DROPPED.def();
-    let expected = [
-        LabelValues::CatalogMetric,
-        LabelValues::OneOf(DropReason::VALUES),
-    ];
-    if dropped.kind != MetricKind::Counter || shape(C::SAMPLES_DROPPED) != expected {
-        push(
-            dropped.name,
-            "self-metric",
-            format!(
-                "SAMPLES_DROPPED must be a counter labelled (catalog metric, reason one of {:?})",
-                DropReason::VALUES
-            ),
-        );
-    }
-    let overflow = C::SERIES_OVERFLOW.def();
-    if overflow.kind != MetricKind::Counter
-        || shape(C::SERIES_OVERFLOW) != [LabelValues::CatalogMetric]
-    {
-        push(
-            overflow.name,
-            "self-metric",
-            "SERIES_OVERFLOW must be a counter labelled (catalog metric)".to_string(),
         );
     }
 }

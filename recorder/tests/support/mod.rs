@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use catalog::{
-    DashboardHints, DropReason, LabelValue, MetricCatalog, MetricName, Subsystem, TypedMetric, Unit,
+    DashboardHints, LabelValue, MetricCatalog, Subsystem, TypedMetric, Unit,
 };
 
 pub const JOBS: Subsystem = Subsystem {
@@ -42,10 +42,8 @@ pub const MAX_TENANT_SERIES: usize = 3;
 
 #[catalog::metrics(
     prefix = "tiny_",
-    labels = [Tenant, Outcome, Priority, MetricName, DropReason],
+    labels = [Tenant, Outcome, Priority],
     subsystems = [JOBS],
-    samples_dropped = Dropped,
-    series_overflow = Overflow,
     label_enum = TinyLabel,
 )]
 pub enum Tiny {
@@ -67,12 +65,6 @@ pub enum Tiny {
     /// Job run time.
     #[metric(histogram("tiny_jobs_duration_seconds", &JOBS, &[0.5, 1.0]).unit(Unit::Seconds))]
     Duration,
-    /// Dropped samples.
-    #[metric(counter("tiny_jobs_dropped_samples_total", &JOBS).labels::<(MetricName<'_>, DropReason)>())]
-    Dropped,
-    /// Overflowed samples.
-    #[metric(counter("tiny_jobs_overflow_samples_total", &JOBS).labels::<MetricName<'_>>())]
-    Overflow,
 }
 
 /// A recorder of the tiny catalog that counts misuse instead of panicking.
@@ -88,7 +80,7 @@ pub fn dropped<M: TypedMetric>(text: &str, metric: M, reason: &str) -> f64 {
     let _ = metric;
     let series = format!(
         "{}{{metric=\"{}\",reason=\"{reason}\"}}",
-        M::Catalog::SAMPLES_DROPPED.def().name,
+        recorder::SelfMetric::SamplesDropped.def().name,
         M::ID.def().name
     );
     sample(text, &series).unwrap_or_else(|| panic!("{series} not in:\n{text}"))
@@ -112,10 +104,8 @@ pub mod bad {
 
     #[catalog::metrics(
         prefix = "bad_",
-        labels = [MetricName, DropReason],
+        labels = [],
         subsystems = [BAD],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
     )]
     pub enum Bad {
         /// Requests.
@@ -124,12 +114,6 @@ pub mod bad {
         /// Latency.
         #[metric(histogram("bad_latency_ms", &BAD, &[1.0]).unit(Unit::Seconds))]
         Latency,
-        /// Dropped.
-        #[metric(counter("bad_dropped_total", &BAD).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Overflow.
-        #[metric(counter("bad_overflow_total", &BAD).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 
