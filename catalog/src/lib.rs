@@ -11,7 +11,7 @@
 //!   service declares its own catalog with them and uses `recorder` and the generators
 //!   with none of the SMS metrics.
 //! - **The SMS instance** ([`sms`], re-exported at the root): [`Metric`], its label
-//!   types ([`SourceId`], [`SourceErrorType`], [`StorageErrorType`]), subsystems, SLOs
+//!   types ([`SourceId`], [`SourceErrorType`]), subsystems, SLOs
 //!   and runbook.
 //!
 //! Each metric is one item: a variant of the enum under `#[catalog::metrics]`, whose doc
@@ -113,11 +113,10 @@ pub use model::{
     CustomQuery, DashboardHints, Deprecation, DropReason, MetricCatalog, MetricDef, MetricKind,
     MetricName, PanelHint, Stability, Subsystem, Unit,
 };
-pub use sms::{
-    GATEWAY, INGEST_LOG, Label, Metric, MetricId, RUNBOOK_BASE, SOURCES, SourceErrorType,
-    SourceId, StorageErrorType, metric,
-};
 pub use slot::Slot;
+pub use sms::{
+    GATEWAY, Label, Metric, MetricId, RUNBOOK_BASE, SOURCES, SourceErrorType, SourceId, metric,
+};
 pub use template::{Placeholder, TemplatePart, ValueFormat, template_placeholders};
 pub use typed::{CounterMetric, GaugeMetric, HistogramMetric, TypedMetric};
 pub use validate::{Problem, check_buckets, check_label_name, check_metric_name, validate};

@@ -1,9 +1,9 @@
 //! The SMS ingest pipeline's catalog: every metric it records, each declared once.
 //!
 //! Flow: sources are polled over HTTP for envelopes -> the gateway deduplicates them and
-//! writes each to a content-addressed store (CAS) -> the ingest log appends a record per
-//! envelope and rotates files. The recorder's self-metrics
-//! are the recorder's own catalog (`recorder::SelfMetric`).
+//! hands each new one to the storage layer. The storage layer (content-addressed store
+//! and ingest log) is the library crate `sms-storage`, with a catalog of its own; the
+//! recorder's self-metrics are the recorder's own catalog (`recorder::SelfMetric`).
 //!
 //! A metric is one variant: its doc comment is the HELP text, its `#[metric(...)]` the
 //! rest (see [`metrics`](macro@crate::metrics)).
@@ -11,9 +11,7 @@
 use crate::alerting::{
     AlertDef, Comparison::Above, Comparison::Below, Severity, Signal, SloDef, minutes,
 };
-use crate::model::{
-    CustomQuery, DashboardHints, PanelHint, Stability, Subsystem, Unit,
-};
+use crate::model::{CustomQuery, DashboardHints, Stability, Subsystem, Unit};
 
 /// Sources: remote systems polled over HTTP for SMS envelopes.
 pub const SOURCES: Subsystem = Subsystem {
@@ -22,18 +20,11 @@ pub const SOURCES: Subsystem = Subsystem {
     description: "Polls remote sources over HTTP for batches of SMS envelopes.",
 };
 
-/// Gateway: deduplication and the content-addressed store.
+/// Gateway: deduplication.
 pub const GATEWAY: Subsystem = Subsystem {
     name: "gateway",
     title: "Gateway",
-    description: "Deduplicates envelopes and writes each new one to the content-addressed store.",
-};
-
-/// Ingest log: the append-only log of accepted envelopes.
-pub const INGEST_LOG: Subsystem = Subsystem {
-    name: "ingest_log",
-    title: "Ingest log",
-    description: "Appends one record per accepted envelope to a rotating, fsynced log file.",
+    description: "Deduplicates envelopes and hands each new one to the storage layer.",
 };
 
 /// Where the on-call runbooks live (generated, one page per alert): relative to the
@@ -61,23 +52,8 @@ pub enum SourceErrorType {
     Malformed,
 }
 
-/// Kind of storage failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, crate::LabelValue)]
-#[label(name = "error_type")]
-pub enum StorageErrorType {
-    /// No space left on the device.
-    DiskFull,
-    /// The file system is read-only.
-    ReadOnly,
-    /// Any other I/O error.
-    Io,
-}
-
 /// Buckets for calls to remote sources: 100 ms to 10 s.
 const SOURCE_LATENCY_BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 2.5, 5.0, 10.0];
-/// Buckets for local disk operations: 100 µs to 250 ms.
-const DISK_LATENCY_BUCKETS: &[f64] =
-    &[0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.25];
 /// Series bound for metrics split by `source_id`.
 const MAX_SOURCE_SERIES: usize = 100;
 
@@ -88,8 +64,8 @@ const BY_SOURCE: DashboardHints<MetricId> = DashboardHints::AUTO.split_by(&[Labe
 /// Every metric of the SMS ingest pipeline.
 #[crate::metrics(
     prefix = "sms_",
-    labels = [SourceId, SourceErrorType, StorageErrorType],
-    subsystems = [SOURCES, GATEWAY, INGEST_LOG],
+    labels = [SourceId, SourceErrorType],
+    subsystems = [SOURCES, GATEWAY],
     runbook_base = RUNBOOK_BASE,
 )]
 pub enum Metric {
@@ -186,70 +162,4 @@ pub enum Metric {
             .summary("More than 1000 envelopes wait for the gateway.")
             .description("{{ $labels.job }} has {{ $value }} envelopes queued for the gateway.")]).stability(Stability::Stable))]
     GatewayQueueDepth,
-    /// Envelopes written to the content-addressed store.
-    #[metric(counter("sms_gateway_cas_writes_success_total", &GATEWAY).stability(Stability::Stable))]
-    GatewayCasWritesSuccess,
-    /// Writes to the content-addressed store that failed, by kind of failure.
-    #[metric(counter("sms_gateway_cas_writes_error_total", &GATEWAY)
-        .labels::<StorageErrorType>()
-        .success_twin(Metric::GatewayCasWritesSuccess)
-        .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
-        .alerts(&[Alert::new("SmsGatewayCasWritesFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.01)
-            .for_duration(minutes(5))
-            .severity(Severity::Critical)
-            .summary("More than 1 % of writes to the content-addressed store fail: envelopes are lost.")
-            .description("{{ $labels.job }} failed {{ $value | humanizePercentage }} of its CAS writes over 5 minutes.")])
-        .slos(&[SloDef::availability("gateway_cas_writes_availability", "99.9 % of envelope writes to the content-addressed store succeed", Metric::GatewayCasWritesError.id(), 0.999)]).stability(Stability::Stable))]
-    GatewayCasWritesError,
-    /// Time to write one envelope to the content-addressed store, fsync included.
-    #[metric(histogram("sms_gateway_cas_write_duration_seconds", &GATEWAY, DISK_LATENCY_BUCKETS)
-        .unit(Unit::Seconds)
-        .alerts(&[Alert::new("SmsGatewayCasWritesSlow", Signal::Quantile { quantile: 0.99, window: minutes(5) }, Above, 0.1)
-            .for_duration(minutes(15))
-            .summary("The 99th percentile CAS write latency is above 100 ms: the disk is saturated.")
-            .description("{{ $labels.job }}: p99 CAS write latency {{ $value | humanizeDuration }} over 5 minutes.")]).stability(Stability::Stable))]
-    GatewayCasWriteDuration,
-    /// Bytes written to the content-addressed store.
-    #[metric(counter("sms_gateway_cas_written_bytes_total", &GATEWAY).unit(Unit::Bytes).stability(Stability::Stable))]
-    GatewayCasWrittenBytes,
-    // Ingest log
-    /// Records appended to the ingest log.
-    #[metric(counter("sms_ingest_log_writes_success_total", &INGEST_LOG).stability(Stability::Stable))]
-    IngestLogWritesSuccess,
-    /// Appends to the ingest log that failed, by kind of failure.
-    #[metric(counter("sms_ingest_log_writes_error_total", &INGEST_LOG)
-        .labels::<StorageErrorType>()
-        .success_twin(Metric::IngestLogWritesSuccess)
-        .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
-        .alerts(&[Alert::new("SmsIngestLogWritesFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.01)
-            .for_duration(minutes(5))
-            .severity(Severity::Critical)
-            .summary("More than 1 % of ingest log appends fail: accepted envelopes are not logged.")
-            .description("{{ $labels.job }} failed {{ $value | humanizePercentage }} of its ingest log appends over 5 minutes.")])
-        .slos(&[SloDef::availability("ingest_log_writes_availability", "99.9 % of ingest log appends succeed", Metric::IngestLogWritesError.id(), 0.999)]).stability(Stability::Stable))]
-    IngestLogWritesError,
-    /// Size of the ingest log file currently appended to.
-    #[metric(gauge("sms_ingest_log_current_file_size_bytes", &INGEST_LOG)
-        .unit(Unit::Bytes)
-        .alerts(&[Alert::new("SmsIngestLogNotRotating", Signal::Value, Above, 1_073_741_824.0)
-            .for_duration(minutes(15))
-            .summary("The current ingest log file is larger than 1 GiB: rotation is not happening.")
-            .description("{{ $labels.job }}: the current ingest log file holds {{ $value | humanize }}B.")]).stability(Stability::Stable))]
-    IngestLogCurrentFileSize,
-    /// Ingest log files closed and replaced by a new one.
-    #[metric(counter("sms_ingest_log_rotations_total", &INGEST_LOG)
-        .dashboard(DashboardHints::AUTO.panel(PanelHint::Stat)).stability(Stability::Stable))]
-    IngestLogRotations,
-    /// Time to fsync the ingest log after a batch of appends.
-    #[metric(histogram("sms_ingest_log_fsync_duration_seconds", &INGEST_LOG, DISK_LATENCY_BUCKETS)
-        .unit(Unit::Seconds)
-        .alerts(&[Alert::new("SmsIngestLogFsyncSlow", Signal::Quantile { quantile: 0.99, window: minutes(5) }, Above, 0.025)
-            .for_duration(minutes(15))
-            .summary("The 99th percentile ingest log fsync latency is above 25 ms.")
-            .description("{{ $labels.job }}: p99 fsync latency {{ $value | humanizeDuration }} over 5 minutes.")])
-        .slos(&[SloDef::latency("ingest_log_fsync_latency", "99 % of ingest log fsyncs complete within 25 ms", Metric::IngestLogFsyncDuration.id(), 0.025, 0.99)]).stability(Stability::Stable))]
-    IngestLogFsyncDuration,
-    /// Bytes appended to the ingest log.
-    #[metric(counter("sms_ingest_log_written_bytes_total", &INGEST_LOG).unit(Unit::Bytes).stability(Stability::Stable))]
-    IngestLogWrittenBytes,
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use catalog::{
-    AlertDef, Comparison, LabelValue, MetricCatalog, MetricId, Severity,
-    Signal, SloDef, Subsystem, Unit, minutes, validate,
+    AlertDef, Comparison, LabelValue, MetricCatalog, MetricId, Severity, Signal, SloDef, Subsystem,
+    Unit, minutes, validate,
 };
 
 const TINY: Subsystem = Subsystem {

@@ -240,9 +240,10 @@ pub fn build<C: MetricCatalog>() -> Result<Generated, Error> {
                 title: format!("{name} {}", subsystem.title.to_lowercase()),
                 description: format!(
                     "{} Every alert's signal with its threshold, then every metric. Generated \
-                     from the metric catalog by `cargo xtask dashboards`: change the catalog, \
-                     not this dashboard.",
-                    subsystem.description
+                     from {} by `cargo xtask dashboards`: change the catalog, not this \
+                     dashboard.",
+                    subsystem.description,
+                    origin::<C>()
                 ),
                 rows,
             });
@@ -273,12 +274,14 @@ pub fn build<C: MetricCatalog>() -> Result<Generated, Error> {
     specs.insert(
         0,
         DashboardSpec {
-            uid: format!("{}-overview", slug::<C>()),
-            title: format!("{name} overview"),
+            uid: format!("{}-overview", C::NAME.replace('_', "-")),
+            title: format!("{} overview", catalog_title::<C>()),
             description: format!(
-                "The {name} service at a glance: alerts firing now, golden signals per \
-                 subsystem, SLO status; each panel opens its subsystem's dashboard. Generated \
-                 from the metric catalog by `cargo xtask dashboards`."
+                "The {} at a glance: alerts firing now, golden signals per subsystem, SLO \
+                 status; each panel opens its subsystem's dashboard. Generated from {} by \
+                 `cargo xtask dashboards`.",
+                catalog_title::<C>(),
+                origin::<C>()
             ),
             rows: overview_rows,
         },
@@ -343,6 +346,21 @@ fn slug<C: MetricCatalog>() -> String {
         .replace('_', "-")
 }
 
+/// `metric catalog `storage` (crate `sms-storage`)`: where a dashboard comes from.
+fn origin<C: MetricCatalog>() -> String {
+    format!("metric catalog `{}` (crate `{}`)", C::NAME, C::CRATE)
+}
+
+/// `SMS` for catalog `sms`, `SMS storage` for catalog `storage` of prefix `sms_`.
+fn catalog_title<C: MetricCatalog>() -> String {
+    let name = short_name::<C>();
+    if C::NAME == slug::<C>() {
+        name
+    } else {
+        format!("{name} {}", C::NAME.replace('_', " "))
+    }
+}
+
 /// `SMS` for prefix `sms_`: the catalog's name in titles.
 fn short_name<C: MetricCatalog>() -> String {
     C::PREFIX
@@ -403,7 +421,13 @@ fn assemble<C: MetricCatalog>(
         uid: spec.uid.clone(),
         title: spec.title.clone(),
         description: spec.description.clone(),
-        tags: vec!["generated".to_string(), slug.clone()],
+        // The prefix's tag joins every dashboard of the service; the catalog's says
+        // where this one comes from.
+        tags: vec![
+            "generated".to_string(),
+            slug.clone(),
+            format!("catalog:{}", C::NAME),
+        ],
         timezone: "browser".to_string(),
         editable: false,
         graph_tooltip: 1,

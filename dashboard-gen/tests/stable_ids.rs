@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use catalog::{
-    AlertDef, Comparison, DashboardHints, LabelValue, MetricCatalog,
-    Signal, Subsystem, Unit, minutes,
+    AlertDef, Comparison, DashboardHints, LabelValue, MetricCatalog, Signal, Subsystem, Unit,
+    minutes,
 };
 use dashboard_gen::model::Dashboard;
 

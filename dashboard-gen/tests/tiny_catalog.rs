@@ -2,9 +2,7 @@
 //! own names, so literals are fine) gets its own dashboards, and a bad custom query in a
 //! catalog fails generation naming the metric and the problem.
 
-use catalog::{
-    CustomQuery, DashboardHints, LabelValue, MetricCatalog, Subsystem, Unit,
-};
+use catalog::{CustomQuery, DashboardHints, LabelValue, MetricCatalog, Subsystem, Unit};
 use dashboard_gen::{Error, build, generate, lint, render};
 
 const WORK: Subsystem = Subsystem {

@@ -11,20 +11,27 @@
 //! 4. [`ingest_log`]: appends one checksummed record per accepted envelope, fsyncs per
 //!    batch and rotates by size.
 //!
-//! [`storage`] maps I/O errors to the catalog's storage error types and injects storage
-//! faults; [`faults`] schedules injected faults so that every error type shows up within
-//! seconds at default settings. The `pipeline-demo` binary wires it all together and
-//! serves `/metrics`; the library exists so tests can read back what the binary wrote
-//! (e.g. [`ingest_log::read_dir`]).
+//! The storage layer ([`cas`], [`ingest_log`], [`envelope`], [`storage`] for the error
+//! types, [`faults`] for the fault plans) is the library crate `sms-storage`, with its own
+//! catalog; it is re-exported here under its old paths. The demo serves both catalogs
+//! ([`recorder_builder`]). The `pipeline-demo` binary wires it all together and serves
+//! `/metrics`; the library exists so tests can read back what the binary wrote (e.g.
+//! [`ingest_log::read_dir`]).
 
 #![deny(missing_docs)]
 
-pub mod cas;
 pub mod dedup;
-pub mod envelope;
-pub mod faults;
 pub mod gateway;
-pub mod ingest_log;
 pub mod queue;
 pub mod sources;
-pub mod storage;
+
+pub use sms_storage::errors as storage;
+pub use sms_storage::{cas, envelope, faults, ingest_log};
+
+/// The recorder the demo installs: the SMS catalog, then the storage layer's (the
+/// recorder adds its own self-metrics last). `cargo xtask` generates the artifacts of
+/// the same list (`xtask/src/catalogs.rs`); the e2e compares each instance's `/catalog`
+/// with the committed export, so the two cannot drift apart unnoticed.
+pub fn recorder_builder() -> recorder::Builder<catalog::MetricId> {
+    recorder::Builder::<catalog::MetricId>::new().with::<sms_storage::StorageMetricId>()
+}

@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use catalog::MetricId;
 use clap::Parser as _;
 use pipeline_demo::cas::Cas;
 use pipeline_demo::faults::{FaultPlan, Schedule};
@@ -73,7 +72,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // Handle signals before anything is visible from outside.
     let mut signals = Signals::new()?;
-    let recorder = recorder::Builder::<MetricId>::new()
+    let recorder = pipeline_demo::recorder_builder()
         .listen(cli.listen)
         .install()
         .map_err(|error| match error {

@@ -14,6 +14,7 @@ mod support;
 use catalog::{LabelKey, MetricCatalog, MetricId, MetricKind};
 use pipeline_demo::envelope::ContentHash;
 use pipeline_demo::ingest_log::{self, LogRecord, Tail};
+use sms_storage::{StorageErrorType, StorageMetricId};
 use support::Demo;
 
 /// Label names and values of a sample, in exposition order.
@@ -71,7 +72,7 @@ fn parse_labels(text: &str) -> LabelPairs {
 
 /// Per metric, the names its samples carry: the metric's own for counters and gauges,
 /// `_bucket`, `_sum` and `_count` for histograms.
-fn sample_names(metric: MetricId) -> Vec<String> {
+fn sample_names<C: MetricCatalog>(metric: C) -> Vec<String> {
     let name = metric.def().name;
     match metric.def().kind {
         MetricKind::Histogram { .. } => ["_bucket", "_sum", "_count"]
@@ -82,30 +83,45 @@ fn sample_names(metric: MetricId) -> Vec<String> {
 }
 
 /// True when `metric` is recorded by the demo (not a self-metric of the recorder).
-fn recorded_by_demo(metric: MetricId) -> bool {
+fn recorded_by_demo<C: MetricCatalog>(metric: C) -> bool {
     metric.def().unused.is_none()
 }
 
 /// Metrics with a non-zero sample in `text`: counters and gauges with a non-zero value,
 /// histograms with a non-zero `_count`.
-fn non_zero(text: &str) -> HashSet<MetricId> {
+fn non_zero<C: MetricCatalog>(text: &str) -> HashSet<&'static str> {
     let samples = parse_samples(text);
-    MetricId::ALL
+    C::ALL
         .iter()
-        .copied()
-        .filter(|metric| {
-            let def = metric.def();
+        .map(|metric| metric.def())
+        .filter(|def| {
             let wanted = match def.kind {
                 MetricKind::Histogram { .. } => format!("{}_count", def.name),
                 MetricKind::Counter | MetricKind::Gauge => def.name.to_string(),
             };
             samples.iter().any(|s| s.name == wanted && s.value != 0.0)
         })
+        .map(|def| def.name)
         .collect()
 }
 
+/// Every metric of catalog `C` is exposed as declared; those the demo records were
+/// non-zero at some scrape.
+fn check_catalog<C: MetricCatalog>(last: &str, seen_non_zero: &HashSet<&str>, output: &str) {
+    for metric in C::ALL {
+        check_metric(last, *metric);
+        if recorded_by_demo(*metric) {
+            assert!(
+                seen_non_zero.contains(metric.def().name),
+                "{} was never non-zero in 10 s; output:\n{output}",
+                metric.def().name
+            );
+        }
+    }
+}
+
 /// Everything the catalog says about `metric` holds in `text`.
-fn check_metric(text: &str, metric: MetricId) {
+fn check_metric<C: MetricCatalog>(text: &str, metric: C) {
     let def = metric.def();
     let name = def.name;
     assert!(
@@ -228,47 +244,40 @@ fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
     let mut last = String::new();
     while demo.started.elapsed() < Duration::from_secs(10) {
         if let Some(text) = demo.scrape() {
-            seen_non_zero.extend(non_zero(&text));
+            seen_non_zero.extend(non_zero::<MetricId>(&text));
+            seen_non_zero.extend(non_zero::<StorageMetricId>(&text));
             last = text;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let output = demo.output();
-    for metric in MetricId::ALL {
-        check_metric(&last, *metric);
-        if recorded_by_demo(*metric) {
-            assert!(
-                seen_non_zero.contains(metric),
-                "{} was never non-zero in 10 s; output:\n{output}",
-                metric.def().name
-            );
-        }
-    }
+    check_catalog::<MetricId>(&last, &seen_non_zero, &output);
+    check_catalog::<StorageMetricId>(&last, &seen_non_zero, &output);
+    check_catalog::<recorder::SelfMetricId>(&last, &seen_non_zero, &output);
     // Every error type of every error counter got data.
     for (metric, types) in [
         (
-            MetricId::SourcesRequestsError,
+            MetricId::SourcesRequestsError.def().name,
             catalog::SourceErrorType::VALUES,
         ),
         (
-            MetricId::GatewayCasWritesError,
-            catalog::StorageErrorType::VALUES,
+            StorageMetricId::GatewayCasWritesError.def().name,
+            StorageErrorType::VALUES,
         ),
         (
-            MetricId::IngestLogWritesError,
-            catalog::StorageErrorType::VALUES,
+            StorageMetricId::IngestLogWritesError.def().name,
+            StorageErrorType::VALUES,
         ),
     ] {
         let samples = parse_samples(&last);
         for error_type in types {
             assert!(
-                samples.iter().any(|s| s.name == metric.def().name
+                samples.iter().any(|s| s.name == metric
                     && s.value > 0.0
                     && s.labels
                         .iter()
                         .any(|(n, v)| n == "error_type" && v == error_type)),
-                "{} has no {error_type} error",
-                metric.def().name
+                "{metric} has no {error_type} error"
             );
         }
     }

@@ -14,12 +14,13 @@ use std::time::Duration;
 
 mod support;
 
-use catalog::MetricId;
+use catalog::{MetricCatalog, MetricId};
 use pipeline_demo::ingest_log::{self, Tail};
+use sms_storage::StorageMetricId;
 use support::Demo;
 
 /// Sum of the samples of `metric` whose labels contain `labels` (e.g. `error_type="io"`).
-fn total(text: &str, metric: MetricId, labels: &str) -> f64 {
+fn total<C: MetricCatalog>(text: &str, metric: C, labels: &str) -> f64 {
     let name = metric.def().name;
     text.lines()
         .filter(|line| {
@@ -63,8 +64,8 @@ fn a_read_only_data_dir_is_counted_as_read_only_and_recovered_from() {
     let before = demo.scrape_for(Duration::from_secs(2));
     let read_only = "error_type=\"read_only\"";
     let errors = |text: &str| {
-        total(text, MetricId::GatewayCasWritesError, read_only)
-            + total(text, MetricId::IngestLogWritesError, read_only)
+        total(text, StorageMetricId::GatewayCasWritesError, read_only)
+            + total(text, StorageMetricId::IngestLogWritesError, read_only)
     };
     assert_eq!(errors(&before), 0.0, "no fault yet");
     let guard = Immutable(demo.data());
@@ -76,7 +77,7 @@ fn a_read_only_data_dir_is_counted_as_read_only_and_recovered_from() {
     let counted = errors(&during);
     assert!(counted > 0.0, "read-only errors not counted:\n{during}");
     drop(guard);
-    let written = |text: &str| total(text, MetricId::IngestLogWritesSuccess, "");
+    let written = |text: &str| total(text, StorageMetricId::IngestLogWritesSuccess, "");
     let cleared = demo.scrape_for(Duration::from_secs(1));
     let after = demo.scrape_for(Duration::from_secs(3));
     assert!(

@@ -394,9 +394,8 @@ impl<D: MetricCatalog> Catalog for CatalogOf<D> {
     }
 
     fn install(&self, shared: &Arc<Shared>) -> Result<(), Error> {
-        let recorder = Recorder::<D>::in_set(shared).ok_or_else(|| {
-            Error::Server(format!("catalog `{}` was not built", D::NAME))
-        })?;
+        let recorder = Recorder::<D>::in_set(shared)
+            .ok_or_else(|| Error::Server(format!("catalog `{}` was not built", D::NAME)))?;
         crate::global::set(recorder)
     }
 }

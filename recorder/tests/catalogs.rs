@@ -65,8 +65,15 @@ fn one_render_holds_every_catalog_then_the_self_metrics() {
     lib.add(Lib::Writes, (), 3);
     lib.observe(Lib::WriteTime, (), 0.5);
     let text = tiny.render();
-    assert_eq!(text, lib.render(), "every recorder of the set renders the same");
-    assert!(text.contains("tiny_jobs_run_total{outcome=\"ok\"} 1\n"), "{text}");
+    assert_eq!(
+        text,
+        lib.render(),
+        "every recorder of the set renders the same"
+    );
+    assert!(
+        text.contains("tiny_jobs_run_total{outcome=\"ok\"} 1\n"),
+        "{text}"
+    );
     assert!(text.contains("lib_store_writes_total 3\n"), "{text}");
     assert!(text.contains("lib_store_write_seconds_count 1\n"), "{text}");
     let position = |name: &str| {
@@ -95,7 +102,9 @@ fn self_metrics_count_misuse_of_every_catalog() {
     let dropped = recorder::SelfMetric::SamplesDropped.def().name;
     for name in [Lib::Writes.def().name, Tiny::Queued.def().name, dropped] {
         assert!(
-            text.contains(&format!("{dropped}{{metric=\"{name}\",reason=\"wrong_kind\"}} 0\n")),
+            text.contains(&format!(
+                "{dropped}{{metric=\"{name}\",reason=\"wrong_kind\"}} 0\n"
+            )),
             "{name}: {text}"
         );
     }
@@ -120,21 +129,32 @@ fn a_catalog_registered_twice_is_refused() {
         matches!(error, recorder::Error::DuplicateCatalog { catalog: "lib" }),
         "{error:?}"
     );
-    assert!(error.to_string().contains("`lib` is registered twice"), "{error}");
+    assert!(
+        error.to_string().contains("`lib` is registered twice"),
+        "{error}"
+    );
     // The self-metrics are registered by the recorder: registering them is a duplicate.
     let error = recorder::Builder::<TinyId>::new()
         .with::<recorder::SelfMetricId>()
         .build()
         .unwrap_err();
     assert!(
-        matches!(error, recorder::Error::DuplicateCatalog { catalog: "recorder" }),
+        matches!(
+            error,
+            recorder::Error::DuplicateCatalog {
+                catalog: "recorder"
+            }
+        ),
         "{error:?}"
     );
     let error = recorder::Builder::<TinyId>::new()
         .with::<TinyId>()
         .build()
         .unwrap_err();
-    assert!(matches!(error, recorder::Error::DuplicateCatalog { catalog: "tiny" }));
+    assert!(matches!(
+        error,
+        recorder::Error::DuplicateCatalog { catalog: "tiny" }
+    ));
 }
 
 #[test]
@@ -169,7 +189,11 @@ fn an_invalid_library_catalog_is_refused_naming_it() {
         matches!(&error, recorder::Error::InvalidCatalog { catalog: "bad", problems } if !problems.is_empty()),
         "{error:?}"
     );
-    assert!(error.to_string().starts_with("invalid metric catalog `bad`"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("invalid metric catalog `bad`")
+    );
 }
 
 /// The only test of this binary that installs: the free functions reach every catalog.
@@ -183,7 +207,10 @@ fn installed_free_functions_reach_every_catalog() {
     recorder::inc(Tiny::Run, Outcome::Failed);
     recorder::add(Lib::Writes, (), 2);
     let text = tiny.render();
-    assert!(text.contains("tiny_jobs_run_total{outcome=\"failed\"} 1\n"), "{text}");
+    assert!(
+        text.contains("tiny_jobs_run_total{outcome=\"failed\"} 1\n"),
+        "{text}"
+    );
     assert!(text.contains("lib_store_writes_total 2\n"), "{text}");
     assert_eq!(<LibId as MetricCatalog>::NAME, "lib");
     let again = recorder::Builder::<ClashId>::new()

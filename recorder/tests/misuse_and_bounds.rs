@@ -83,7 +83,10 @@ fn series_past_the_bound_fold_into_one_overflow_series_per_enumerated_value() {
     assert_eq!(overflow("ok"), Some(49.0 - 1.0));
     assert_eq!(overflow("failed"), Some(49.0));
     assert_eq!(recorder.series_count(metric), MAX_TENANT_SERIES + 2);
-    let folded = format!("{}{{metric=\"{name}\"}}", recorder::SelfMetric::SeriesOverflow.def().name);
+    let folded = format!(
+        "{}{{metric=\"{name}\"}}",
+        recorder::SelfMetric::SeriesOverflow.def().name
+    );
     assert_eq!(sample(&text, &folded), Some(97.0));
     // Admitted series keep counting after the bound is reached.
     recorder.inc(metric, (Tenant("tenant-0"), Outcome::Ok));

@@ -179,9 +179,15 @@ fn list(problems: &[Problem]) -> String {
         .join("\n")
 }
 
-/// Header of every generated file.
-pub const HEADER: &str =
-    "# Generated from the metric catalog by `cargo xtask rules`. Do not edit.\n";
+/// Header of every file generated for catalog `C`: says which catalog (and crate) it
+/// comes from.
+pub fn header<C: MetricCatalog>() -> String {
+    format!(
+        "# Generated from metric catalog `{}` (crate `{}`) by `cargo xtask rules`. Do not edit.\n",
+        C::NAME,
+        C::CRATE
+    )
+}
 
 /// Generates the rule files and their unit tests for catalog `C`.
 ///
@@ -198,11 +204,11 @@ pub fn generate<C: MetricCatalog>(config: &Config<C>) -> Result<Output, Error> {
         let rule_file = rules::rule_file::<C>(subsystem, &plan);
         output
             .rules
-            .insert(file.clone(), yaml::to_string(&file, &rule_file)?);
+            .insert(file.clone(), yaml::to_string::<C>(&file, &rule_file)?);
         let test_file = tests_gen::test_file::<C>(&file, &plan, config);
         output
             .tests
-            .insert(file.clone(), yaml::to_string(&file, &test_file)?);
+            .insert(file.clone(), yaml::to_string::<C>(&file, &test_file)?);
     }
     Ok(output)
 }

@@ -242,7 +242,8 @@ pub(crate) fn rule_file<C: MetricCatalog>(subsystem: &Subsystem, plan: &Plan<C>)
     });
     RuleFile {
         groups: vec![Group {
-            name: format!("{}{}", C::PREFIX.replace('_', "."), subsystem.name),
+            // The catalog's name: says where the group comes from.
+            name: format!("{}.{}", C::NAME, subsystem.name),
             rules: records.chain(alerts).collect(),
         }],
     }

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::{Error, HEADER};
+use catalog::MetricCatalog;
+
+use crate::{Error, header};
 
 /// A Prometheus rule file.
 #[derive(Debug, Serialize)]
@@ -78,11 +80,14 @@ pub(crate) struct ExpectedAlert {
     pub exp_annotations: BTreeMap<String, String>,
 }
 
-/// Serialises `value` with the generated-file header.
-pub(crate) fn to_string(file: &str, value: &impl Serialize) -> Result<String, Error> {
+/// Serialises `value` with the generated-file header of catalog `C`.
+pub(crate) fn to_string<C: MetricCatalog>(
+    file: &str,
+    value: &impl Serialize,
+) -> Result<String, Error> {
     let body = serde_norway::to_string(value).map_err(|source| Error::Yaml {
         file: file.to_string(),
         source,
     })?;
-    Ok(format!("{HEADER}{body}"))
+    Ok(format!("{}{body}", header::<C>()))
 }

@@ -5,9 +5,7 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use catalog::{
-    DashboardHints, LabelValue, MetricCatalog, Subsystem, TypedMetric, Unit,
-};
+use catalog::{DashboardHints, LabelValue, MetricCatalog, Subsystem, TypedMetric, Unit};
 
 pub const JOBS: Subsystem = Subsystem {
     name: "jobs",

@@ -11,12 +11,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use catalog::Metric;
 use recorder::{CounterHandle, HistogramHandle};
 
 use crate::envelope::ContentHash;
+use crate::errors::{StorageError, StorageErrorType};
 use crate::faults::FaultPlan;
-use crate::storage::{StorageError, StorageErrorType};
+use crate::metrics::StorageMetric;
 
 /// A content-addressed store in a directory.
 #[derive(Debug)]
@@ -51,9 +51,9 @@ impl Cas {
             objects,
             tmp,
             faults,
-            writes: recorder::counter(Metric::GatewayCasWritesSuccess, ()),
-            written_bytes: recorder::counter(Metric::GatewayCasWrittenBytes, ()),
-            write_duration: recorder::histogram(Metric::GatewayCasWriteDuration, ()),
+            writes: recorder::counter(StorageMetric::GatewayCasWritesSuccess, ()),
+            written_bytes: recorder::counter(StorageMetric::GatewayCasWrittenBytes, ()),
+            write_duration: recorder::histogram(StorageMetric::GatewayCasWriteDuration, ()),
         })
     }
 
@@ -74,7 +74,7 @@ impl Cas {
             Some(fault) => Err(StorageError::new(
                 "write",
                 &path,
-                crate::storage::injected_error(fault),
+                crate::errors::injected_error(fault),
             )),
             None => self.write(hash, bytes, &path),
         };
@@ -85,7 +85,7 @@ impl Cas {
                 self.written_bytes.add(bytes.len() as u64);
             }
             Err(error) => {
-                recorder::inc(Metric::GatewayCasWritesError, error.error_type());
+                recorder::inc(StorageMetric::GatewayCasWritesError, error.error_type());
             }
         }
         result.map(|()| Put::Written)

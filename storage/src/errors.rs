@@ -8,7 +8,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use catalog::StorageErrorType;
+pub use crate::metrics::StorageErrorType;
 
 /// The catalog error type of a failed storage operation's error.
 pub fn error_type_of(error: &io::Error) -> StorageErrorType {

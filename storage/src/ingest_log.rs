@@ -19,12 +19,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use catalog::Metric;
 use recorder::{CounterHandle, GaugeHandle, HistogramHandle};
 use serde::{Deserialize, Serialize};
 
+use crate::errors::{StorageError, StorageErrorType};
 use crate::faults::FaultPlan;
-use crate::storage::{StorageError, StorageErrorType};
+use crate::metrics::StorageMetric;
 
 /// First bytes of every ingest log file.
 pub const MAGIC: &[u8; 8] = b"SMSILOG1";
@@ -236,11 +236,11 @@ impl IngestLog {
             next_sequence: files.last().map_or(1, |(sequence, _)| sequence + 1),
             faults,
             metrics: LogMetrics {
-                writes: recorder::counter(Metric::IngestLogWritesSuccess, ()),
-                written_bytes: recorder::counter(Metric::IngestLogWrittenBytes, ()),
-                rotations: recorder::counter(Metric::IngestLogRotations, ()),
-                file_size: recorder::gauge(Metric::IngestLogCurrentFileSize, ()),
-                fsync_duration: recorder::histogram(Metric::IngestLogFsyncDuration, ()),
+                writes: recorder::counter(StorageMetric::IngestLogWritesSuccess, ()),
+                written_bytes: recorder::counter(StorageMetric::IngestLogWrittenBytes, ()),
+                rotations: recorder::counter(StorageMetric::IngestLogRotations, ()),
+                file_size: recorder::gauge(StorageMetric::IngestLogCurrentFileSize, ()),
+                fsync_duration: recorder::histogram(StorageMetric::IngestLogFsyncDuration, ()),
             },
         })
     }
@@ -253,7 +253,7 @@ impl IngestLog {
         let result = self.try_append(payloads);
         if let Err(error) = &result {
             recorder::add(
-                Metric::IngestLogWritesError,
+                StorageMetric::IngestLogWritesError,
                 error.error_type(),
                 payloads.len() as u64,
             );
@@ -285,7 +285,7 @@ impl IngestLog {
             return Err(StorageError::new(
                 "append to",
                 &self.dir,
-                crate::storage::injected_error(fault),
+                crate::errors::injected_error(fault),
             ));
         }
         self.rotate_if_full(batch.len() as u64)?;
@@ -298,7 +298,7 @@ impl IngestLog {
             Some(fault) => open
                 .file
                 .write_all(&batch[..batch.len() / 2])
-                .and_then(|()| Err(crate::storage::injected_error(fault))),
+                .and_then(|()| Err(crate::errors::injected_error(fault))),
             None => open.file.write_all(&batch),
         };
         if let Err(error) = written {
