@@ -56,39 +56,16 @@ fn seed_metrics_keep_their_names_kinds_and_labels() {
         "counter",
         &["source_id"],
     );
-    expect(
-        GatewayCasWritesSuccess,
-        "sms_gateway_cas_writes_success_total",
-        "counter",
-        &[],
-    );
-    expect(
-        IngestLogWritesSuccess,
-        "sms_ingest_log_writes_success_total",
-        "counter",
-        &[],
-    );
-    expect(
-        IngestLogWritesError,
-        "sms_ingest_log_writes_error_total",
-        "counter",
-        &["error_type"],
-    );
-    expect(
-        IngestLogCurrentFileSize,
-        "sms_ingest_log_current_file_size_bytes",
-        "gauge",
-        &[],
-    );
     assert_eq!(
         SourcesRequestDuration.def().buckets(),
         Some(&[0.1, 0.5, 1.0, 2.5, 5.0, 10.0][..])
     );
 }
 
+/// The SMS catalog alone; the service's catalogs together hold at least 15 metrics
+/// (`xtask/src/catalogs.rs`).
 #[test]
-fn at_least_fifteen_metrics_of_all_three_kinds() {
-    assert!(MetricId::ALL.len() >= 15);
+fn metrics_of_all_three_kinds() {
     let kinds: BTreeSet<&str> = MetricId::ALL
         .iter()
         .map(|m| m.def().kind.type_name())
@@ -119,10 +96,12 @@ fn all_lists_every_variant_in_order() {
     }
 }
 
-/// Every subsystem has throughput, errors, and latency or saturation.
+/// Every subsystem has throughput and latency or saturation; the ones that do I/O
+/// errors too (the gateway's I/O is the storage layer's, whose catalog `sms-storage`
+/// tests the same).
 #[test]
 fn every_pipeline_phase_has_throughput_errors_and_latency_or_saturation() {
-    for subsystem in &MetricId::SUBSYSTEMS[..3] {
+    for subsystem in MetricId::SUBSYSTEMS {
         let defs: Vec<_> = MetricId::ALL
             .iter()
             .map(|m| m.def())
@@ -135,7 +114,7 @@ fn every_pipeline_phase_has_throughput_errors_and_latency_or_saturation() {
             subsystem.name
         );
         assert!(
-            has(&|d| d.success_twin.is_some()),
+            subsystem == &catalog::GATEWAY || has(&|d| d.success_twin.is_some()),
             "{}: errors",
             subsystem.name
         );

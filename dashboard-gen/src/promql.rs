@@ -449,25 +449,26 @@ fn series_labels<C: MetricCatalog>(metric: C, series: Series) -> BTreeSet<&'stat
 mod tests {
     use super::*;
     use catalog::MetricId;
+    use sms_storage::StorageMetricId;
 
     fn variables() -> Vec<String> {
         ["job", "instance", "source_id"].map(String::from).to_vec()
     }
 
     /// Checks a panel query; `expected` lists the rules that fire, in order.
-    fn check(expr: &str, expected: &[&str]) {
+    fn check<C: MetricCatalog>(expr: &str, expected: &[&str]) {
         let variables = variables();
         let rules = Rules {
             variables: &variables,
             require_variable_matchers: true,
             allow_raw_counters: false,
         };
-        let analysis = analyze::<MetricId>(expr, rules);
+        let analysis = analyze::<C>(expr, rules);
         let rules: Vec<&str> = analysis.findings.iter().map(|f| f.rule).collect();
         assert_eq!(rules, expected, "{expr}: {:?}", analysis.findings);
     }
 
-    fn sel(metric: MetricId, suffix: &str, extra: &str) -> String {
+    fn sel<C: MetricCatalog>(metric: C, suffix: &str, extra: &str) -> String {
         format!(
             "{}{suffix}{{job=~\"$job\", instance=~\"$instance\"{extra}}}",
             metric.def().name
@@ -476,14 +477,14 @@ mod tests {
 
     #[test]
     fn a_counter_rate_with_all_matchers_is_fine() {
-        let s = sel(MetricId::GatewayCasWritesSuccess, "", "");
-        check(&format!("sum(rate({s}[$__rate_interval]))"), &[]);
+        let s = sel(StorageMetricId::GatewayCasWritesSuccess, "", "");
+        check::<StorageMetricId>(&format!("sum(rate({s}[$__rate_interval]))"), &[]);
     }
 
     #[test]
     fn histogram_quantile_over_buckets_is_fine() {
-        let s = sel(MetricId::GatewayCasWriteDuration, "_bucket", "");
-        check(
+        let s = sel(StorageMetricId::GatewayCasWriteDuration, "_bucket", "");
+        check::<StorageMetricId>(
             &format!("histogram_quantile(0.95, sum by (le) (rate({s}[$__rate_interval])))"),
             &[],
         );
@@ -491,8 +492,8 @@ mod tests {
 
     #[test]
     fn a_raw_counter_is_rejected() {
-        check(
-            &sel(MetricId::GatewayCasWritesSuccess, "", ""),
+        check::<StorageMetricId>(
+            &sel(StorageMetricId::GatewayCasWritesSuccess, "", ""),
             &["target-counter-agg"],
         );
     }
@@ -500,7 +501,7 @@ mod tests {
     #[test]
     fn rate_over_a_gauge_is_rejected() {
         let s = sel(MetricId::GatewayQueueDepth, "", "");
-        check(
+        check::<MetricId>(
             &format!("rate({s}[$__rate_interval])"),
             &["target-counter-agg"],
         );
@@ -508,24 +509,24 @@ mod tests {
 
     #[test]
     fn a_fixed_range_is_rejected() {
-        let s = sel(MetricId::GatewayCasWritesSuccess, "", "");
-        check(&format!("rate({s}[5m])"), &["target-rate-interval"]);
+        let s = sel(StorageMetricId::GatewayCasWritesSuccess, "", "");
+        check::<StorageMetricId>(&format!("rate({s}[5m])"), &["target-rate-interval"]);
     }
 
     #[test]
     fn a_histogram_without_suffix_is_rejected() {
-        let s = sel(MetricId::GatewayCasWriteDuration, "", "");
-        check(&s, &["target-metric"]);
+        let s = sel(StorageMetricId::GatewayCasWriteDuration, "", "");
+        check::<StorageMetricId>(&s, &["target-metric"]);
     }
 
     #[test]
     fn an_undeclared_label_is_rejected_in_matchers_and_grouping() {
         let s = sel(
-            MetricId::GatewayCasWritesSuccess,
+            StorageMetricId::GatewayCasWritesSuccess,
             "",
             ", source_id=~\"$source_id\"",
         );
-        check(
+        check::<StorageMetricId>(
             &format!("sum by (reason) (rate({s}[$__rate_interval]))"),
             &["target-label", "target-label"],
         );
@@ -534,7 +535,7 @@ mod tests {
     #[test]
     fn missing_variable_matchers_are_reported_per_variable() {
         let name = MetricId::SourcesRequestsSuccess.def().name;
-        check(
+        check::<MetricId>(
             &format!("sum(rate({name}[$__rate_interval]))"),
             &["target-job", "target-instance", "target-filter"],
         );
@@ -542,17 +543,17 @@ mod tests {
 
     #[test]
     fn unknown_variables_and_syntax_errors_are_reported() {
-        let s = sel(MetricId::GatewayCasWritesSuccess, "", "");
-        check(&format!("rate({s}[$__interval])"), &["target-promql"]);
-        check("sum(rate(", &["target-promql"]);
+        let s = sel(StorageMetricId::GatewayCasWritesSuccess, "", "");
+        check::<StorageMetricId>(&format!("rate({s}[$__interval])"), &["target-promql"]);
+        check::<StorageMetricId>("sum(rate(", &["target-promql"]);
     }
 
     #[test]
     fn analysis_lists_the_selected_metrics() {
-        let a = sel(MetricId::IngestLogWritesError, "", "");
-        let b = sel(MetricId::IngestLogWritesSuccess, "", "");
+        let a = sel(StorageMetricId::IngestLogWritesError, "", "");
+        let b = sel(StorageMetricId::IngestLogWritesSuccess, "", "");
         let variables = variables();
-        let analysis = analyze::<MetricId>(
+        let analysis = analyze::<StorageMetricId>(
             &format!("sum(rate({a}[$__rate_interval])) / sum(rate({b}[$__rate_interval]))"),
             Rules {
                 variables: &variables,
@@ -564,8 +565,8 @@ mod tests {
         assert_eq!(
             analysis.metrics.into_iter().collect::<Vec<_>>(),
             [
-                MetricId::IngestLogWritesSuccess,
-                MetricId::IngestLogWritesError
+                StorageMetricId::IngestLogWritesSuccess,
+                StorageMetricId::IngestLogWritesError
             ]
         );
     }

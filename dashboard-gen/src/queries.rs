@@ -545,7 +545,11 @@ mod tests {
     fn selectors_match_only_the_filters_a_metric_has() {
         let with = selector(MetricId::SourcesRequestsSuccess, "", &["source_id"]);
         assert!(with.ends_with("source_id=~\"$source_id\"}"), "{with}");
-        let without = selector(MetricId::GatewayCasWritesSuccess, "", &["source_id"]);
+        let without = selector(
+            sms_storage::StorageMetricId::GatewayCasWritesSuccess,
+            "",
+            &["source_id"],
+        );
         assert!(!without.contains("source_id"), "{without}");
     }
 
@@ -571,11 +575,13 @@ mod tests {
             [Timeseries, Heatmap]
         );
         assert_eq!(visuals(MetricId::GatewayQueueDepth), [Stat, Timeseries]);
-        assert_eq!(visuals(MetricId::IngestLogRotations), [Stat]);
         assert_eq!(
             visuals(MetricId::GatewayEnvelopesDeduplicated),
             [Timeseries, Timeseries]
         );
+        let rotations = sms_storage::StorageMetricId::IngestLogRotations;
+        let rotations: Vec<Visual> = panels(rotations, &[]).iter().map(|p| p.visual).collect();
+        assert_eq!(rotations, [Stat]);
     }
 
     #[test]

@@ -18,11 +18,6 @@ const WORK: Subsystem = Subsystem {
     title: "Work",
     description: "Does the work.",
 };
-const SELF: Subsystem = Subsystem {
-    name: "self",
-    title: "Self",
-    description: "The recorder's own metrics.",
-};
 
 /// Queue name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
@@ -100,7 +95,7 @@ macro_rules! version {
         #[catalog::metrics(
             prefix = "stable_",
             labels = [Queue],
-            subsystems = [WORK, SELF],
+            subsystems = [WORK],
         )]
         pub enum $name { $($done)* }
     };

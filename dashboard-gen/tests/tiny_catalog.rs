@@ -10,11 +10,6 @@ const WORK: Subsystem = Subsystem {
     title: "Work",
     description: "Does the work.",
 };
-const SELF: Subsystem = Subsystem {
-    name: "self",
-    title: "Self",
-    description: "The recorder's own metrics.",
-};
 
 /// Queue name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
@@ -32,7 +27,7 @@ mod tiny {
     #[catalog::metrics(
         prefix = "tiny_",
         labels = [Queue],
-        subsystems = [WORK, SELF],
+        subsystems = [WORK],
         label_enum = TinyLabel,
     )]
     pub enum Tiny {
@@ -71,7 +66,7 @@ mod good_query {
     #[catalog::metrics(
         prefix = "tiny_",
         labels = [Queue],
-        subsystems = [WORK, SELF],
+        subsystems = [WORK],
         label_enum = TinyLabel,
     )]
     pub enum WithGoodQuery {
@@ -110,7 +105,7 @@ mod rate_over_gauge {
     #[catalog::metrics(
         prefix = "tiny_",
         labels = [Queue],
-        subsystems = [WORK, SELF],
+        subsystems = [WORK],
         label_enum = TinyLabel,
     )]
     pub enum WithRateOverGauge {
@@ -149,7 +144,7 @@ mod unknown_label {
     #[catalog::metrics(
         prefix = "tiny_",
         labels = [Queue],
-        subsystems = [WORK, SELF],
+        subsystems = [WORK],
         label_enum = TinyLabel,
     )]
     pub enum WithUnknownLabelAndFixedRange {
@@ -183,7 +178,7 @@ use unknown_label::WithUnknownLabelAndFixedRangeId;
 fn a_tiny_catalog_gets_its_own_linted_dashboard_with_every_metric() {
     let dashboards = generate::<TinyId>().unwrap();
     let uids: Vec<&str> = dashboards.iter().map(|d| d.uid.as_str()).collect();
-    assert_eq!(uids, ["tiny-overview", "tiny-work", "tiny-self"]);
+    assert_eq!(uids, ["tiny-overview", "tiny-work"]);
     for dashboard in &dashboards {
         assert!(lint::<TinyId>(dashboard).is_empty(), "{}", dashboard.uid);
     }

@@ -148,4 +148,24 @@ mod tests {
         assert_eq!(names, ["sms", "storage", "recorder"]);
         assert_eq!(StorageMetricId::CRATE, "sms-storage");
     }
+
+    /// Each subsystem has throughput, errors with their success twin, and latency.
+    #[test]
+    fn every_subsystem_has_throughput_errors_and_latency() {
+        for subsystem in StorageMetricId::SUBSYSTEMS {
+            let defs: Vec<_> = StorageMetricId::ALL
+                .iter()
+                .map(|m| m.def())
+                .filter(|d| d.subsystem == subsystem)
+                .collect();
+            let kinds = |kind: &str| defs.iter().filter(|d| d.kind.type_name() == kind).count();
+            assert!(kinds("counter") >= 2, "{}", subsystem.name);
+            assert!(
+                defs.iter().any(|d| d.success_twin.is_some()),
+                "{}",
+                subsystem.name
+            );
+            assert_eq!(kinds("histogram"), 1, "{}", subsystem.name);
+        }
+    }
 }

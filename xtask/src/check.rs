@@ -1,12 +1,45 @@
 //! `cargo xtask check`: every generator in check mode, then the panel id collision check,
-//! the alert link check (`alert_links`) and the lint; one line per artifact, a summary, and a non-zero exit when anything is
-//! stale or wrong.
+//! the alert link check (`alert_links`), the cross-catalog collision check
+//! (`catalogs::collisions`), the compatibility check and the lint, each over every
+//! catalog of the service; one line per artifact, a summary, and a non-zero exit when
+//! anything is stale or wrong.
 
 use anyhow::{Result, bail};
-use catalog::MetricId;
+use catalog::MetricCatalog;
 
+use crate::catalogs::{Visitor, visit_all};
 use crate::codegen::{self, Artifact, Mode};
 use crate::lint;
+
+/// Panel ids and alert links, summed over the catalogs.
+#[derive(Default)]
+struct PerCatalog {
+    panels: usize,
+    dashboards: usize,
+    collisions: Vec<String>,
+    rules: usize,
+    link_problems: Vec<String>,
+}
+
+impl Visitor for PerCatalog {
+    fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+        let generated = dashboard_gen::build::<C>()?;
+        self.panels += generated
+            .dashboards
+            .iter()
+            .map(|d| d.panels.len())
+            .sum::<usize>();
+        self.dashboards += generated.dashboards.len();
+        self.collisions
+            .extend(generated.collisions.iter().map(ToString::to_string));
+        let config = crate::rules::config::<C>()?;
+        let rules = rules_gen::alert_rules::<C>(&config)?;
+        self.rules += rules.len();
+        self.link_problems
+            .extend(crate::alert_links::problems(&rules, &generated.dashboards));
+        Ok(())
+    }
+}
 
 /// Every generated artifact of the workspace.
 pub fn artifacts() -> Result<Vec<Artifact>> {
@@ -32,34 +65,40 @@ pub fn run() -> Result<()> {
             }
         }
     }
-    let generated = dashboard_gen::build::<MetricId>()?;
-    let panels: usize = generated.dashboards.iter().map(|d| d.panels.len()).sum();
-    if generated.collisions.is_empty() {
+    let mut per_catalog = PerCatalog::default();
+    visit_all(&mut per_catalog)?;
+    let PerCatalog {
+        panels,
+        dashboards,
+        collisions,
+        rules,
+        link_problems,
+    } = per_catalog;
+    if collisions.is_empty() {
         println!(
-            "ok    panel ids: {panels} panels in {} dashboards, derived from their content, no collision",
-            generated.dashboards.len()
+            "ok    panel ids: {panels} panels in {dashboards} dashboards, derived from their content, no collision"
         );
     } else {
-        println!("FAIL  panel ids: {} collisions", generated.collisions.len());
-        let list: Vec<String> = generated
-            .collisions
-            .iter()
-            .map(|c| format!("  {c}"))
-            .collect();
+        println!("FAIL  panel ids: {} collisions", collisions.len());
+        let list: Vec<String> = collisions.iter().map(|c| format!("  {c}")).collect();
         failures.push(format!("panel id collisions:\n{}", list.join("\n")));
     }
-    let config = crate::rules::config()?;
-    let rules = rules_gen::alert_rules::<MetricId>(&config)?;
-    let link_problems = crate::alert_links::problems(&rules, &generated.dashboards);
     if link_problems.is_empty() {
         println!(
-            "ok    alert links: {} alerting rules link to the panel plotting what they compare",
-            rules.len()
+            "ok    alert links: {rules} alerting rules link to the panel plotting what they compare"
         );
     } else {
         println!("FAIL  alert links: {} problems", link_problems.len());
         let list: Vec<String> = link_problems.iter().map(|p| format!("  {p}")).collect();
         failures.push(format!("alert links:\n{}", list.join("\n")));
+    }
+    let clashes = crate::catalogs::collisions();
+    if clashes.is_empty() {
+        println!("ok    catalogs: no name declared by two catalogs");
+    } else {
+        println!("FAIL  catalogs: {} names declared twice", clashes.len());
+        let list: Vec<String> = clashes.iter().map(|c| format!("  {c}")).collect();
+        failures.push(format!("catalog collisions:\n{}", list.join("\n")));
     }
     let breaking = crate::export::compatibility(&root)?;
     if breaking.is_empty() {
@@ -80,7 +119,7 @@ pub fn run() -> Result<()> {
             list.join("\n")
         ));
     }
-    let findings = lint::lint::<MetricId>(&root)?;
+    let findings = lint::lint_all(&root)?;
     if findings.is_empty() {
         println!("ok    lint: no finding");
     } else {
@@ -88,7 +127,7 @@ pub fn run() -> Result<()> {
         let list: Vec<String> = findings.iter().map(|f| format!("  {f}")).collect();
         failures.push(format!("lint findings:\n{}", list.join("\n")));
     }
-    let total = artifacts.len() + 4;
+    let total = artifacts.len() + 5;
     for failure in &failures {
         eprintln!("\n{failure}");
     }

@@ -7,10 +7,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use catalog::MetricId;
+use catalog::{MetricCatalog, MetricId};
 use dashboard_gen::grafana::{self, Action, Auth, Client, PushOptions, Settings};
+use dashboard_gen::model::Dashboard;
 use dashboard_gen::{Folder, Provisioning, default_folder};
 
+use crate::catalogs::{Visitor, visit_all};
 use crate::codegen::{self, Artifact, Mode};
 
 /// Prometheus scrape interval the deploy files use. The provisioned datasource's
@@ -80,8 +82,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Every file this task owns: the dashboards and the two provisioning files.
 pub fn artifacts() -> Result<Vec<Artifact>> {
-    let dashboards =
-        dashboard_gen::generate::<MetricId>().context("generating dashboards from the catalog")?;
+    let dashboards = generate()?;
     let settings = provisioning();
     let provisioning_dir = Path::new("deploy/grafana/provisioning");
     Ok(vec![
@@ -120,6 +121,22 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
     ])
 }
 
+/// Every catalog's dashboards (each catalog its overview and one per subsystem).
+pub fn generate() -> Result<Vec<Dashboard>> {
+    struct All(Vec<Dashboard>);
+    impl Visitor for All {
+        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+            let dashboards = dashboard_gen::generate::<C>()
+                .with_context(|| format!("generating the dashboards of catalog `{}`", C::NAME))?;
+            self.0.extend(dashboards);
+            Ok(())
+        }
+    }
+    let mut all = All(Vec::new());
+    visit_all(&mut all)?;
+    Ok(all.0)
+}
+
 fn provisioning() -> Provisioning {
     let folder = default_folder::<MetricId>();
     Provisioning {
@@ -136,8 +153,7 @@ fn push(args: &Args) -> Result<()> {
         bail!("--push needs Grafana's URL: pass --grafana-url URL or set GRAFANA_URL");
     };
     let auth = auth_from_env(|name| std::env::var(name).ok())?;
-    let dashboards =
-        dashboard_gen::generate::<MetricId>().context("generating dashboards from the catalog")?;
+    let dashboards = generate()?;
     let default = default_folder::<MetricId>();
     let folder = match &args.folder {
         Some(uid) if *uid == default.uid => default,

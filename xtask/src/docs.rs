@@ -12,44 +12,77 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use catalog::{
-    AlertDef, Comparison, Indicator, LabelKey, LabelValues, MetricCatalog, MetricDef, MetricId,
-    Signal, Unit,
+    AlertDef, Comparison, Indicator, LabelKey, LabelValues, MetricCatalog, MetricDef, Signal, Unit,
 };
 use dashboard_gen::PanelRef;
 use rules_gen::format_duration;
 
+use crate::catalogs::{Visitor, visit_all};
 use crate::codegen::Artifact;
 use crate::markdown::{cell, label_values, percent};
 use crate::runbooks;
 
-/// `docs/metrics.md` and `docs/runbooks/*.md`.
+/// `docs/metrics.md` (one section per catalog) and `docs/runbooks/*.md` (one page per
+/// alert of every catalog).
 pub fn artifacts() -> Result<Vec<Artifact>> {
-    let generated = dashboard_gen::build::<MetricId>()
-        .context("generating dashboards to list each metric's panel")?;
-    let panels: BTreeMap<MetricId, PanelRef> = MetricId::ALL
-        .iter()
-        .filter_map(|&m| Some((m, generated.metric_panels.get(m.def().name)?.clone())))
-        .collect();
-    let config = crate::rules::config()?;
-    let rules = rules_gen::alert_rules::<MetricId>(&config).context("listing the alert rules")?;
-    let root = crate::codegen::workspace_root();
-    let runbooks = runbooks::pages::<MetricId>(&rules, &generated.alert_panels, |file| {
-        runbooks::read_existing(&root, file)
-    });
+    #[derive(Default)]
+    struct Docs {
+        sections: Vec<String>,
+        runbooks: BTreeMap<String, String>,
+        metrics: usize,
+    }
+    impl Visitor for Docs {
+        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+            let generated = dashboard_gen::build::<C>().with_context(|| {
+                format!(
+                    "generating the dashboards of catalog `{}` to list each metric's panel",
+                    C::NAME
+                )
+            })?;
+            let panels: BTreeMap<C, PanelRef> = C::ALL
+                .iter()
+                .filter_map(|&m| Some((m, generated.metric_panels.get(m.def().name)?.clone())))
+                .collect();
+            let config = crate::rules::config::<C>()?;
+            let rules = rules_gen::alert_rules::<C>(&config).context("listing the alert rules")?;
+            let root = crate::codegen::workspace_root();
+            self.runbooks.extend(runbooks::pages::<C>(
+                &rules,
+                &generated.alert_panels,
+                |file| runbooks::read_existing(&root, file),
+            ));
+            self.sections.push(render::<C>(&panels));
+            self.metrics += C::ALL.len();
+            Ok(())
+        }
+    }
+    let mut docs = Docs::default();
+    visit_all(&mut docs)?;
+    let mut document = format!(
+        "# Metrics\n\n<!-- Generated from the catalogs by `cargo xtask docs`. Do not edit. -->\n\n\
+         Every metric of the service ({} in all), one section per catalog (the crate that \
+         declares it, then its subsystems in flow order), with its dashboard panel, alerts and \
+         service-level objectives. Each alert links to its runbook in \
+         [runbooks/](runbooks/); each catalog's labels are described at its end.\n",
+        docs.metrics
+    );
+    for section in &docs.sections {
+        document.push_str(section);
+    }
     Ok(vec![
         Artifact {
             name: "docs",
             dir: PathBuf::from("docs"),
             // docs/ also holds hand-written pages: own only metrics.md.
             extension: None,
-            files: BTreeMap::from([("metrics.md".to_string(), render::<MetricId>(&panels))]),
+            files: BTreeMap::from([("metrics.md".to_string(), document)]),
             fix_command: "cargo xtask docs",
         },
         Artifact {
             name: "runbooks",
             dir: PathBuf::from(runbooks::DIR),
             extension: Some("md"),
-            files: runbooks,
+            files: docs.runbooks,
             fix_command: "cargo xtask docs",
         },
     ])
@@ -65,15 +98,16 @@ fn stability<C: MetricCatalog>(def: &MetricDef<C>) -> String {
     }
 }
 
-/// The whole document for catalog `C`.
+/// The section of catalog `C`: where it is declared, a flowchart, its subsystems, its
+/// labels.
 pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Metrics\n\n<!-- Generated from the catalog by `cargo xtask docs`. Do not edit. -->\n\n\
-         Every metric of the catalog ({} in all), grouped by subsystem in flow order, with \
-         its dashboard panel, alerts and service-level objectives. Each alert links to its \
-         runbook in [runbooks/](runbooks/); [labels](#labels) are described at the end.\n",
+        "\n## Catalog `{}`\n\nDeclared in crate `{}` (prefix `{}`): {} metrics.\n",
+        C::NAME,
+        C::CRATE,
+        C::PREFIX,
         C::ALL.len(),
     );
     out.push_str(&flowchart::<C>());
@@ -85,7 +119,7 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "\n## {}\n\n{}\n\n| Metric | Kind | Unit | Stability | Labels | Help | Panel |\n|---|---|---|---|---|---|---|",
+            "\n### {}\n\n{}\n\n| Metric | Kind | Unit | Stability | Labels | Help | Panel |\n|---|---|---|---|---|---|---|",
             subsystem.title, subsystem.description
         );
         for &metric in &metrics {
@@ -114,7 +148,7 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
             .collect();
         if !alerts.is_empty() {
             out.push_str(
-                "\n### Alerts\n\n| Alert | Metric | Fires when | For | Severity | Summary |\n|---|---|---|---|---|---|\n",
+                "\n#### Alerts\n\n| Alert | Metric | Fires when | For | Severity | Summary |\n|---|---|---|---|---|---|\n",
             );
             for (metric, alert) in alerts {
                 let runbook = format!(
@@ -139,7 +173,7 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
             .collect();
         if !slos.is_empty() {
             out.push_str(
-                "\n### Service-level objectives\n\nPaged when the error budget burns 14.4 times too fast over 1h and 5m or 6 times over 6h and 30m; ticketed at 3 times over 1d and 2h or once over 3d and 6h.\n\n| SLO | Promise | Good events | Objective | Period |\n|---|---|---|---|---|\n",
+                "\n#### Service-level objectives\n\nPaged when the error budget burns 14.4 times too fast over 1h and 5m or 6 times over 6h and 30m; ticketed at 3 times over 1d and 2h or once over 3d and 6h.\n\n| SLO | Promise | Good events | Objective | Period |\n|---|---|---|---|---|\n",
             );
             for slo in slos {
                 let good = match slo.indicator {
@@ -179,7 +213,7 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
 /// Every label of the catalog with its description, in order of first use.
 fn labels_section<C: MetricCatalog>() -> String {
     let mut out = String::from(
-        "\n## Labels\n\nEvery series also carries `job` and `instance` (set by Prometheus).\n\n\
+        "\n### Labels\n\nEvery series also carries `job` and `instance` (set by Prometheus).\n\n\
          | Label | Meaning | Values | Metrics |\n|---|---|---|---|\n",
     );
     let mut seen: Vec<&'static catalog::LabelDef> = Vec::new();
@@ -320,6 +354,8 @@ fn condition<C: MetricCatalog>(metric: C, alert: &AlertDef<C>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use catalog::MetricId;
+
     use super::*;
 
     #[test]

@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use catalog::MetricId;
-use catalog_export::{CatalogExport, Export, Finding};
+use catalog_export::{Export, Finding};
 
 use crate::codegen::Artifact;
 
@@ -24,7 +23,7 @@ pub const BASELINE: &str = "catalog/baseline.json";
 
 /// Every catalog the workspace's service uses, as one document.
 pub fn document() -> Export {
-    Export::new(vec![CatalogExport::of::<MetricId>()])
+    crate::catalogs::export()
 }
 
 /// `catalog/catalog.json` and `docs/catalog-changelog.md`.

@@ -4,12 +4,16 @@
 //! - everything `catalog::validate` reports (what `promtool check metrics` would say
 //!   about names, the application prefix, percent instead of `_ratio`, unit and suffix,
 //!   label bounds, buckets, alerts and SLOs);
-//! - `metric-unused`: a catalog metric never referenced as `Metric::Variant` from
-//!   non-test code of the workspace (outside `catalog/`, `tests/`, `benches/` and
-//!   `#[cfg(test)]`/`#[test]` items), unless the catalog marks it `unused` with a reason;
+//! - `metric-unused`: a catalog metric never referenced as `Metric::Variant` (its
+//!   catalog's typed-constant type: `StorageMetric::Variant` for the storage catalog)
+//!   from non-test code of the workspace (outside `catalog/`, the other catalog
+//!   declarations, `tests/`, `benches/` and `#[cfg(test)]`/`#[test]` items), unless the
+//!   catalog marks it `unused` with a reason;
 //! - `metric-name-literal`: a catalog metric name (or its `_bucket`, `_sum`, `_count`
-//!   series) inside a string literal of any `.rs` file outside `catalog/`, tests
-//!   included: names come from `Metric::def()`, never from a copy.
+//!   series) inside a string literal of any `.rs` file outside `catalog/` and the other
+//!   declarations, tests included: names come from `Metric::def()`, never from a copy.
+//!
+//! Every rule runs for every catalog of the service ([`lint_all`]).
 //!
 //! Sources are parsed with `syn`, so comments, doc comments and identifiers never match;
 //! macro bodies (`format!`, `assert!`, ...) are scanned token by token.
@@ -23,6 +27,8 @@ use anyhow::{Context, Result};
 use catalog::{MetricCatalog, MetricKind};
 use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::{self, Visit};
+
+use crate::catalogs::{DECLARATIONS, Visitor, visit_all};
 
 /// One problem: the metric, the rule, what is wrong and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,8 +47,28 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Runs every rule for catalog `C` over the workspace at `root`.
-pub fn lint<C: MetricCatalog>(root: &Path) -> Result<Vec<Finding>> {
+/// Runs every rule for every catalog of the service over the workspace at `root`.
+pub fn lint_all(root: &Path) -> Result<Vec<Finding>> {
+    struct All {
+        sources: Vec<Source>,
+        findings: Vec<Finding>,
+    }
+    impl Visitor for All {
+        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+            self.findings.extend(lint::<C>(&self.sources));
+            Ok(())
+        }
+    }
+    let mut all = All {
+        sources: workspace_sources(root)?,
+        findings: Vec::new(),
+    };
+    visit_all(&mut all)?;
+    Ok(all.findings)
+}
+
+/// Runs every rule for catalog `C` over `sources`.
+pub fn lint<C: MetricCatalog>(sources: &[Source]) -> Vec<Finding> {
     let mut findings: Vec<Finding> = match catalog::validate::<C>() {
         Ok(()) => Vec::new(),
         Err(problems) => problems
@@ -54,10 +80,22 @@ pub fn lint<C: MetricCatalog>(root: &Path) -> Result<Vec<Finding>> {
             })
             .collect(),
     };
-    let sources = workspace_sources(root)?;
-    findings.extend(unused_metrics::<C>(&sources));
-    findings.extend(name_literals::<C>(&sources));
-    Ok(findings)
+    findings.extend(unused_metrics::<C>(sources));
+    findings.extend(name_literals::<C>(sources));
+    findings
+}
+
+/// The name of catalog `C`'s typed-constant type, the `Metric` of `Metric::X`: its id
+/// type's name without `Id` (`MetricId` -> `Metric`, `StorageMetricId` -> `StorageMetric`).
+fn typed_name<C: MetricCatalog>() -> &'static str {
+    let full = std::any::type_name::<C>();
+    let last = full.rsplit("::").next().unwrap_or(full);
+    last.strip_suffix("Id").unwrap_or(last)
+}
+
+/// True for the type of a catalog's typed constants (`Metric`, `StorageMetric`, ...).
+fn is_typed_catalog(ident: &impl ToString) -> bool {
+    ident.to_string().ends_with("Metric")
 }
 
 /// A parsed `.rs` file of the workspace.
@@ -91,7 +129,7 @@ impl Source {
 /// What one file references and which string literals it holds.
 #[derive(Debug, Default)]
 pub struct Scan {
-    /// `Metric::Variant` paths outside test items: variant names.
+    /// `Metric::Variant` paths (any catalog's typed-constant type) outside test items.
     pub references: BTreeSet<String>,
     /// `Metric::Variant` paths inside test items.
     pub test_references: BTreeSet<String>,
@@ -115,7 +153,7 @@ impl Scan {
         for (i, token) in tokens.iter().enumerate() {
             match token {
                 TokenTree::Group(group) => self.tokens(group.stream()),
-                TokenTree::Ident(ident) if ident == "Metric" => {
+                TokenTree::Ident(ident) if is_typed_catalog(ident) => {
                     if let [
                         TokenTree::Punct(a),
                         TokenTree::Punct(b),
@@ -124,7 +162,7 @@ impl Scan {
                     ] = &tokens[i + 1..]
                     {
                         if a.as_char() == ':' && b.as_char() == ':' {
-                            self.reference(v.to_string());
+                            self.reference(format!("{ident}::{v}"));
                         }
                     }
                 }
@@ -197,8 +235,8 @@ impl<'ast> Visit<'ast> for Scan {
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
         for pair in path.segments.iter().collect::<Vec<_>>().windows(2) {
-            if pair[0].ident == "Metric" {
-                self.reference(pair[1].ident.to_string());
+            if is_typed_catalog(&pair[0].ident) {
+                self.reference(format!("{}::{}", pair[0].ident, pair[1].ident));
             }
         }
         visit::visit_path(self, path);
@@ -214,8 +252,8 @@ impl<'ast> Visit<'ast> for Scan {
     }
 }
 
-/// Every `.rs` file of the workspace outside `catalog/`, `target/` and hidden
-/// directories, parsed; sorted by path.
+/// Every `.rs` file of the workspace outside `catalog/`, the other catalog declarations
+/// (`catalogs::DECLARATIONS`), `target/` and hidden directories, parsed; sorted by path.
 pub fn workspace_sources(root: &Path) -> Result<Vec<Source>> {
     let mut paths = Vec::new();
     collect_rs(root, root, &mut paths)?;
@@ -243,7 +281,11 @@ fn collect_rs(root: &Path, dir: &Path, paths: &mut Vec<PathBuf>) -> Result<()> {
                 collect_rs(root, &path, paths)?;
             }
         } else if name.ends_with(".rs") {
-            paths.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            // Catalog declarations outside `catalog/` are skipped like `catalog/` itself.
+            if !DECLARATIONS.iter().any(|d| relative == Path::new(d)) {
+                paths.push(relative);
+            }
         }
     }
     Ok(())
@@ -265,14 +307,14 @@ pub fn unused_metrics<C: MetricCatalog>(sources: &[Source]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for &metric in C::ALL {
         let def = metric.def();
-        let variant = format!("{metric:?}");
+        let variant = format!("{}::{metric:?}", typed_name::<C>());
         match (referenced.get(&variant), def.unused) {
             (None, None) => findings.push(Finding {
                 metric: def.name.to_string(),
                 rule: "metric-unused".to_string(),
                 message: format!(
-                    "`Metric::{variant}` is never referenced from non-test code of the workspace: \
-                     record it (e.g. `recorder::inc(Metric::{variant}, ..)`) where it happens, \
+                    "`{variant}` is never referenced from non-test code of the workspace: \
+                     record it (e.g. `recorder::inc({variant}, ..)`) where it happens, \
                      delete it from the catalog, or mark it `.unused(\"why\")`"
                 ),
             }),
@@ -280,7 +322,7 @@ pub fn unused_metrics<C: MetricCatalog>(sources: &[Source]) -> Vec<Finding> {
                 metric: def.name.to_string(),
                 rule: "metric-unused-mark".to_string(),
                 message: format!(
-                    "marked unused in the catalog but `Metric::{variant}` is referenced in {}: \
+                    "marked unused in the catalog but `{variant}` is referenced in {}: \
                      remove the `.unused(..)` mark",
                     path.display()
                 ),
@@ -463,14 +505,16 @@ mod tests {
 
     #[test]
     fn referencing_a_metric_marked_unused_is_reported() {
-        let marked = MetricId::ALL
+        let marked = recorder::SelfMetricId::ALL
             .iter()
             .find(|m| m.def().unused.is_some())
-            .expect("the catalog marks its self-metrics unused");
-        let findings = fixture(&[(
-            "demo/src/extra.rs",
-            format!("fn f() {{ recorder::inc(Metric::{marked:?}, ()); }}"),
-        )]);
+            .expect("the recorder marks its self-metrics unused");
+        let sources = [Source::parse(
+            Path::new("demo/src/extra.rs"),
+            &format!("fn f() {{ recorder::inc(SelfMetric::{marked:?}, ()); }}"),
+        )
+        .unwrap()];
+        let findings = unused_metrics::<recorder::SelfMetricId>(&sources);
         assert_eq!(
             rules(&findings),
             vec![(
@@ -484,8 +528,17 @@ mod tests {
     /// `catalog/` (generated files are not Rust).
     #[test]
     fn no_metric_name_literal_outside_the_catalog() {
+        struct Literals(Vec<Source>, Vec<Finding>);
+        impl Visitor for Literals {
+            fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+                self.1.extend(name_literals::<C>(&self.0));
+                Ok(())
+            }
+        }
         let sources = workspace_sources(&crate::codegen::workspace_root()).unwrap();
-        let findings = name_literals::<MetricId>(&sources);
+        let mut literals = Literals(sources, Vec::new());
+        visit_all(&mut literals).unwrap();
+        let findings = literals.1;
         assert!(
             findings.is_empty(),
             "metric names spelled out in string literals:\n{}",

@@ -1,12 +1,11 @@
 //! `cargo xtask live-check --url URL`: a running service's `/metrics` against the catalog.
 //!
-//! Weaver's live-check, for Prometheus exposition: every exposed family with the catalog's
-//! prefix is catalogued, every catalog metric is exposed, and kinds, HELP, label names,
+//! Weaver's live-check, for Prometheus exposition: every exposed family with a catalog's
+//! prefix is catalogued in one of the service's catalogs, every catalog metric is exposed, and kinds, HELP, label names,
 //! label values (enumerated sets, series bounds) and histogram buckets match. The
 //! comparison is the e2e's [`conformance::check`]; this task only fetches and reports.
 
 use anyhow::{Context, Result, bail};
-use catalog::MetricId;
 
 use crate::e2e::conformance::{self, Exposition};
 use crate::e2e::prometheus::Api;
@@ -30,7 +29,7 @@ pub fn run(args: Args) -> Result<()> {
     let api = Api::new(base.to_string())?;
     let text = runtime.block_on(api.get_text(path))?;
     let exposition = Exposition::parse(&text);
-    let problems = conformance::check::<MetricId>(&exposition);
+    let problems = conformance::check(&crate::catalogs::export(), &exposition);
     for problem in &problems {
         println!("{base}{path}: {problem}");
     }

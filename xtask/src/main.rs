@@ -5,6 +5,7 @@
 
 mod alert_links;
 mod bench;
+mod catalogs;
 mod check;
 mod codegen;
 mod dashboards;
@@ -99,7 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Task::Export(args) => generate(export::artifacts(&codegen::workspace_root())?, args),
         Task::Baseline => export::advance_baseline(&codegen::workspace_root()),
         Task::Lint => {
-            let findings = lint::lint::<catalog::MetricId>(&codegen::workspace_root())?;
+            let findings = lint::lint_all(&codegen::workspace_root())?;
             for finding in &findings {
                 println!("{finding}");
             }

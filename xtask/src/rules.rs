@@ -1,23 +1,29 @@
 //! `cargo xtask rules [--check]`: Prometheus rule files and their promtool tests.
 //!
-//! Writes `prometheus/rules/*.yaml` and `prometheus/tests/*.yaml` from the catalog with
-//! `rules_gen`, linking every alert to the panel that plots its signal in the generated
-//! dashboards.
+//! Writes `prometheus/rules/*.yaml` and `prometheus/tests/*.yaml` from every catalog of
+//! the service ([`crate::catalogs`]) with `rules_gen`, one file per subsystem (its header
+//! and group name say which catalog it comes from), linking every alert to the panel
+//! that plots its signal in the generated dashboards.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use catalog::MetricId;
+use anyhow::{Context, Result, bail};
+use catalog::MetricCatalog;
 use rules_gen::{Config, PanelLink};
 
+use crate::catalogs::{Visitor, visit_all};
 use crate::codegen::Artifact;
 
-/// The rules generator's configuration: every alert links to the panel that plots the
-/// series it compares, as the dashboard generator recorded it.
-pub fn config() -> Result<Config<MetricId>> {
-    let generated = dashboard_gen::build::<MetricId>()
-        .context("generating dashboards to link alerts to their panels")?;
+/// The rules generator's configuration for catalog `C`: every alert links to the panel
+/// that plots the series it compares, as the dashboard generator recorded it.
+pub fn config<C: MetricCatalog>() -> Result<Config<C>> {
+    let generated = dashboard_gen::build::<C>().with_context(|| {
+        format!(
+            "generating the dashboards of catalog `{}` to link alerts to their panels",
+            C::NAME
+        )
+    })?;
     let panels: BTreeMap<String, PanelLink> = generated
         .alert_panels
         .into_iter()
@@ -37,23 +43,47 @@ pub fn config() -> Result<Config<MetricId>> {
     })
 }
 
-/// The rule files and the rule test files, as two artifacts.
+/// The rule files and the rule test files of every catalog, as two artifacts.
 pub fn artifacts() -> Result<Vec<Artifact>> {
-    let config = config()?;
-    let output = rules_gen::generate::<MetricId>(&config).context("generating rules")?;
+    #[derive(Default)]
+    struct Files {
+        rules: BTreeMap<String, String>,
+        tests: BTreeMap<String, String>,
+        /// File -> the catalog that wrote it.
+        owner: BTreeMap<String, &'static str>,
+    }
+    impl Visitor for Files {
+        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+            let output = rules_gen::generate::<C>(&config::<C>()?)
+                .with_context(|| format!("generating the rules of catalog `{}`", C::NAME))?;
+            for file in output.rules.keys() {
+                if let Some(first) = self.owner.insert(file.clone(), C::NAME) {
+                    bail!(
+                        "catalogs `{first}` and `{}` both write prometheus/rules/{file}: rename a subsystem",
+                        C::NAME
+                    );
+                }
+            }
+            self.rules.extend(output.rules);
+            self.tests.extend(output.tests);
+            Ok(())
+        }
+    }
+    let mut files = Files::default();
+    visit_all(&mut files)?;
     Ok(vec![
         Artifact {
             name: "rules",
             dir: PathBuf::from("prometheus/rules"),
             extension: Some("yaml"),
-            files: output.rules,
+            files: files.rules,
             fix_command: "cargo xtask rules",
         },
         Artifact {
             name: "rule tests",
             dir: PathBuf::from("prometheus/tests"),
             extension: Some("yaml"),
-            files: output.tests,
+            files: files.tests,
             fix_command: "cargo xtask rules",
         },
     ])

@@ -2,7 +2,8 @@
 //!
 //! [`Exposition::parse`] reads the Prometheus text format (0.0.4, what `recorder` serves)
 //! with the `prometheus-parse` crate and groups samples into families; [`check`] then
-//! compares every family carrying the catalog's prefix with its [`MetricDef`]: type,
+//! compares every family carrying a catalog's prefix with its definition in the export
+//! of the service's catalogs (`catalog_export::Export`): type,
 //! HELP, label names, label values inside the declared sets or series bounds, histogram
 //! buckets, and reports catalog metrics that are not exposed at all. Both are pure, so
 //! the report is tested on fixtures without any process.
@@ -10,7 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use catalog::{LabelKey, LabelValues, MetricCatalog, MetricDef, MetricKind, OVERFLOW_VALUE};
+use catalog::OVERFLOW_VALUE;
+use catalog_export::{Export, MetricExport, Values};
 use prometheus_parse::{LineInfo, SampleType, Scrape, Value};
 
 /// The parsed `/metrics` text of one instance.
@@ -256,10 +258,14 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Compares every family with the catalog's prefix against catalog `C`, returning every
-/// problem found, sorted.
-pub fn check<C: MetricCatalog>(exposition: &Exposition) -> Vec<Problem> {
-    let catalog: BTreeMap<&str, C> = C::ALL.iter().map(|m| (m.def().name, *m)).collect();
+/// Compares every family carrying a catalog's prefix with the catalogs of `export` (the
+/// service's set: what `/catalog` serves and `catalog/catalog.json` commits), returning
+/// every problem found, sorted.
+pub fn check(export: &Export, exposition: &Exposition) -> Vec<Problem> {
+    let catalog: BTreeMap<&str, &MetricExport> = export
+        .metrics()
+        .map(|(_, metric)| (metric.name.as_str(), metric))
+        .collect();
     let mut problems: Vec<Problem> = exposition
         .unparseable
         .iter()
@@ -267,12 +273,16 @@ pub fn check<C: MetricCatalog>(exposition: &Exposition) -> Vec<Problem> {
         .map(Problem::Unparseable)
         .collect();
     for (name, family) in &exposition.families {
-        if !name.starts_with(C::PREFIX) {
+        if !export
+            .catalogs
+            .iter()
+            .any(|c| name.starts_with(c.prefix.as_str()))
+        {
             continue;
         }
         match catalog.get(name.as_str()) {
             None => problems.push(Problem::Unknown { name: name.clone() }),
-            Some(metric) => check_family::<C>(metric.def(), family, &mut problems),
+            Some(metric) => check_family(metric, &catalog, family, &mut problems),
         }
     }
     // A hidden (deprecated) metric may be absent: services show it only on request.
@@ -281,7 +291,8 @@ pub fn check<C: MetricCatalog>(exposition: &Exposition) -> Vec<Problem> {
             .families
             .get(*name)
             .is_some_and(|f| !f.series.is_empty());
-        if !exposed && !metric.def().is_hidden() {
+        let hidden = metric.deprecated.as_ref().is_some_and(|d| d.hidden);
+        if !exposed && !hidden {
             problems.push(Problem::Missing {
                 name: name.to_string(),
             });
@@ -292,9 +303,14 @@ pub fn check<C: MetricCatalog>(exposition: &Exposition) -> Vec<Problem> {
     problems
 }
 
-fn check_family<C: MetricCatalog>(def: &MetricDef<C>, family: &Family, out: &mut Vec<Problem>) {
-    let name = def.name.to_string();
-    let expected_type = def.kind.type_name();
+fn check_family(
+    def: &MetricExport,
+    catalog: &BTreeMap<&str, &MetricExport>,
+    family: &Family,
+    out: &mut Vec<Problem>,
+) {
+    let name = def.name.clone();
+    let expected_type = def.kind.as_str();
     if family.kind != Some(expected_type) {
         out.push(Problem::WrongType {
             name: name.clone(),
@@ -302,14 +318,14 @@ fn check_family<C: MetricCatalog>(def: &MetricDef<C>, family: &Family, out: &mut
             found: family.kind.unwrap_or("none").to_string(),
         });
     }
-    if family.help.as_deref() != Some(def.help) {
+    if family.help.as_deref() != Some(def.help.as_str()) {
         out.push(Problem::WrongHelp {
             name: name.clone(),
-            expected: def.help.to_string(),
+            expected: def.help.clone(),
             found: family.help.clone().unwrap_or_else(|| "none".to_string()),
         });
     }
-    if let MetricKind::Histogram { buckets } = def.kind {
+    if let Some(buckets) = &def.buckets {
         let expected: Vec<u64> = buckets.iter().map(|b| b.to_bits()).collect();
         for found in family.buckets.iter().filter(|b| **b != expected) {
             out.push(Problem::WrongBuckets {
@@ -322,11 +338,7 @@ fn check_family<C: MetricCatalog>(def: &MetricDef<C>, family: &Family, out: &mut
             });
         }
     }
-    let mut expected_labels: Vec<String> = def
-        .labels
-        .iter()
-        .map(|l| l.def().name.to_string())
-        .collect();
+    let mut expected_labels: Vec<String> = def.labels.iter().map(|l| l.name.clone()).collect();
     expected_labels.sort();
     for labels in family.series.keys() {
         let found: Vec<String> = labels.keys().cloned().collect();
@@ -338,22 +350,21 @@ fn check_family<C: MetricCatalog>(def: &MetricDef<C>, family: &Family, out: &mut
             });
             continue;
         }
-        for label in def.labels {
-            let label = label.def();
-            let value = &labels[label.name];
-            if let Some(allowed) = not_allowed::<C>(label.values, value) {
+        for label in &def.labels {
+            let value = &labels[&label.name];
+            if let Some(allowed) = not_allowed(&label.values, catalog, value) {
                 out.push(Problem::ValueNotAllowed {
                     name: name.clone(),
-                    label: label.name.to_string(),
+                    label: label.name.clone(),
                     value: value.clone(),
                     allowed,
                 });
             }
         }
     }
-    if def.has_free_form_label() {
+    if let Some(max_series) = def.max_series {
         // One overflow series per combination of the enumerated labels, at most.
-        let max = def.max_series + enumerated_combinations(def);
+        let max = max_series + enumerated_combinations(def, catalog.len());
         if family.series.len() > max {
             out.push(Problem::TooManySeries {
                 name,
@@ -365,27 +376,32 @@ fn check_family<C: MetricCatalog>(def: &MetricDef<C>, family: &Family, out: &mut
 }
 
 /// `Some(description of the allowed values)` when `value` is not one of them.
-fn not_allowed<C: MetricCatalog>(values: LabelValues, value: &str) -> Option<String> {
+fn not_allowed(
+    values: &Values,
+    catalog: &BTreeMap<&str, &MetricExport>,
+    value: &str,
+) -> Option<String> {
     match values {
-        LabelValues::OneOf(allowed) if !allowed.contains(&value) => Some(allowed.join(", ")),
-        LabelValues::CatalogMetric if !C::ALL.iter().any(|m| m.def().name == value) => {
-            Some("the catalog's metric names".to_string())
+        Values::OneOf { values } if !values.iter().any(|v| v == value) => Some(values.join(", ")),
+        Values::CatalogMetric if !catalog.contains_key(value) => {
+            Some("the catalogs' metric names".to_string())
         }
-        LabelValues::FreeForm if value.is_empty() => {
+        Values::FreeForm if value.is_empty() => {
             Some(format!("any non-empty value, or {OVERFLOW_VALUE}"))
         }
         _ => None,
     }
 }
 
-/// Number of value combinations of the metric's enumerated labels.
-fn enumerated_combinations<C: MetricCatalog>(def: &MetricDef<C>) -> usize {
+/// Number of value combinations of the metric's enumerated labels (`metrics`: how many
+/// metric names a `catalog_metric` label can take).
+fn enumerated_combinations(def: &MetricExport, metrics: usize) -> usize {
     def.labels
         .iter()
-        .map(|l| match l.def().values {
-            LabelValues::OneOf(values) => values.len(),
-            LabelValues::CatalogMetric => C::ALL.len(),
-            LabelValues::FreeForm => 1,
+        .map(|l| match &l.values {
+            Values::OneOf { values } => values.len(),
+            Values::CatalogMetric => metrics,
+            Values::FreeForm => 1,
         })
         .product()
 }
@@ -425,7 +441,7 @@ mod tests {
     use crate::e2e::fixtures;
 
     fn check_text(text: &str) -> Vec<String> {
-        check::<MetricId>(&Exposition::parse(text))
+        check(&crate::catalogs::export(), &Exposition::parse(text))
             .iter()
             .map(ToString::to_string)
             .collect()

@@ -1,6 +1,7 @@
 //! Test fixtures: what a conforming instance serves, rendered by the real recorder.
 
-use catalog::{Metric, MetricId, SourceErrorType, SourceId, StorageErrorType};
+use catalog::{Metric, MetricId, SourceErrorType, SourceId};
+use sms_storage::{StorageErrorType, StorageMetric, StorageMetricId};
 
 /// What every counter series of [`exposition`] was incremented by.
 pub const COUNTER_STEP: u64 = 7;
@@ -8,14 +9,18 @@ pub const COUNTER_STEP: u64 = 7;
 /// Free-form label value used by [`exposition`].
 pub const SOURCE: &str = "fixture-source";
 
-/// The `/metrics` text of a recorder (not installed, not served) in which every catalog
-/// metric the workspace records was recorded once, with the first allowed value of each
+/// The `/metrics` text of a recorder (not installed, not served) of the service's
+/// catalogs in which every catalog metric the workspace records was recorded once, with the first allowed value of each
 /// enumerated label (the self-metrics are exposed at 0 from the start).
 pub fn exposition() -> String {
     let recorder = recorder::Builder::<MetricId>::new()
+        .with::<StorageMetricId>()
         .panic_on_misuse(true)
         .build()
-        .expect("the catalog is valid");
+        .expect("the catalogs are valid");
+    let storage = recorder
+        .catalog::<StorageMetricId>()
+        .expect("registered with `with`");
     let source = SourceId(SOURCE);
     let step = COUNTER_STEP;
     recorder.add(Metric::SourcesRequestsSuccess, source, step);
@@ -30,24 +35,24 @@ pub fn exposition() -> String {
     recorder.add(Metric::GatewayEnvelopesAccepted, source, step);
     recorder.add(Metric::GatewayEnvelopesDeduplicated, source, step);
     recorder.set(Metric::GatewayQueueDepth, (), 1.0);
-    recorder.add(Metric::GatewayCasWritesSuccess, (), step);
-    recorder.add(
-        Metric::GatewayCasWritesError,
+    storage.add(StorageMetric::GatewayCasWritesSuccess, (), step);
+    storage.add(
+        StorageMetric::GatewayCasWritesError,
         StorageErrorType::DiskFull,
         step,
     );
-    recorder.observe(Metric::GatewayCasWriteDuration, (), 0.05);
-    recorder.add(Metric::GatewayCasWrittenBytes, (), step);
-    recorder.add(Metric::IngestLogWritesSuccess, (), step);
-    recorder.add(
-        Metric::IngestLogWritesError,
+    storage.observe(StorageMetric::GatewayCasWriteDuration, (), 0.05);
+    storage.add(StorageMetric::GatewayCasWrittenBytes, (), step);
+    storage.add(StorageMetric::IngestLogWritesSuccess, (), step);
+    storage.add(
+        StorageMetric::IngestLogWritesError,
         StorageErrorType::DiskFull,
         step,
     );
-    recorder.set(Metric::IngestLogCurrentFileSize, (), 1.0);
-    recorder.add(Metric::IngestLogRotations, (), step);
-    recorder.observe(Metric::IngestLogFsyncDuration, (), 0.05);
-    recorder.add(Metric::IngestLogWrittenBytes, (), step);
+    storage.set(StorageMetric::IngestLogCurrentFileSize, (), 1.0);
+    storage.add(StorageMetric::IngestLogRotations, (), step);
+    storage.observe(StorageMetric::IngestLogFsyncDuration, (), 0.05);
+    storage.add(StorageMetric::IngestLogWrittenBytes, (), step);
     recorder.render()
 }
 

@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use catalog::{MetricCatalog, MetricId, MetricKind};
+use catalog::{MetricCatalog, MetricId};
 use dashboard_gen::model::Dashboard;
 
 use self::conformance::Exposition;
@@ -835,12 +835,7 @@ async fn outage_drill(
 /// One line: alerts fired, notified and inhibited, the outage's absence alerts fired and
 /// resolved, the time to fire, and the alerts the drill cannot reach.
 fn drill_summary(fired: &Fired, outage: &Outage) -> String {
-    let all: BTreeSet<String> = MetricId::ALL
-        .iter()
-        .flat_map(|m| m.def().alerts)
-        .map(|a| a.name.to_string())
-        .chain(MetricId::SLOS.iter().map(|slo| slo.burn_alert_name()))
-        .collect();
+    let all: BTreeSet<String> = crate::catalogs::alert_names().into_iter().collect();
     let reached: BTreeSet<String> = fired
         .names
         .iter()
@@ -884,10 +879,33 @@ struct SignalPair {
 /// For every alerting rule comparing recorded series: each series and the target of
 /// its linked panel that plots it, variables substituted as Grafana does ("All").
 fn signal_pairs(dashboards: &[Dashboard], targets: &[Target]) -> Result<Vec<SignalPair>> {
-    let config = crate::rules::config()?;
-    let rules = rules_gen::alert_rules::<MetricId>(&config)?;
+    /// What the pairing needs of an alerting rule, whatever its catalog.
+    struct Rule {
+        name: String,
+        link_key: String,
+        annotations: BTreeMap<String, String>,
+        uses: Vec<(String, String)>,
+    }
+    /// Every alerting rule of every catalog.
+    struct Rules(Vec<Rule>);
+    impl crate::catalogs::Visitor for Rules {
+        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+            let config = crate::rules::config::<C>()?;
+            for rule in rules_gen::alert_rules::<C>(&config)? {
+                self.0.push(Rule {
+                    name: rule.name,
+                    link_key: rule.link_key,
+                    annotations: rule.annotations,
+                    uses: rule.uses,
+                });
+            }
+            Ok(())
+        }
+    }
+    let mut rules = Rules(Vec::new());
+    crate::catalogs::visit_all(&mut rules)?;
     let mut pairs = Vec::new();
-    for rule in &rules {
+    for rule in &rules.0 {
         let (Some(uid), Some(id)) = (
             rule.annotations.get("__dashboardUid__"),
             rule.annotations.get("__panelId__"),
@@ -976,14 +994,17 @@ fn compare_signal(
 
 /// Conformance of one instance's exposition with the catalog, as a summary row.
 fn conformance_check(address: &str, exposition: &Exposition) -> Check {
-    let problems: Vec<String> = conformance::check::<MetricId>(exposition)
+    let export = crate::catalogs::export();
+    let problems: Vec<String> = conformance::check(&export, exposition)
         .iter()
         .map(ToString::to_string)
         .collect();
-    let families = exposition
-        .families
-        .iter()
-        .filter(|(name, _)| name.starts_with(MetricId::PREFIX));
+    let families = exposition.families.iter().filter(|(name, _)| {
+        export
+            .catalogs
+            .iter()
+            .any(|c| name.starts_with(c.prefix.as_str()))
+    });
     let (n_families, n_series) = families.fold((0, 0), |(f, s), (_, family)| {
         (f + 1, s + family.series.len())
     });
@@ -1120,17 +1141,23 @@ async fn wait_for_every_metric(fleet: &mut Fleet, demos: &[Api]) -> Result<()> {
         let mut missing = BTreeSet::new();
         for demo in demos {
             let exposition = Exposition::parse(&demo.get_text("/metrics").await?);
-            missing.extend(MetricId::ALL.iter().map(|m| m.def().name).filter(|name| {
-                exposition
-                    .families
-                    .get(*name)
-                    .is_none_or(|f| f.series.is_empty())
-            }));
+            let export = crate::catalogs::export();
+            missing.extend(
+                export
+                    .metrics()
+                    .map(|(_, m)| m.name.clone())
+                    .filter(|name| {
+                        exposition
+                            .families
+                            .get(name)
+                            .is_none_or(|f| f.series.is_empty())
+                    }),
+            );
         }
         if missing.is_empty() {
             Ok(Ok(()))
         } else {
-            let missing: Vec<&str> = missing.into_iter().collect();
+            let missing: Vec<String> = missing.into_iter().collect();
             Ok(Err(format!("still missing: {}", missing.join(", "))))
         }
     })
@@ -1160,11 +1187,12 @@ async fn wait_for_scrapes(fleet: &mut Fleet, api: &Api) -> Result<()> {
 /// the value Prometheus holds: `before <= prometheus <= after`. The bracket is about
 /// one scrape interval wide.
 async fn numbers_agree(prometheus: &Api, demos: &[Api]) -> Result<Check> {
-    let counters: Vec<&str> = MetricId::ALL
-        .iter()
-        .map(|m| m.def())
-        .filter(|d| d.kind == MetricKind::Counter)
-        .map(|d| d.name)
+    let export = crate::catalogs::export();
+    let counters: Vec<&str> = export
+        .metrics()
+        .map(|(_, m)| m)
+        .filter(|m| m.kind == catalog_export::Kind::Counter)
+        .map(|m| m.name.as_str())
         .collect();
     let before = fleet_totals(demos, &counters).await?;
     let read_at = SystemTime::now()
@@ -1416,7 +1444,7 @@ mod tests {
         let text = summary(&[conformance, dashboards], Duration::from_secs(30));
         let row = format!(
             "  FAILED   conformance 127.0.0.1:9464  {} families",
-            MetricId::ALL.len() + 1
+            crate::catalogs::export().metrics().count() + 1
         );
         assert!(text.contains(&row), "{text}");
         assert!(
