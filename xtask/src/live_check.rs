@@ -1,9 +1,12 @@
 //! `cargo xtask live-check --url URL`: a running service's `/metrics` against the catalog.
 //!
 //! Weaver's live-check, for Prometheus exposition: every exposed family with a catalog's
-//! prefix is catalogued in one of the service's catalogs, every catalog metric is exposed, and kinds, HELP, label names,
-//! label values (enumerated sets, series bounds) and histogram buckets match. The
-//! comparison is the e2e's [`conformance::check`]; this task only fetches and reports.
+//! prefix is catalogued in one of the service's catalogs (`crate::catalogs`), every
+//! catalog metric is exposed, and kinds, HELP, label names, label values (enumerated
+//! sets, series bounds) and histogram buckets match; and the service's `/catalog` lists
+//! the same catalogs as the committed export. The comparisons are the e2e's
+//! [`conformance::check`] and [`conformance::catalog_drift`]; this task only fetches and
+//! reports.
 
 use anyhow::{Context, Result, bail};
 
@@ -29,9 +32,22 @@ pub fn run(args: Args) -> Result<()> {
     let api = Api::new(base.to_string())?;
     let text = runtime.block_on(api.get_text(path))?;
     let exposition = Exposition::parse(&text);
-    let problems = conformance::check(&crate::catalogs::export(), &exposition);
+    let export = crate::catalogs::export();
+    let mut problems: Vec<String> = conformance::check(&export, &exposition)
+        .iter()
+        .map(|p| format!("{base}{path}: {p}"))
+        .collect();
+    // The catalogs it says it serves, on the same listener.
+    match runtime.block_on(api.get_text("/catalog")) {
+        Ok(served) => problems.extend(
+            conformance::catalog_drift(&export, &served)
+                .into_iter()
+                .map(|d| format!("{base}{d}")),
+        ),
+        Err(error) => problems.push(format!("{base}/catalog: {error:#}")),
+    }
     for problem in &problems {
-        println!("{base}{path}: {problem}");
+        println!("{problem}");
     }
     if !problems.is_empty() {
         bail!(

@@ -303,6 +303,52 @@ pub fn check(export: &Export, exposition: &Exposition) -> Vec<Problem> {
     problems
 }
 
+/// What a service's `GET /catalog` (`served`, its body) says that differs from
+/// `expected`, the export of the catalogs xtask generates for: one line per catalog
+/// missing, extra or different. Empty when they are the same document.
+pub fn catalog_drift(expected: &Export, served: &str) -> Vec<String> {
+    let served = match Export::from_json(served) {
+        Ok(served) => served,
+        Err(error) => return vec![format!("/catalog: {error}")],
+    };
+    let mut drift = Vec::new();
+    for catalog in &expected.catalogs {
+        match served.catalogs.iter().find(|c| c.name == catalog.name) {
+            None => drift.push(format!(
+                "/catalog: catalog `{}` (crate `{}`) is not registered by the service: register it with recorder::Builder::with",
+                catalog.name, catalog.crate_name
+            )),
+            Some(found) if found != catalog => drift.push(format!(
+                "/catalog: catalog `{}` differs from the committed export (rebuild the service, or run `cargo xtask export`)",
+                catalog.name
+            )),
+            Some(_) => {}
+        }
+    }
+    for catalog in &served.catalogs {
+        if !expected.catalogs.iter().any(|c| c.name == catalog.name) {
+            drift.push(format!(
+                "/catalog: catalog `{}` (crate `{}`) is served but not generated for: add it to xtask/src/catalogs.rs",
+                catalog.name, catalog.crate_name
+            ));
+        }
+    }
+    let order = |e: &Export| {
+        e.catalogs
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if drift.is_empty() && order(expected) != order(&served) {
+        drift.push(format!(
+            "/catalog: catalogs registered in the order {:?}, generated in the order {:?}",
+            order(&served),
+            order(expected)
+        ));
+    }
+    drift
+}
+
 fn check_family(
     def: &MetricExport,
     catalog: &BTreeMap<&str, &MetricExport>,
@@ -509,6 +555,30 @@ mod tests {
         let name = MetricId::SourcesRequestsSuccess.def().name;
         assert_eq!(exposition.total(name), fixtures::COUNTER_STEP as f64);
         assert_eq!(exposition.total("no_such_family"), 0.0);
+    }
+
+    #[test]
+    fn catalog_drift_names_missing_extra_and_changed_catalogs() {
+        let expected = crate::catalogs::export();
+        assert_eq!(
+            catalog_drift(&expected, &expected.to_json()),
+            Vec::<String>::new()
+        );
+        let mut served = expected.clone();
+        let storage = served.catalogs.remove(1);
+        served.catalogs[0].metrics.pop();
+        let mut extra = storage.clone();
+        extra.name = "extra".to_string();
+        served.catalogs.push(extra);
+        assert_eq!(
+            catalog_drift(&expected, &served.to_json()),
+            [
+                "/catalog: catalog `sms` differs from the committed export (rebuild the service, or run `cargo xtask export`)",
+                "/catalog: catalog `storage` (crate `sms-storage`) is not registered by the service: register it with recorder::Builder::with",
+                "/catalog: catalog `extra` (crate `sms-storage`) is served but not generated for: add it to xtask/src/catalogs.rs",
+            ]
+        );
+        assert!(catalog_drift(&expected, "{}")[0].starts_with("/catalog: not a catalog export"));
     }
 
     #[test]

@@ -453,6 +453,13 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         let exposition = Exposition::parse(&api.get_text("/metrics").await?);
         checks.push(conformance_check(address, &exposition));
         exposed.extend(exposition.sample_names);
+        let export = crate::catalogs::export();
+        let drift = conformance::catalog_drift(&export, &api.get_text("/catalog").await?);
+        checks.push(Check::new(
+            format!("/catalog {address}"),
+            format!("{} catalogs as generated", export.catalogs.len()),
+            drift,
+        ));
     }
     checks.push(numbers_agree(&prometheus_api, &demo_apis).await?);
 
