@@ -16,8 +16,8 @@
 //! let id = SourceId("sms-provider-a");
 //! recorder::inc(Metric::SourcesRequestsError, (id, SourceErrorType::Timeout));
 //! recorder::observe(Metric::SourcesRequestDuration, id, 0.42);
-//! let written = recorder::counter(Metric::IngestLogWrittenBytes, ()); // cached handle
-//! written.add(512);
+//! let received = recorder::counter(Metric::SourcesEnvelopesReceived, id); // cached handle
+//! received.add(512);
 //! # Ok(()) }
 //! ```
 //!

@@ -118,7 +118,8 @@ fn same_and_distinct_series_are_exact_under_concurrent_scrapes() {
                 let recorder = &recorder;
                 scope.spawn(move || {
                     let own = format!("thread-{t}");
-                    let cached = recorder.counter(Metric::GatewayCasWritesSuccess, ());
+                    let cached =
+                        recorder.counter(Metric::SourcesEnvelopesReceived, SourceId("cached"));
                     let histogram =
                         recorder.histogram(Metric::SourcesRequestDuration, SourceId(&own));
                     for i in 0..m {
@@ -150,8 +151,11 @@ fn same_and_distinct_series_are_exact_under_concurrent_scrapes() {
                 Some(m as f64)
             );
         }
-        let cas = Metric::GatewayCasWritesSuccess.def().name;
-        assert!(text.contains(&format!("\n{cas} {total}\n")), "{cas}");
+        let cached = Metric::SourcesEnvelopesReceived;
+        assert_eq!(
+            sample(&text, &series(cached, "", "source_id=\"cached\"")),
+            Some(total as f64)
+        );
         let duration = Metric::SourcesRequestDuration;
         let labels = "source_id=\"shared\"";
         // Observations cycle through OBSERVATIONS: count each value's share exactly.

@@ -2,11 +2,19 @@
 
 mod support;
 
-use catalog::{Metric, MetricCatalog, MetricId, SourceErrorType, SourceId, StorageErrorType};
+use catalog::{Metric, MetricCatalog, MetricId, SourceErrorType, SourceId};
+use storage::{StorageErrorType, StorageMetric, StorageMetricId};
 use support::promtool_accepts;
+
+/// The storage library's catalog, compiled from its declaration: `recorder` cannot
+/// depend on `sms-storage`, which depends on it.
+#[allow(dead_code)]
+#[path = "../../storage/src/metrics.rs"]
+mod storage;
 
 fn recorder() -> recorder::Recorder<MetricId> {
     recorder::Builder::<MetricId>::new()
+        .with::<StorageMetricId>()
         .panic_on_misuse(true)
         .build()
         .expect("valid catalog")
@@ -15,6 +23,7 @@ fn recorder() -> recorder::Recorder<MetricId> {
 /// Records one sample into every catalog metric the workspace records (the
 /// self-metrics are exposed from the start), with valid labels.
 fn record_everything(recorder: &recorder::Recorder<MetricId>) {
+    let storage = recorder.catalog::<StorageMetricId>().expect("registered");
     let source = SourceId("source-a");
     recorder.inc(Metric::SourcesRequestsSuccess, source);
     recorder.inc(
@@ -27,16 +36,22 @@ fn record_everything(recorder: &recorder::Recorder<MetricId>) {
     recorder.inc(Metric::GatewayEnvelopesAccepted, source);
     recorder.inc(Metric::GatewayEnvelopesDeduplicated, source);
     recorder.set(Metric::GatewayQueueDepth, (), 3.0);
-    recorder.inc(Metric::GatewayCasWritesSuccess, ());
-    recorder.inc(Metric::GatewayCasWritesError, StorageErrorType::DiskFull);
-    recorder.observe(Metric::GatewayCasWriteDuration, (), 0.3);
-    recorder.inc(Metric::GatewayCasWrittenBytes, ());
-    recorder.inc(Metric::IngestLogWritesSuccess, ());
-    recorder.inc(Metric::IngestLogWritesError, StorageErrorType::DiskFull);
-    recorder.set(Metric::IngestLogCurrentFileSize, (), 3.0);
-    recorder.inc(Metric::IngestLogRotations, ());
-    recorder.observe(Metric::IngestLogFsyncDuration, (), 0.3);
-    recorder.inc(Metric::IngestLogWrittenBytes, ());
+    storage.inc(StorageMetric::GatewayCasWritesSuccess, ());
+    storage.inc(
+        StorageMetric::GatewayCasWritesError,
+        StorageErrorType::DiskFull,
+    );
+    storage.observe(StorageMetric::GatewayCasWriteDuration, (), 0.3);
+    storage.inc(StorageMetric::GatewayCasWrittenBytes, ());
+    storage.inc(StorageMetric::IngestLogWritesSuccess, ());
+    storage.inc(
+        StorageMetric::IngestLogWritesError,
+        StorageErrorType::DiskFull,
+    );
+    storage.set(StorageMetric::IngestLogCurrentFileSize, (), 3.0);
+    storage.inc(StorageMetric::IngestLogRotations, ());
+    storage.observe(StorageMetric::IngestLogFsyncDuration, (), 0.3);
+    storage.inc(StorageMetric::IngestLogWrittenBytes, ());
 }
 
 #[test]
@@ -100,10 +115,10 @@ fn histograms_have_exactly_the_catalog_buckets() {
 fn unlabeled_and_enumerated_series_are_exposed_at_zero_before_any_recording() {
     let text = recorder().render();
     // Unlabeled counter.
-    let success = Metric::GatewayCasWritesSuccess.def().name;
+    let success = StorageMetric::GatewayCasWritesSuccess.def().name;
     assert!(text.contains(&format!("\n{success} 0\n")), "{text}");
     // Every enumerated combination of an enum-only metric.
-    let errors = Metric::IngestLogWritesError.def().name;
+    let errors = StorageMetric::IngestLogWritesError.def().name;
     for value in StorageErrorType::VALUES {
         assert!(
             text.contains(&format!("{errors}{{error_type=\"{value}\"}} 0\n")),
@@ -132,12 +147,13 @@ fn labels_are_exposed_in_catalog_order_and_one_label_set_is_one_series() {
 #[test]
 fn timer_observes_elapsed_seconds() {
     let recorder = recorder();
+    let storage = recorder.catalog::<StorageMetricId>().expect("registered");
     {
-        let _timer = recorder.start_timer(Metric::GatewayCasWriteDuration, ());
+        let _timer = storage.start_timer(StorageMetric::GatewayCasWriteDuration, ());
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    let name = Metric::GatewayCasWriteDuration.def().name;
-    let text = recorder.render();
+    let name = StorageMetric::GatewayCasWriteDuration.def().name;
+    let text = storage.render();
     assert!(text.contains(&format!("{name}_count 1\n")), "{text}");
     let sum: f64 = text
         .lines()

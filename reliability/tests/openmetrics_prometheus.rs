@@ -7,8 +7,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use catalog::{Metric, MetricId, SourceErrorType, SourceId, StorageErrorType};
+use catalog::{Metric, MetricId, SourceErrorType, SourceId};
 use reliability::{Prometheus, percent_encode};
+use sms_storage::{StorageErrorType, StorageMetric, StorageMetricId};
 
 const COUNTER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const BUCKET_TRACE: &str = "00f067aa0ba902b7-{x} #=,";
@@ -16,6 +17,7 @@ const BUCKET_TRACE: &str = "00f067aa0ba902b7-{x} #=,";
 /// Records one sample into every catalog metric the workspace records, and the two
 /// exemplars (the self-metrics are exposed at 0 from the start).
 fn record_everything(recorder: &recorder::Recorder<MetricId>) {
+    let storage = recorder.catalog::<StorageMetricId>().expect("registered");
     let source = SourceId("source-a");
     recorder.inc(Metric::SourcesRequestsSuccess, source);
     recorder.inc(
@@ -28,16 +30,22 @@ fn record_everything(recorder: &recorder::Recorder<MetricId>) {
     recorder.inc(Metric::GatewayEnvelopesAccepted, source);
     recorder.inc(Metric::GatewayEnvelopesDeduplicated, source);
     recorder.set(Metric::GatewayQueueDepth, (), 3.0);
-    recorder.inc(Metric::GatewayCasWritesSuccess, ());
-    recorder.inc(Metric::GatewayCasWritesError, StorageErrorType::DiskFull);
-    recorder.observe(Metric::GatewayCasWriteDuration, (), 0.3);
-    recorder.inc(Metric::GatewayCasWrittenBytes, ());
-    recorder.inc(Metric::IngestLogWritesSuccess, ());
-    recorder.inc(Metric::IngestLogWritesError, StorageErrorType::DiskFull);
-    recorder.set(Metric::IngestLogCurrentFileSize, (), 3.0);
-    recorder.inc(Metric::IngestLogRotations, ());
-    recorder.observe(Metric::IngestLogFsyncDuration, (), 0.3);
-    recorder.inc(Metric::IngestLogWrittenBytes, ());
+    storage.inc(StorageMetric::GatewayCasWritesSuccess, ());
+    storage.inc(
+        StorageMetric::GatewayCasWritesError,
+        StorageErrorType::DiskFull,
+    );
+    storage.observe(StorageMetric::GatewayCasWriteDuration, (), 0.3);
+    storage.inc(StorageMetric::GatewayCasWrittenBytes, ());
+    storage.inc(StorageMetric::IngestLogWritesSuccess, ());
+    storage.inc(
+        StorageMetric::IngestLogWritesError,
+        StorageErrorType::DiskFull,
+    );
+    storage.set(StorageMetric::IngestLogCurrentFileSize, (), 3.0);
+    storage.inc(StorageMetric::IngestLogRotations, ());
+    storage.observe(StorageMetric::IngestLogFsyncDuration, (), 0.3);
+    storage.inc(StorageMetric::IngestLogWrittenBytes, ());
     recorder
         .counter(
             Metric::SourcesRequestsError,
@@ -60,6 +68,7 @@ fn exposed_series(text: &str) -> BTreeSet<String> {
 #[test]
 fn prometheus_ingests_every_series_and_the_exemplars_over_openmetrics() {
     let recorder = recorder::Builder::<MetricId>::new()
+        .with::<StorageMetricId>()
         .panic_on_misuse(true)
         .listen("127.0.0.1:0".parse().unwrap())
         .serve()

@@ -6,6 +6,9 @@
 //! catalogs its generators cover, so its dashboards, rules and runbooks come along. The
 //! exposed names keep the `sms_` prefix they had in the SMS catalog (dashboards, alerts
 //! and the compatibility baseline rely on them); the catalog's own name is `storage`.
+//!
+//! This file holds the declaration only (its tests are in `tests/catalog.rs`): the
+//! recorder's tests compile it as a module, since `recorder` cannot depend on this crate.
 
 use catalog::{
     AlertDef, Comparison::Above, DashboardHints, PanelHint, Severity, Signal, SloDef, Stability,
@@ -124,48 +127,4 @@ pub enum StorageMetric {
     /// Bytes appended to the ingest log.
     #[metric(counter("sms_ingest_log_written_bytes_total", &INGEST_LOG).unit(Unit::Bytes).stability(Stability::Stable))]
     IngestLogWrittenBytes,
-}
-
-#[cfg(test)]
-mod tests {
-    use catalog::MetricCatalog;
-
-    use super::*;
-
-    #[test]
-    fn the_catalog_registers_next_to_the_sms_catalog() {
-        assert!(catalog::validate::<StorageMetricId>().is_ok());
-        let recorder = recorder::Builder::<catalog::MetricId>::new()
-            .with::<StorageMetricId>()
-            .build()
-            .expect("no name is declared by both catalogs");
-        let names: Vec<String> = recorder
-            .export()
-            .catalogs
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
-        assert_eq!(names, ["sms", "storage", "recorder"]);
-        assert_eq!(StorageMetricId::CRATE, "sms-storage");
-    }
-
-    /// Each subsystem has throughput, errors with their success twin, and latency.
-    #[test]
-    fn every_subsystem_has_throughput_errors_and_latency() {
-        for subsystem in StorageMetricId::SUBSYSTEMS {
-            let defs: Vec<_> = StorageMetricId::ALL
-                .iter()
-                .map(|m| m.def())
-                .filter(|d| d.subsystem == subsystem)
-                .collect();
-            let kinds = |kind: &str| defs.iter().filter(|d| d.kind.type_name() == kind).count();
-            assert!(kinds("counter") >= 2, "{}", subsystem.name);
-            assert!(
-                defs.iter().any(|d| d.success_twin.is_some()),
-                "{}",
-                subsystem.name
-            );
-            assert_eq!(kinds("histogram"), 1, "{}", subsystem.name);
-        }
-    }
 }

@@ -1,6 +1,6 @@
-// `sms_gateway_cas_writes_success_total` has no labels.
+// `sms_gateway_queue_depth` has no labels.
 use catalog::{Metric, SourceId};
 
 fn main() {
-    recorder::inc(Metric::GatewayCasWritesSuccess, SourceId("a"));
+    recorder::set(Metric::GatewayQueueDepth, SourceId("a"), 1.0);
 }

@@ -1,6 +1,6 @@
 // A counter takes `inc` or `add`, never `set`.
-use catalog::Metric;
+use catalog::{Metric, SourceId};
 
 fn main() {
-    recorder::set(Metric::GatewayCasWritesSuccess, (), 1.0);
+    recorder::set(Metric::SourcesRequestsSuccess, SourceId("a"), 1.0);
 }
