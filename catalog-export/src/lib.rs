@@ -91,6 +91,13 @@ pub struct MetricExport {
     /// Set once the metric is deprecated: it is still exposed (unless hidden) until removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<Deprecated>,
+    /// The service feature it depends on: exposed only where the feature is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<String>,
+    /// Whether its feature is on, in a running service's `/catalog`; absent in the
+    /// committed export (which does not know) and for metrics without a feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// How much users may rely on a metric (Kubernetes' metric stability levels).
@@ -275,6 +282,8 @@ impl MetricExport {
                 renamed_to: d.renamed_to.map(|m| m.def().name.to_string()),
                 hidden: d.hidden,
             }),
+            feature: def.feature.map(str::to_string),
+            enabled: None,
         }
     }
 }

@@ -23,6 +23,8 @@ fn metric(name: &str, kind: Kind, unit: Option<&str>, stability: Stability) -> M
         buckets: (kind == Kind::Histogram).then(|| vec![0.1, 1.0]),
         stability,
         deprecated: None,
+        feature: None,
+        enabled: None,
     }
 }
 

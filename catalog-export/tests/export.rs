@@ -63,6 +63,8 @@ fn metric() -> impl Strategy<Value = MetricExport> {
                     .collect(),
                 max_series,
                 buckets,
+                feature: (max_series.is_some()).then(|| "some_feature".to_string()),
+                enabled: max_series.map(|m| m % 2 == 0),
             }
         })
 }

@@ -129,6 +129,9 @@ pub struct MetricDef<C: MetricCatalog> {
     pub stability: Stability,
     /// Set once the metric is deprecated (then hidden, then removed).
     pub deprecated: Option<Deprecation<C>>,
+    /// The service feature (a runtime switch, `recorder::Builder::feature`) this metric
+    /// depends on: while it is off, recording is a no-op and nothing is exposed.
+    pub feature: Option<&'static str>,
 }
 
 /// How much users may rely on a metric (Kubernetes' metric stability levels).
@@ -209,6 +212,7 @@ impl<C: MetricCatalog> MetricDef<C> {
             alerts: &[],
             stability: Stability::Alpha,
             deprecated: None,
+            feature: None,
         }
     }
 
@@ -287,6 +291,13 @@ impl<C: MetricCatalog> MetricDef<C> {
     /// Deprecates this metric.
     pub const fn deprecated(mut self, deprecation: Deprecation<C>) -> Self {
         self.deprecated = Some(deprecation);
+        self
+    }
+
+    /// Makes this metric depend on service feature `feature` (snake case): exposed only
+    /// by a recorder that turns the feature on, absent (and recording a no-op) otherwise.
+    pub const fn feature(mut self, feature: &'static str) -> Self {
+        self.feature = Some(feature);
         self
     }
 

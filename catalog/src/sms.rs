@@ -162,4 +162,7 @@ pub enum Metric {
             .summary("More than 1000 envelopes wait for the gateway.")
             .description("{{ $labels.job }} has {{ $value }} envelopes queued for the gateway.")]).stability(Stability::Stable))]
     GatewayQueueDepth,
+    /// Envelope hashes the deduplication window holds.
+    #[metric(gauge("sms_gateway_dedup_window_entries", &GATEWAY).feature("dedup_window_stats"))]
+    GatewayDedupWindowEntries,
 }

@@ -312,6 +312,13 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             drill_down: None,
         });
     }
+    if let Some(feature) = def.feature {
+        for panel in &mut panels {
+            panel.description.push_str(&format!(
+                " Depends on feature `{feature}`: no data from instances where it is off."
+            ));
+        }
+    }
     panels
 }
 

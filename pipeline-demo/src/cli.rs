@@ -57,6 +57,11 @@ pub struct Cli {
     /// Inject no failures (real storage errors are still handled and counted).
     #[arg(long)]
     pub no_faults: bool,
+
+    /// Turn a metrics feature on (repeatable): `dedup_window_stats` exposes the
+    /// deduplication window's size. Features left out are off: their metrics are absent.
+    #[arg(long = "feature", value_name = "NAME")]
+    pub features: Vec<String>,
 }
 
 impl Cli {
@@ -94,6 +99,10 @@ mod tests {
         assert_eq!(cli.sources, 4);
         assert_eq!(cli.log_rotate_size, 65536);
         assert_eq!(cli.request_timeout(), Duration::from_secs(2));
+        assert!(cli.features.is_empty());
+        let cli =
+            Cli::try_parse_from(["pipeline-demo", "--feature", "dedup_window_stats"]).unwrap();
+        assert_eq!(cli.features, ["dedup_window_stats"]);
     }
 
     #[test]

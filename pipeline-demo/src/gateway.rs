@@ -148,6 +148,8 @@ pub fn run(
             );
             summary.accepted += 1;
         }
+        // A no-op unless the service turns feature `dedup_window_stats` on.
+        recorder::set(Metric::GatewayDedupWindowEntries, (), window.len() as f64);
     }
     log.close().map_err(GatewayError::Close)?;
     Ok(summary)

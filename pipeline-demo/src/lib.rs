@@ -35,3 +35,16 @@ pub use sms_storage::{cas, envelope, faults, ingest_log};
 pub fn recorder_builder() -> recorder::Builder<catalog::MetricId> {
     recorder::Builder::<catalog::MetricId>::new().with::<sms_storage::StorageMetricId>()
 }
+
+/// The metrics features of the demo's catalogs (`--feature`), each off unless turned on.
+pub fn features() -> Vec<&'static str> {
+    use catalog::MetricCatalog;
+    let sms = catalog::MetricId::ALL.iter().map(|m| m.def().feature);
+    let storage = sms_storage::StorageMetricId::ALL
+        .iter()
+        .map(|m| m.def().feature);
+    let mut features: Vec<&'static str> = sms.chain(storage).flatten().collect();
+    features.sort_unstable();
+    features.dedup();
+    features
+}

@@ -72,7 +72,20 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // Handle signals before anything is visible from outside.
     let mut signals = Signals::new()?;
-    let recorder = pipeline_demo::recorder_builder()
+    let features = pipeline_demo::features();
+    if let Some(unknown) = cli
+        .features
+        .iter()
+        .find(|f| !features.contains(&f.as_str()))
+    {
+        anyhow::bail!("unknown --feature {unknown:?}: the demo knows {features:?}");
+    }
+    let builder = features
+        .iter()
+        .fold(pipeline_demo::recorder_builder(), |builder, feature| {
+            builder.feature(feature, cli.features.iter().any(|f| f == feature))
+        });
+    let recorder = builder
         .listen(cli.listen)
         .install()
         .map_err(|error| match error {

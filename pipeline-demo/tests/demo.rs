@@ -238,7 +238,13 @@ fn check_ingest_log(data_dir: &Path) -> usize {
 
 #[test]
 fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
-    let mut demo = Demo::start(&["--duration", "12", "--seed", "7"]);
+    // Every feature on: every metric of every catalog must show up.
+    let mut args = vec!["--duration", "12", "--seed", "7"];
+    let features = pipeline_demo::features();
+    for feature in &features {
+        args.extend(["--feature", feature]);
+    }
+    let mut demo = Demo::start(&args);
     // Gauges go up and down: scrape often and remember which ever were non-zero.
     let mut seen_non_zero = HashSet::new();
     let mut last = String::new();
@@ -291,6 +297,15 @@ fn every_catalog_metric_is_served_and_the_run_ends_with_exit_0() {
 fn sigterm_drains_the_queue_and_leaves_a_whole_ingest_log() {
     let mut demo = Demo::start(&[]);
     std::thread::sleep(Duration::from_secs(3));
+    // No feature on: the metrics depending on one are absent.
+    let text = demo.scrape().expect("a scrape");
+    for metric in MetricId::ALL.iter().filter(|m| m.def().feature.is_some()) {
+        let name = metric.def().name;
+        assert!(
+            !text.contains(&format!("# TYPE {name} ")),
+            "{name} exposed while its feature is off"
+        );
+    }
     demo.signal("-TERM");
     let status = demo.wait(Duration::from_secs(15));
     let output = demo.output();

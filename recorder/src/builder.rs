@@ -6,7 +6,7 @@
 //! registered twice and two catalogs exposing the same name, naming both.
 
 use std::any::TypeId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -43,6 +43,8 @@ pub struct Builder<C: MetricCatalog> {
     limits: server::Limits,
     /// The catalogs after `C`, in registration order.
     others: Vec<Box<dyn Catalog>>,
+    /// Every feature named with [`Builder::feature`], and whether it is on.
+    features: BTreeMap<&'static str, bool>,
     _catalog: PhantomData<C>,
 }
 
@@ -56,6 +58,7 @@ impl<C: MetricCatalog> std::fmt::Debug for Builder<C> {
             .field("panic_on_misuse", &self.panic_on_misuse)
             .field("show_hidden_metrics", &self.show_hidden_metrics)
             .field("limits", &self.limits)
+            .field("features", &self.features)
             .finish_non_exhaustive()
     }
 }
@@ -77,8 +80,18 @@ impl<C: MetricCatalog> Builder<C> {
             upkeep_interval: Duration::from_secs(5),
             limits: server::Limits::default(),
             others: Vec::new(),
+            features: BTreeMap::new(),
             _catalog: PhantomData,
         }
+    }
+
+    /// Turns service feature `feature` on or off (off by default): the metrics declared
+    /// with `.feature(..)` of that name are exposed only while it is on; while it is
+    /// off, recording them is a no-op and `/catalog` says `"enabled": false`. A
+    /// feature no served metric declares is refused at start-up (`UnknownFeature`).
+    pub fn feature(mut self, feature: &'static str, on: bool) -> Self {
+        self.features.insert(feature, on);
+        self
     }
 
     /// Serves catalog `D` too, on the same `/metrics` and `/catalog`, after the catalogs
@@ -207,6 +220,13 @@ impl<C: MetricCatalog> Builder<C> {
                 });
             }
         }
+        let declared: Vec<&str> = catalogs.iter().flat_map(|c| c.features()).collect();
+        if let Some(feature) = self.features.keys().find(|f| !declared.contains(f)) {
+            return Err(Error::UnknownFeature {
+                feature: (*feature).to_string(),
+                declared: declared.iter().map(|f| f.to_string()).collect(),
+            });
+        }
         let mut exposed: BTreeMap<String, &'static str> = BTreeMap::new();
         for catalog in &catalogs {
             for (name, metric) in catalog.exposed() {
@@ -253,14 +273,22 @@ impl<C: MetricCatalog> Builder<C> {
         listen_address: Option<SocketAddr>,
     ) -> Recorder<C> {
         let catalogs = self.catalogs();
-        let names: Vec<&'static str> = catalogs.iter().flat_map(|c| c.metric_names()).collect();
+        let on: BTreeSet<&'static str> = self
+            .features
+            .iter()
+            .filter(|(_, on)| **on)
+            .map(|(feature, _)| *feature)
+            .collect();
+        let names: Vec<&'static str> = catalogs.iter().flat_map(|c| c.metric_names(&on)).collect();
         let self_metrics = Arc::new(Inner::<SelfMetricId>::new(
             self.panic_on_misuse,
+            &on,
             &names,
             None,
         ));
         let primary = Arc::new(Inner::<C>::new(
             self.panic_on_misuse,
+            &on,
             &names,
             Some(&self_metrics),
         ));
@@ -268,7 +296,7 @@ impl<C: MetricCatalog> Builder<C> {
         registered.extend(
             self.others
                 .iter()
-                .map(|other| other.build(self.panic_on_misuse, &names, &self_metrics)),
+                .map(|other| other.build(self.panic_on_misuse, &on, &names, &self_metrics)),
         );
         registered.push(Registered::of(self_metrics));
         let shared = Arc::new(Shared::new(
@@ -315,7 +343,10 @@ impl<C: MetricCatalog> Builder<C> {
 trait Catalog: Send + Sync {
     fn id(&self) -> TypeId;
     fn name(&self) -> &'static str;
-    fn metric_names(&self) -> Vec<&'static str>;
+    /// The names of the metrics exposed with the features `on`.
+    fn metric_names(&self, on: &BTreeSet<&'static str>) -> Vec<&'static str>;
+    /// Every feature a metric of the catalog depends on.
+    fn features(&self) -> Vec<&'static str>;
     /// Every family name the catalog exposes, with the metric exposing it.
     fn exposed(&self) -> Vec<(String, &'static str)>;
     /// Catalog validation plus the recorder's own limits.
@@ -324,6 +355,7 @@ trait Catalog: Send + Sync {
     fn build(
         &self,
         panic_on_misuse: bool,
+        features: &BTreeSet<&'static str>,
         names: &[&'static str],
         self_metrics: &Inner<SelfMetricId>,
     ) -> Registered;
@@ -342,8 +374,17 @@ impl<D: MetricCatalog> Catalog for CatalogOf<D> {
         D::NAME
     }
 
-    fn metric_names(&self) -> Vec<&'static str> {
-        D::ALL.iter().map(|m| m.def().name).collect()
+    fn metric_names(&self, on: &BTreeSet<&'static str>) -> Vec<&'static str> {
+        D::ALL
+            .iter()
+            .map(|m| m.def())
+            .filter(|d| d.feature.is_none_or(|f| on.contains(f)))
+            .map(|d| d.name)
+            .collect()
+    }
+
+    fn features(&self) -> Vec<&'static str> {
+        D::ALL.iter().filter_map(|m| m.def().feature).collect()
     }
 
     fn exposed(&self) -> Vec<(String, &'static str)> {
@@ -383,11 +424,13 @@ impl<D: MetricCatalog> Catalog for CatalogOf<D> {
     fn build(
         &self,
         panic_on_misuse: bool,
+        features: &BTreeSet<&'static str>,
         names: &[&'static str],
         self_metrics: &Inner<SelfMetricId>,
     ) -> Registered {
         Registered::of(Arc::new(Inner::<D>::new(
             panic_on_misuse,
+            features,
             names,
             Some(self_metrics),
         )))

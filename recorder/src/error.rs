@@ -35,6 +35,15 @@ pub enum Error {
         /// The catalog registered second.
         second: &'static str,
     },
+    /// A feature turned on or off that no served metric depends on (a typo, or a
+    /// catalog not registered).
+    #[error("feature `{feature}` is not declared by any served metric (declared: {declared:?})")]
+    UnknownFeature {
+        /// The feature named.
+        feature: String,
+        /// Every feature the served catalogs declare.
+        declared: Vec<String>,
+    },
     /// The `/metrics` listener could not be started (bad address, port in use, ...).
     #[error("cannot serve /metrics on {address}: {reason}")]
     Listen {

@@ -18,6 +18,7 @@
 //! last, then the facade.
 
 use std::any::Any;
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -119,7 +120,7 @@ trait Family: Send + Sync {
 impl<C: MetricCatalog> Family for Inner<C> {
     fn render_into(&self, writer: &mut Writer, show_hidden: bool) {
         for state in self.metrics.iter() {
-            if state.def.is_hidden() && !show_hidden {
+            if !state.enabled || (state.def.is_hidden() && !show_hidden) {
                 continue;
             }
             writer.family(state.def);
@@ -138,13 +139,22 @@ impl<C: MetricCatalog> Family for Inner<C> {
     }
 
     fn export(&self) -> catalog_export::CatalogExport {
-        catalog_export::CatalogExport::of::<C>()
+        let mut export = catalog_export::CatalogExport::of::<C>();
+        for (metric, state) in export.metrics.iter_mut().zip(self.metrics.iter()) {
+            if state.def.feature.is_some() {
+                metric.enabled = Some(state.enabled);
+            }
+        }
+        export
     }
 }
 
 /// Everything the recorder keeps for one catalog metric.
 struct MetricState<C: MetricCatalog> {
     def: &'static MetricDef<C>,
+    /// False when the metric's feature is off: no series, nothing rendered, every
+    /// recording call returns on the cold path (the hot path finds no handle).
+    enabled: bool,
     /// The handle of an unlabeled metric.
     unlabeled: Option<Handle>,
     /// Series of a labeled metric, keyed by label values in catalog order.
@@ -227,8 +237,12 @@ impl Op {
     }
 }
 
-/// The self-metric cells of each metric named in `names`, from the self catalog's states.
-fn self_cells(self_states: &[MetricState<SelfMetricId>], names: &[&str]) -> Vec<SelfMetrics> {
+/// The self-metric cells of each metric named in `names` (`None`: a metric whose feature
+/// is off, which has none), from the self catalog's states.
+fn self_cells(
+    self_states: &[MetricState<SelfMetricId>],
+    names: &[Option<&str>],
+) -> Vec<Option<SelfMetrics>> {
     let counter = |metric: SelfMetricId, values: &[&str]| match self_states[metric.index()]
         .table
         .with(SeriesRef(values), Clone::clone)
@@ -240,33 +254,44 @@ fn self_cells(self_states: &[MetricState<SelfMetricId>], names: &[&str]) -> Vec<
     };
     names
         .iter()
-        .map(|name| SelfMetrics {
-            dropped: [
-                DropReason::WrongLabels,
-                DropReason::WrongKind,
-                DropReason::InvalidValue,
-            ]
-            .map(|reason| counter(SelfMetricId::SamplesDropped, &[name, reason.as_str()])),
-            overflow: counter(SelfMetricId::SeriesOverflow, &[name]),
+        .map(|name| {
+            let name = (*name)?;
+            Some(SelfMetrics {
+                dropped: [
+                    DropReason::WrongLabels,
+                    DropReason::WrongKind,
+                    DropReason::InvalidValue,
+                ]
+                .map(|reason| counter(SelfMetricId::SamplesDropped, &[name, reason.as_str()])),
+                overflow: counter(SelfMetricId::SeriesOverflow, &[name]),
+            })
         })
         .collect()
 }
 
 impl<C: MetricCatalog> Inner<C> {
     /// The storage of catalog `C`: every unlabeled metric and enumerated label
-    /// combination registered. `catalog_metrics` is every metric name of the recorder
-    /// (the values of `CatalogMetric` labels); `self_states` the self catalog's storage,
-    /// `None` when `C` is the self catalog.
+    /// combination registered, except for metrics whose feature is not in `features`
+    /// (those stay empty: not exposed, recording a no-op). `catalog_metrics` is every
+    /// enabled metric name of the recorder (the values of `CatalogMetric` labels);
+    /// `self_states` the self catalog's storage, `None` when `C` is the self catalog.
     pub(crate) fn new(
         panic_on_misuse: bool,
+        features: &BTreeSet<&'static str>,
         catalog_metrics: &[&'static str],
         self_states: Option<&Inner<SelfMetricId>>,
     ) -> Self {
         let mut metrics: Vec<MetricState<C>> = C::ALL
             .iter()
-            .map(|metric| MetricState::new(*metric, catalog_metrics))
+            .map(|metric| {
+                let enabled = metric.def().feature.is_none_or(|f| features.contains(f));
+                MetricState::new(*metric, enabled, catalog_metrics)
+            })
             .collect();
-        let names: Vec<&str> = C::ALL.iter().map(|m| m.def().name).collect();
+        let names: Vec<Option<&str>> = metrics
+            .iter()
+            .map(|state| state.enabled.then_some(state.def.name))
+            .collect();
         let cells = match self_states {
             Some(inner) => self_cells(&inner.metrics, &names),
             None => {
@@ -279,6 +304,10 @@ impl<C: MetricCatalog> Inner<C> {
             }
         };
         for (state, self_metrics) in metrics.iter_mut().zip(cells) {
+            // A metric whose feature is off records nothing: it needs no cells.
+            let Some(self_metrics) = self_metrics else {
+                continue;
+            };
             state.value_guard = Arc::new(ValueGuard {
                 metric_name: state.def.name,
                 dropped_invalid: Arc::clone(
@@ -526,6 +555,9 @@ impl<C: MetricCatalog> Recorder<C> {
     /// misuse, looks up runtime label values, and handles first touch.
     #[inline(never)]
     fn record_slow(&self, state: &MetricState<C>, values: &mut [&str], op: Op) {
+        if !state.enabled {
+            return;
+        }
         if !op.fits(state.def.kind) {
             return self.wrong_kind(state, op);
         }
@@ -556,6 +588,10 @@ impl<C: MetricCatalog> Recorder<C> {
     /// Resolves the series of `metric` and `labels`, checking `op` against the kind.
     fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Handle> {
         let state = self.state(metric);
+        if !state.enabled {
+            // A detached handle: recording through it is a no-op too.
+            return None;
+        }
         if !op.fits(state.def.kind) {
             self.wrong_kind(state, op);
             return None;
@@ -740,7 +776,7 @@ impl<C: MetricCatalog> Recorder<C> {
 }
 
 impl<C: MetricCatalog> MetricState<C> {
-    fn new(metric: C, catalog_metrics: &[&'static str]) -> Self {
+    fn new(metric: C, enabled: bool, catalog_metrics: &[&'static str]) -> Self {
         let def = metric.def();
         let allowed: Box<[Option<ValueIndex>]> = def
             .labels
@@ -762,7 +798,8 @@ impl<C: MetricCatalog> MetricState<C> {
         };
         let mut state = MetricState {
             def,
-            unlabeled: def.labels.is_empty().then(|| register(def, &[])),
+            enabled,
+            unlabeled: (enabled && def.labels.is_empty()).then(|| register(def, &[])),
             table: SeriesTable::with_capacity(capacity),
             dense: None,
             allowed,
@@ -778,7 +815,7 @@ impl<C: MetricCatalog> MetricState<C> {
                 panic_on_misuse: false,
             }),
         };
-        if !def.labels.is_empty() && !def.has_free_form_label() {
+        if enabled && !def.labels.is_empty() && !def.has_free_form_label() {
             state.dense = Some(state.register_all_combinations());
         }
         state

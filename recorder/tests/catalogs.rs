@@ -25,6 +25,9 @@ mod library {
         /// Time to store a thing.
         #[metric(histogram("lib_store_write_seconds", &STORE, &[0.1, 1.0]).unit(catalog::Unit::Seconds))]
         WriteTime,
+        /// Things waiting to be stored (only with feature `queue_stats`).
+        #[metric(gauge("lib_store_queued", &STORE).feature("queue_stats"))]
+        Queued,
     }
 }
 
@@ -194,6 +197,52 @@ fn an_invalid_library_catalog_is_refused_naming_it() {
             .to_string()
             .starts_with("invalid metric catalog `bad`")
     );
+}
+
+#[test]
+fn a_feature_off_exposes_nothing_and_records_nothing_on_exposes_it() {
+    let queued = Lib::Queued.def().name;
+    for on in [false, true] {
+        let lib = recorder::Builder::<LibId>::new()
+            .feature("queue_stats", on)
+            .build()
+            .unwrap();
+        lib.set(Lib::Queued, (), 4.0);
+        lib.gauge(Lib::Queued, ()).set(5.0);
+        let text = lib.render();
+        assert_eq!(
+            text.contains(&format!("# TYPE {queued} gauge")),
+            on,
+            "{text}"
+        );
+        assert_eq!(text.contains(&format!("\n{queued} 5\n")), on, "{text}");
+        let export = lib.export();
+        let metric = export.metrics().find(|(_, m)| m.name == queued).unwrap().1;
+        assert_eq!(metric.feature.as_deref(), Some("queue_stats"));
+        assert_eq!(metric.enabled, Some(on));
+        let writes = export
+            .metrics()
+            .find(|(_, m)| m.name == Lib::Writes.def().name);
+        assert_eq!(writes.unwrap().1.enabled, None, "no feature, no flag");
+    }
+    // Off is the default.
+    let lib = recorder::Builder::<LibId>::new().build().unwrap();
+    assert!(!lib.render().contains(queued));
+}
+
+#[test]
+fn an_unknown_feature_is_refused_naming_the_declared_ones() {
+    let error = recorder::Builder::<TinyId>::new()
+        .with::<LibId>()
+        .feature("queue_stat", true)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&error, recorder::Error::UnknownFeature { feature, declared }
+            if feature == "queue_stat" && declared == &["queue_stats"]),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("`queue_stat`"), "{error}");
 }
 
 /// The only test of this binary that installs: the free functions reach every catalog.

@@ -88,6 +88,7 @@ pub(crate) fn plan<C: MetricCatalog>(subsystem: &Subsystem, config: &Config<C>) 
                 ("summary".to_string(), alert.summary.to_string()),
                 ("description".to_string(), alert.description.to_string()),
             ]);
+            add_feature(&mut annotations, metric.def().feature);
             add_links::<C>(
                 &mut annotations,
                 &signals::link_key(alert.name, None),
@@ -166,6 +167,7 @@ fn burn_alert<C: MetricCatalog>(
             ),
         ),
     ]);
+    add_feature(&mut annotations, slo.indicator.metric().def().feature);
     add_links::<C>(
         &mut annotations,
         &signals::link_key(name, Some(burn)),
@@ -189,6 +191,15 @@ fn burn_alert<C: MetricCatalog>(
         ]),
         annotations,
         origin: Origin::Burn { slo, burn },
+    }
+}
+
+/// The `feature` annotation of an alert on a metric that depends on one: the alert can
+/// only fire where the feature is on (elsewhere its series are absent, so its expression
+/// is empty, never an error).
+fn add_feature(annotations: &mut BTreeMap<String, String>, feature: Option<&str>) {
+    if let Some(feature) = feature {
+        annotations.insert("feature".to_string(), feature.to_string());
     }
 }
 

@@ -133,3 +133,43 @@ fn an_integral_latency_threshold_matches_le_1_and_le_1_0() {
     run(&promtool, &["test", "rules"], &tests);
     std::fs::remove_dir_all(root).unwrap();
 }
+
+/// An alert on a metric that depends on a feature says which one, and its promtool test
+/// predicts the annotation.
+mod featured {
+    use catalog::{AlertDef, Comparison, Signal, Subsystem};
+
+    pub const WORK: Subsystem = Subsystem {
+        name: "work",
+        title: "Work",
+        description: "Does the work.",
+    };
+
+    #[catalog::metrics(prefix = "feat_", labels = [], subsystems = [WORK])]
+    pub enum Feat {
+        /// Jobs waiting (only with feature `queue_stats`).
+        #[metric(gauge("feat_work_queued", &WORK).feature("queue_stats").alerts(&[
+            AlertDef::new("FeatWorkQueueLong", Signal::Value, Comparison::Above, 10.0)
+                .summary("Jobs pile up.")
+                .description("{{ $value }} jobs wait."),
+        ]))]
+        Queued,
+    }
+}
+
+#[test]
+fn an_alert_on_a_feature_metric_names_the_feature() {
+    use featured::FeatId;
+    let output = rules_gen::generate::<FeatId>(&Config::default()).unwrap();
+    let rules = &output.rules["work.yaml"];
+    assert!(rules.contains("feature: queue_stats"), "{rules}");
+    assert!(output.tests["work.yaml"].contains("feature: queue_stats"));
+    let Some(promtool) = promtool() else { return };
+    let root = std::env::temp_dir().join(format!("rules-gen-feature-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let rules = write_all(&root.join("rules"), &output.rules);
+    let tests = write_all(&root.join("tests"), &output.tests);
+    run(&promtool, &["check", "rules"], &rules);
+    run(&promtool, &["test", "rules"], &tests);
+    std::fs::remove_dir_all(root).unwrap();
+}

@@ -88,13 +88,18 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
     ])
 }
 
-/// The stability level, and the deprecation's stage when there is one.
+/// The stability level, the deprecation's stage when there is one, and the feature the
+/// metric depends on.
 fn stability<C: MetricCatalog>(def: &MetricDef<C>) -> String {
     let level = format!("{:?}", def.stability).to_lowercase();
-    match &def.deprecated {
+    let stage = match &def.deprecated {
         Some(deprecation) if deprecation.hidden => format!("{level}, deprecated, hidden"),
         Some(_) => format!("{level}, deprecated"),
         None => level,
+    };
+    match def.feature {
+        Some(feature) => format!("{stage}, feature `{feature}`"),
+        None => stage,
     }
 }
 

@@ -33,12 +33,17 @@ pub fn run(args: Args) -> Result<()> {
     let text = runtime.block_on(api.get_text(path))?;
     let exposition = Exposition::parse(&text);
     let export = crate::catalogs::export();
-    let mut problems: Vec<String> = conformance::check(&export, &exposition)
+    // The catalogs it says it serves, on the same listener, with its feature flags.
+    let served = runtime.block_on(api.get_text("/catalog"));
+    let with_features = match &served {
+        Ok(served) => conformance::with_served_features(&export, served),
+        Err(_) => export.clone(),
+    };
+    let mut problems: Vec<String> = conformance::check(&with_features, &exposition)
         .iter()
         .map(|p| format!("{base}{path}: {p}"))
         .collect();
-    // The catalogs it says it serves, on the same listener.
-    match runtime.block_on(api.get_text("/catalog")) {
+    match served {
         Ok(served) => problems.extend(
             conformance::catalog_drift(&export, &served)
                 .into_iter()

@@ -32,6 +32,16 @@ pub(super) fn check_alert<C: MetricCatalog>(
             format!("alert names are CamelCase and start with `{camel_prefix}`"),
         );
     }
+    if alert.signal == Signal::Absent
+        && let Some(feature) = def.feature
+    {
+        problem(
+            "alert-feature-absent",
+            format!(
+                "the metric depends on feature `{feature}`, so it is absent wherever the feature is off: alert on another metric's absence"
+            ),
+        );
+    }
     let counter = def.kind == MetricKind::Counter;
     match alert.signal {
         Signal::Rate { .. } if !counter => {

@@ -149,6 +149,18 @@ pub(super) fn check_labels<C: MetricCatalog>(
             }
         }
     }
+    if let Some(feature) = def.feature
+        && (feature.is_empty()
+            || !feature
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+    {
+        push(
+            def.name,
+            "feature-name",
+            format!("feature `{feature}`: write it in snake case, e.g. `dedup_stats`"),
+        );
+    }
     let free_form = def.has_free_form_label();
     if free_form && def.max_series == 0 {
         push(

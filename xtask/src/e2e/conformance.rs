@@ -187,6 +187,13 @@ pub enum Problem {
         /// Allowed series, overflow series included.
         max: usize,
     },
+    /// Exposed although the feature it depends on is off in that service.
+    ExposedWhileOff {
+        /// Metric name.
+        name: String,
+        /// The feature.
+        feature: String,
+    },
     /// Histogram buckets differ from the catalog's.
     WrongBuckets {
         /// Metric name.
@@ -242,6 +249,10 @@ impl fmt::Display for Problem {
                 f,
                 "{name}: label {label}={value:?} is not allowed (allowed: {allowed})"
             ),
+            Problem::ExposedWhileOff { name, feature } => write!(
+                f,
+                "{name}: exposed, but its feature `{feature}` is off in this service (/catalog says so): recording it must be a no-op"
+            ),
             Problem::TooManySeries { name, found, max } => write!(
                 f,
                 "{name}: {found} series exposed, the catalog bounds it at {max} (overflow series included)"
@@ -285,14 +296,29 @@ pub fn check(export: &Export, exposition: &Exposition) -> Vec<Problem> {
             Some(metric) => check_family(metric, &catalog, family, &mut problems),
         }
     }
-    // A hidden (deprecated) metric may be absent: services show it only on request.
+    // A hidden (deprecated) metric may be absent: services show it only on request. A
+    // metric whose feature is off must be absent; one whose feature is on, or has none,
+    // must be exposed; one whose feature's state is unknown (no `enabled`) may be either.
     for (name, metric) in &catalog {
         let exposed = exposition
             .families
             .get(*name)
             .is_some_and(|f| !f.series.is_empty());
         let hidden = metric.deprecated.as_ref().is_some_and(|d| d.hidden);
-        if !exposed && !hidden {
+        let required = match (&metric.feature, metric.enabled) {
+            (None, _) | (Some(_), Some(true)) => true,
+            (Some(_), None) => false,
+            (Some(feature), Some(false)) => {
+                if exposition.families.contains_key(*name) {
+                    problems.push(Problem::ExposedWhileOff {
+                        name: name.to_string(),
+                        feature: feature.clone(),
+                    });
+                }
+                false
+            }
+        };
+        if required && !exposed && !hidden {
             problems.push(Problem::Missing {
                 name: name.to_string(),
             });
@@ -307,10 +333,16 @@ pub fn check(export: &Export, exposition: &Exposition) -> Vec<Problem> {
 /// `expected`, the export of the catalogs xtask generates for: one line per catalog
 /// missing, extra or different. Empty when they are the same document.
 pub fn catalog_drift(expected: &Export, served: &str) -> Vec<String> {
-    let served = match Export::from_json(served) {
+    let mut served = match Export::from_json(served) {
         Ok(served) => served,
         Err(error) => return vec![format!("/catalog: {error}")],
     };
+    // Whether a feature is on is the service's business, not drift.
+    for catalog in &mut served.catalogs {
+        for metric in &mut catalog.metrics {
+            metric.enabled = None;
+        }
+    }
     let mut drift = Vec::new();
     for catalog in &expected.catalogs {
         match served.catalogs.iter().find(|c| c.name == catalog.name) {
@@ -347,6 +379,26 @@ pub fn catalog_drift(expected: &Export, served: &str) -> Vec<String> {
         ));
     }
     drift
+}
+
+/// `expected` with each metric's `enabled` flag as a service's `/catalog` (`served`)
+/// reports it, for [`check`]: a metric whose feature is off there must be absent. Flags
+/// stay unknown when `served` is not a catalog export.
+pub fn with_served_features(expected: &Export, served: &str) -> Export {
+    let mut export = expected.clone();
+    let Ok(served) = Export::from_json(served) else {
+        return export;
+    };
+    let flags: BTreeMap<&str, bool> = served
+        .metrics()
+        .filter_map(|(_, m)| Some((m.name.as_str(), m.enabled?)))
+        .collect();
+    for catalog in &mut export.catalogs {
+        for metric in &mut catalog.metrics {
+            metric.enabled = flags.get(metric.name.as_str()).copied();
+        }
+    }
+    export
 }
 
 fn check_family(
@@ -579,6 +631,57 @@ mod tests {
             ]
         );
         assert!(catalog_drift(&expected, "{}")[0].starts_with("/catalog: not a catalog export"));
+    }
+
+    #[test]
+    fn a_feature_metric_is_required_where_on_and_refused_where_off() {
+        let expected = crate::catalogs::export();
+        let metric = MetricId::GatewayDedupWindowEntries.def();
+        let feature = metric.feature.expect("the catalog's feature metric");
+        let served = |on: bool| {
+            recorder::Builder::<MetricId>::new()
+                .with::<sms_storage::StorageMetricId>()
+                .feature(feature, on)
+                .build()
+                .unwrap()
+                .export()
+                .to_json()
+        };
+        let fixture = Exposition::parse(&fixtures::exposition());
+        let report = |exposition: &Exposition, on: bool| -> Vec<String> {
+            check(&with_served_features(&expected, &served(on)), exposition)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        // The fixture does not expose it: fine when off (or unknown), missing when on.
+        assert_eq!(report(&fixture, false), Vec::<String>::new());
+        assert_eq!(check(&expected, &fixture), vec![]);
+        assert_eq!(
+            report(&fixture, true),
+            [format!(
+                "{}: defined in the catalog, but not exposed (record it in the demo, or mark it unused)",
+                metric.name
+            )]
+        );
+        let name = metric.name;
+        let exposing = Exposition::parse(&format!(
+            "{}# HELP {name} {}\n# TYPE {name} gauge\n{name} 3\n",
+            fixtures::exposition(),
+            metric.help
+        ));
+        assert_eq!(report(&exposing, true), Vec::<String>::new());
+        assert_eq!(
+            report(&exposing, false),
+            [format!(
+                "{name}: exposed, but its feature `{feature}` is off in this service (/catalog says so): recording it must be a no-op"
+            )]
+        );
+        // Its state is no drift.
+        assert_eq!(
+            catalog_drift(&expected, &served(true)),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -236,7 +236,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     let mut restart: Option<(String, Vec<String>, PathBuf)> = None;
     for (index, address) in addresses.iter().enumerate() {
         let data = dir.join(format!("demo-{index}"));
-        let args = [
+        let mut args: Vec<String> = [
             "--listen",
             address,
             "--duration",
@@ -250,12 +250,19 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
             "--data-dir",
             &data.display().to_string(),
         ]
-        .map(String::from);
+        .map(String::from)
+        .to_vec();
+        // Every feature on for all instances but the last: both states are proven.
+        if index + 1 < INSTANCES {
+            for feature in features() {
+                args.extend(["--feature".to_string(), feature]);
+            }
+        }
         let name = format!("pipeline-demo {address}");
         let log = dir.join(format!("demo-{index}.log"));
         demos.push((address.clone(), Process::spawn(&name, &demo, &args, &log)?));
         if index == 0 {
-            restart = Some((name, args.to_vec(), dir.join("demo-restarted.log")));
+            restart = Some((name, args.clone(), dir.join("demo-restarted.log")));
         }
     }
 
@@ -451,10 +458,12 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     let mut exposed = BTreeSet::new();
     for (address, api) in addresses.iter().zip(&demo_apis) {
         let exposition = Exposition::parse(&api.get_text("/metrics").await?);
-        checks.push(conformance_check(address, &exposition));
-        exposed.extend(exposition.sample_names);
         let export = crate::catalogs::export();
-        let drift = conformance::catalog_drift(&export, &api.get_text("/catalog").await?);
+        let served = api.get_text("/catalog").await?;
+        let with_features = conformance::with_served_features(&export, &served);
+        checks.push(conformance_check(address, &with_features, &exposition));
+        exposed.extend(exposition.sample_names);
+        let drift = conformance::catalog_drift(&export, &served);
         checks.push(Check::new(
             format!("/catalog {address}"),
             format!("{} catalogs as generated", export.catalogs.len()),
@@ -999,10 +1008,25 @@ fn compare_signal(
         .then(|| format!("alert {alert} (`{record}`): {}", differences.join("; ")))
 }
 
-/// Conformance of one instance's exposition with the catalog, as a summary row.
-fn conformance_check(address: &str, exposition: &Exposition) -> Check {
-    let export = crate::catalogs::export();
-    let problems: Vec<String> = conformance::check(&export, exposition)
+/// Every metrics feature the service's catalogs declare.
+fn features() -> Vec<String> {
+    let mut features: Vec<String> = crate::catalogs::export()
+        .metrics()
+        .filter_map(|(_, m)| m.feature.clone())
+        .collect();
+    features.sort();
+    features.dedup();
+    features
+}
+
+/// Conformance of one instance's exposition with the catalog (`export`, with the
+/// instance's feature flags), as a summary row.
+fn conformance_check(
+    address: &str,
+    export: &catalog_export::Export,
+    exposition: &Exposition,
+) -> Check {
+    let problems: Vec<String> = conformance::check(export, exposition)
         .iter()
         .map(ToString::to_string)
         .collect();
@@ -1148,10 +1172,15 @@ async fn wait_for_every_metric(fleet: &mut Fleet, demos: &[Api]) -> Result<()> {
         let mut missing = BTreeSet::new();
         for demo in demos {
             let exposition = Exposition::parse(&demo.get_text("/metrics").await?);
-            let export = crate::catalogs::export();
+            let export = conformance::with_served_features(
+                &crate::catalogs::export(),
+                &demo.get_text("/catalog").await?,
+            );
             missing.extend(
                 export
                     .metrics()
+                    // A metric whose feature is off on this instance stays absent.
+                    .filter(|(_, m)| m.enabled != Some(false))
                     .map(|(_, m)| m.name.clone())
                     .filter(|name| {
                         exposition
@@ -1419,7 +1448,8 @@ mod tests {
             fixtures::exposition()
         );
         let exposition = Exposition::parse(&text);
-        let conformance = conformance_check("127.0.0.1:9464", &exposition);
+        let conformance =
+            conformance_check("127.0.0.1:9464", &crate::catalogs::export(), &exposition);
 
         let missing = format!("{}not_emitted_total", MetricId::PREFIX);
         let dashboards = fixtures::dashboards_querying(&missing, "Not emitted");
