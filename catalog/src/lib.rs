@@ -114,7 +114,7 @@ pub use labels::{
 };
 pub use model::{
     CustomQuery, DashboardHints, Deprecation, DropReason, MetricCatalog, MetricDef, MetricKind,
-    MetricName, PanelHint, Stability, Subsystem, Unit,
+    MetricName, PanelHint, Stability, Subsystem, Unit, renamed_from,
 };
 pub use sms::{
     GATEWAY, INGEST_LOG, Label, Metric, MetricId, RECORDER, RUNBOOK_BASE, SOURCES, SourceErrorType,

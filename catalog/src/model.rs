@@ -58,6 +58,17 @@ pub trait MetricCatalog:
     fn index(self) -> usize;
 }
 
+/// The deprecated metric of catalog `C` renamed to `metric`, while it is still in the
+/// catalog (the rename's window): the recorder exposes `metric`'s series under that old
+/// name too (dual emission), and queries read the old name as a fallback. The validation
+/// allows at most one per metric.
+pub fn renamed_from<C: MetricCatalog>(metric: C) -> Option<C> {
+    C::ALL
+        .iter()
+        .copied()
+        .find(|old| old.def().renamed_to() == Some(metric))
+}
+
 impl<C: MetricCatalog> SloDef<C> {
     /// Name of this objective's burn-rate alerts: the catalog prefix and the SLO name in
     /// CamelCase, e.g. `sources_requests_availability` ->
@@ -292,6 +303,12 @@ impl<C: MetricCatalog> MetricDef<C> {
     pub const fn deprecated(mut self, deprecation: Deprecation<C>) -> Self {
         self.deprecated = Some(deprecation);
         self
+    }
+
+    /// The metric this one was renamed to, during the rename's window (deprecated with
+    /// `renamed_to`, hidden or not).
+    pub fn renamed_to(&self) -> Option<C> {
+        self.deprecated.as_ref().and_then(|d| d.renamed_to)
     }
 
     /// Whether the recorder leaves this metric out unless told to show hidden metrics.

@@ -11,7 +11,8 @@ use crate::alerting::{
     AlertDef, Comparison::Above, Comparison::Below, Severity, Signal, SloDef, minutes,
 };
 use crate::model::{
-    CustomQuery, DashboardHints, DropReason, MetricName, PanelHint, Stability, Subsystem, Unit,
+    CustomQuery, DashboardHints, Deprecation, DropReason, MetricName, PanelHint, Stability,
+    Subsystem, Unit,
 };
 
 /// Sources: remote systems polled over HTTP for SMS envelopes.
@@ -195,12 +196,18 @@ pub enum Metric {
             .description("{{ $labels.job }} has {{ $value }} envelopes queued for the gateway.")]).stability(Stability::Stable))]
     GatewayQueueDepth,
     /// Envelopes written to the content-addressed store.
-    #[metric(counter("sms_gateway_cas_writes_success_total", &GATEWAY).stability(Stability::Stable))]
+    #[metric(counter("sms_gateway_cas_writes_success_total", &GATEWAY)
+        .stability(Stability::Stable)
+        .deprecated(Deprecation::new("0.2.0", "Named after what it counts, the objects stored, as sms_gateway_cas_written_bytes_total counts their bytes")
+            .renamed_to(Metric::GatewayCasObjectsWritten.id())))]
     GatewayCasWritesSuccess,
+    /// Envelopes written to the content-addressed store, one object each.
+    #[metric(counter("sms_gateway_cas_objects_written_total", &GATEWAY).stability(Stability::Stable))]
+    GatewayCasObjectsWritten,
     /// Writes to the content-addressed store that failed, by kind of failure.
     #[metric(counter("sms_gateway_cas_writes_error_total", &GATEWAY)
         .labels::<StorageErrorType>()
-        .success_twin(Metric::GatewayCasWritesSuccess)
+        .success_twin(Metric::GatewayCasObjectsWritten)
         .dashboard(DashboardHints::AUTO.split_by(&[Label::StorageErrorType]))
         .alerts(&[Alert::new("SmsGatewayCasWritesFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.01)
             .for_duration(minutes(5))

@@ -69,14 +69,40 @@ struct Inner<C: MetricCatalog> {
     panic_on_misuse: bool,
     /// Whether deprecated metrics marked hidden are rendered anyway.
     show_hidden: bool,
+    /// Which names renamed metrics are exposed under.
+    renamed: RenamedMetrics,
     listen_address: Option<SocketAddr>,
     /// Length of the last render: the next one reserves it up front (no regrowth).
     render_hint: AtomicUsize,
 }
 
+/// Which names a renamed metric is exposed under while the old one is still in the
+/// catalog (deprecated with `renamed_to`): see [`crate::Builder::renamed_metrics`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RenamedMetrics {
+    /// Dual emission (the default): the new name, and the old name with the same series
+    /// and its deprecated HELP until the catalog hides it (or always, with
+    /// [`crate::Builder::show_hidden_metrics`]).
+    #[default]
+    Both,
+    /// Only the new name: stops the old one before the catalog hides it, once every
+    /// consumer reads the new name.
+    NewOnly,
+    /// Only the old names, the new metric's series under its old name, as the release
+    /// before the rename exposed them. A test fixture for consumers' fallback queries
+    /// (`cargo xtask e2e` runs one such instance in its fleet), not for production.
+    OldOnly,
+}
+
 /// Everything the recorder keeps for one catalog metric.
 struct MetricState<C: MetricCatalog> {
     def: &'static MetricDef<C>,
+    /// For a metric renamed away (deprecated with `renamed_to`): the index of the new
+    /// metric. Such a metric has no storage of its own: recording into it records into
+    /// the new metric (on the slow path), and its name renders the new metric's series.
+    renamed_to: Option<usize>,
+    /// Whether a metric renamed away names this one (its series render under both names).
+    renamed_from: bool,
     /// The handle of an unlabeled metric.
     unlabeled: Option<Handle>,
     /// Series of a labeled metric, keyed by label values in catalog order.
@@ -166,6 +192,7 @@ impl<C: MetricCatalog> Recorder<C> {
         facade: PrometheusHandle,
         panic_on_misuse: bool,
         show_hidden: bool,
+        renamed: RenamedMetrics,
         listen_address: Option<SocketAddr>,
     ) -> Self {
         let mut metrics: Vec<MetricState<C>> = C::ALL
@@ -214,6 +241,7 @@ impl<C: MetricCatalog> Recorder<C> {
                 metrics: metrics.into_boxed_slice(),
                 panic_on_misuse,
                 show_hidden,
+                renamed,
                 listen_address,
                 render_hint: AtomicUsize::new(0),
             }),
@@ -333,8 +361,26 @@ impl<C: MetricCatalog> Recorder<C> {
     pub fn render_as(&self, format: Format) -> String {
         let hint = self.inner.render_hint.load(Ordering::Relaxed);
         let mut writer = Writer::new(format, hint + hint / 16);
+        let shown = |def: &MetricDef<C>| !def.is_hidden() || self.inner.show_hidden;
         for state in self.inner.metrics.iter() {
-            if state.def.is_hidden() && !self.inner.show_hidden {
+            // A renamed-away metric renders the new metric's series under its own name
+            // (no second storage: the same cells, read twice).
+            let (series, exposed) = match state.renamed_to {
+                Some(target) => (
+                    &self.inner.metrics[target],
+                    match self.inner.renamed {
+                        RenamedMetrics::Both => shown(state.def),
+                        RenamedMetrics::NewOnly => false,
+                        RenamedMetrics::OldOnly => true,
+                    },
+                ),
+                None => (
+                    state,
+                    shown(state.def)
+                        && !(state.renamed_from && self.inner.renamed == RenamedMetrics::OldOnly),
+                ),
+            };
+            if !exposed {
                 continue;
             }
             writer.family(state.def);
@@ -343,11 +389,11 @@ impl<C: MetricCatalog> Recorder<C> {
                 Handle::Gauge(cell) => writer.gauge(cell),
                 Handle::Histogram(histogram) => writer.histogram(histogram),
             };
-            match (&state.unlabeled, &state.dense) {
+            match (&series.unlabeled, &series.dense) {
                 (Some(handle), _) => render(handle),
                 // Enumerated series in catalog order of their values.
                 (None, Some(dense)) => dense.iter().for_each(render),
-                (None, None) => state.table.for_each(render),
+                (None, None) => series.table.for_each(render),
             }
         }
         let text = writer.finish(&self.inner.facade.render());
@@ -365,9 +411,10 @@ impl<C: MetricCatalog> Recorder<C> {
         self.inner.facade.run_upkeep();
     }
 
-    /// Number of series currently registered for `metric` (overflow series included).
+    /// Number of series currently registered for `metric` (overflow series included;
+    /// for a metric renamed away, the new metric's).
     pub fn series_count(&self, metric: impl Into<C>) -> usize {
-        let state = self.state(metric.into());
+        let state = self.storage(self.state(metric.into()));
         if state.unlabeled.is_some() {
             1
         } else {
@@ -378,6 +425,16 @@ impl<C: MetricCatalog> Recorder<C> {
     #[inline]
     fn state(&self, metric: C) -> &MetricState<C> {
         &self.inner.metrics[metric.index()]
+    }
+
+    /// Where `state`'s series are stored: the new metric's state for a metric renamed
+    /// away (validated not to be renamed itself), else `state`.
+    #[inline]
+    fn storage<'s>(&'s self, state: &'s MetricState<C>) -> &'s MetricState<C> {
+        match state.renamed_to {
+            Some(target) => &self.inner.metrics[target],
+            None => state,
+        }
     }
 
     /// The hot path, inlined into each caller: an unlabeled metric or a metric whose
@@ -407,6 +464,9 @@ impl<C: MetricCatalog> Recorder<C> {
     /// misuse, looks up runtime label values, and handles first touch.
     #[inline(never)]
     fn record_slow(&self, state: &MetricState<C>, values: &mut [&str], op: Op) {
+        // A metric renamed away has no storage (so the inline path always lands here):
+        // it records into the new metric.
+        let state = self.storage(state);
         if !op.fits(state.def.kind) {
             return self.wrong_kind(state, op);
         }
@@ -436,7 +496,7 @@ impl<C: MetricCatalog> Recorder<C> {
 
     /// Resolves the series of `metric` and `labels`, checking `op` against the kind.
     fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Handle> {
-        let state = self.state(metric);
+        let state = self.storage(self.state(metric));
         if !op.fits(state.def.kind) {
             self.wrong_kind(state, op);
             return None;
@@ -616,13 +676,14 @@ impl<C: MetricCatalog> Recorder<C> {
 
     /// The metric's guard against invalid values, shared by its handles.
     fn value_guard(&self, metric: C) -> Arc<ValueGuard> {
-        Arc::clone(&self.state(metric).value_guard)
+        Arc::clone(&self.storage(self.state(metric)).value_guard)
     }
 }
 
 impl<C: MetricCatalog> MetricState<C> {
     fn new(metric: C) -> Self {
         let def = metric.def();
+        let renamed_to = def.renamed_to().map(MetricCatalog::index);
         let allowed: Box<[Option<ValueIndex>]> = def
             .labels
             .iter()
@@ -637,13 +698,16 @@ impl<C: MetricCatalog> MetricState<C> {
         // per combination of enumerated values (all of them when nothing is free-form).
         let combinations: usize = allowed.iter().flatten().map(|a| a.values().len()).product();
         let capacity = match def.labels.len() {
+            _ if renamed_to.is_some() => 0,
             0 => 0,
             _ if def.has_free_form_label() => def.max_series + combinations,
             _ => combinations,
         };
         let mut state = MetricState {
             def,
-            unlabeled: def.labels.is_empty().then(|| register(def, &[])),
+            renamed_to,
+            renamed_from: catalog::renamed_from(metric).is_some(),
+            unlabeled: (def.labels.is_empty() && renamed_to.is_none()).then(|| register(def, &[])),
             table: SeriesTable::with_capacity(capacity),
             dense: None,
             allowed,
@@ -659,7 +723,7 @@ impl<C: MetricCatalog> MetricState<C> {
                 panic_on_misuse: false,
             }),
         };
-        if !def.labels.is_empty() && !def.has_free_form_label() {
+        if !def.labels.is_empty() && !def.has_free_form_label() && renamed_to.is_none() {
             state.dense = Some(state.register_all_combinations());
         }
         state
