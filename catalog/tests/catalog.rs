@@ -63,6 +63,12 @@ fn seed_metrics_keep_their_names_kinds_and_labels() {
         &[],
     );
     expect(
+        GatewayCasObjectsWritten,
+        "sms_gateway_cas_objects_written_total",
+        "counter",
+        &[],
+    );
+    expect(
         IngestLogWritesSuccess,
         "sms_ingest_log_writes_success_total",
         "counter",

@@ -51,7 +51,7 @@ impl Cas {
             objects,
             tmp,
             faults,
-            writes: recorder::counter(Metric::GatewayCasWritesSuccess, ()),
+            writes: recorder::counter(Metric::GatewayCasObjectsWritten, ()),
             written_bytes: recorder::counter(Metric::GatewayCasWrittenBytes, ()),
             write_duration: recorder::histogram(Metric::GatewayCasWriteDuration, ()),
         })

@@ -28,7 +28,7 @@ fn hot_paths_do_not_allocate_after_first_touch() {
         recorder::inc(Metric::SourcesRequestsError, error_labels(i));
         recorder::observe(Metric::SourcesRequestDuration, labels(i), 0.2);
     }
-    let counter = recorder.counter(Metric::GatewayCasWritesSuccess, ());
+    let counter = recorder.counter(Metric::GatewayCasObjectsWritten, ());
     let histogram = recorder.histogram(Metric::IngestLogFsyncDuration, ());
     let timer_histogram = recorder::histogram(Metric::GatewayCasWriteDuration, ());
 

@@ -118,7 +118,7 @@ fn same_and_distinct_series_are_exact_under_concurrent_scrapes() {
                 let recorder = &recorder;
                 scope.spawn(move || {
                     let own = format!("thread-{t}");
-                    let cached = recorder.counter(Metric::GatewayCasWritesSuccess, ());
+                    let cached = recorder.counter(Metric::GatewayCasObjectsWritten, ());
                     let histogram =
                         recorder.histogram(Metric::SourcesRequestDuration, SourceId(&own));
                     for i in 0..m {
@@ -150,7 +150,7 @@ fn same_and_distinct_series_are_exact_under_concurrent_scrapes() {
                 Some(m as f64)
             );
         }
-        let cas = Metric::GatewayCasWritesSuccess.def().name;
+        let cas = Metric::GatewayCasObjectsWritten.def().name;
         assert!(text.contains(&format!("\n{cas} {total}\n")), "{cas}");
         let duration = Metric::SourcesRequestDuration;
         let labels = "source_id=\"shared\"";

@@ -27,7 +27,7 @@ fn record_everything(recorder: &recorder::Recorder<MetricId>) {
     recorder.inc(Metric::GatewayEnvelopesAccepted, source);
     recorder.inc(Metric::GatewayEnvelopesDeduplicated, source);
     recorder.set(Metric::GatewayQueueDepth, (), 3.0);
-    recorder.inc(Metric::GatewayCasWritesSuccess, ());
+    recorder.inc(Metric::GatewayCasObjectsWritten, ());
     recorder.inc(Metric::GatewayCasWritesError, StorageErrorType::DiskFull);
     recorder.observe(Metric::GatewayCasWriteDuration, (), 0.3);
     recorder.inc(Metric::GatewayCasWrittenBytes, ());
@@ -100,7 +100,7 @@ fn histograms_have_exactly_the_catalog_buckets() {
 fn unlabeled_and_enumerated_series_are_exposed_at_zero_before_any_recording() {
     let text = recorder().render();
     // Unlabeled counter.
-    let success = Metric::GatewayCasWritesSuccess.def().name;
+    let success = Metric::GatewayCasObjectsWritten.def().name;
     assert!(text.contains(&format!("\n{success} 0\n")), "{text}");
     // Every enumerated combination of an enum-only metric.
     let errors = Metric::IngestLogWritesError.def().name;

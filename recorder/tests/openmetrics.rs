@@ -272,11 +272,11 @@ proptest! {
 #[test]
 fn exemplars_are_bounded_and_absent_from_the_text_format() {
     let recorder = recorder();
-    let counter = recorder.counter(Metric::GatewayCasWritesSuccess, ());
+    let counter = recorder.counter(Metric::GatewayCasObjectsWritten, ());
     counter.inc_with_exemplar(&"x".repeat(recorder::MAX_TRACE_ID_CHARS + 1));
     counter.inc_with_exemplar("");
     let families = parse_openmetrics(&recorder.render_as(Format::OpenMetrics)).unwrap();
-    let name = Metric::GatewayCasWritesSuccess.def().name;
+    let name = Metric::GatewayCasObjectsWritten.def().name;
     let family = &families[name.strip_suffix("_total").unwrap()];
     assert_eq!(family.samples[0].value, "2", "the increments count");
     assert_eq!(

@@ -168,12 +168,22 @@ fn one_recording_call_exposes_both_names_with_the_same_series() {
         let (old, new) = (old.def().name, new.def().name);
         let new_samples = samples(&text, new, suffixes);
         assert!(!new_samples.is_empty(), "{new} in\n{text}");
-        assert_eq!(samples(&text, old, suffixes), new_samples, "{old} in\n{text}");
+        assert_eq!(
+            samples(&text, old, suffixes),
+            new_samples,
+            "{old} in\n{text}"
+        );
         assert_eq!(families(&text, old), 1, "{text}");
         assert_eq!(families(&text, new), 1, "{text}");
     }
-    assert!(text.contains("\nrn_core_jobs_total{queue=\"a\"} 3\n"), "{text}");
-    assert!(text.contains("\nrn_core_depth{state=\"blocked\"} 7\n"), "{text}");
+    assert!(
+        text.contains("\nrn_core_jobs_total{queue=\"a\"} 3\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nrn_core_depth{state=\"blocked\"} 7\n"),
+        "{text}"
+    );
     assert!(
         text.contains(&format!(
             "# HELP {} Deprecated since 0.2.0, use {} instead: Says what it counts. Jobs run (old name).\n",
@@ -218,12 +228,18 @@ fn recording_into_the_old_metric_records_into_the_new_one() {
         samples(&text, RnId::Jobs.def().name, &[""]),
         samples(&text, jobs, &[""])
     );
-    assert!(text.contains(&format!("\n{}{{state=\"ready\"}} 4\n", RnId::Backlog.def().name)));
+    assert!(text.contains(&format!(
+        "\n{}{{state=\"ready\"}} 4\n",
+        RnId::Backlog.def().name
+    )));
     assert_eq!(
         samples(&text, RnId::RunDuration.def().name, &["_count"]),
         ["_count 1"]
     );
-    assert_eq!(recorder.series_count(RnId::Jobs), recorder.series_count(RnId::JobsRun));
+    assert_eq!(
+        recorder.series_count(RnId::Jobs),
+        recorder.series_count(RnId::JobsRun)
+    );
     for old in [RnId::Jobs, RnId::Depth, RnId::Time] {
         assert!(families(&text, old.def().name) <= 1, "{text}");
     }
@@ -235,7 +251,10 @@ fn new_only_stops_the_old_names_and_old_only_imitates_the_release_before() {
     for old in [RnId::Jobs, RnId::Depth, RnId::Time] {
         assert_eq!(families(&text, old.def().name), 0, "{text}");
     }
-    assert!(text.contains("\nrn_core_jobs_run_total{queue=\"a\"} 3\n"), "{text}");
+    assert!(
+        text.contains("\nrn_core_jobs_run_total{queue=\"a\"} 3\n"),
+        "{text}"
+    );
 
     let text = recorder(RenamedMetrics::OldOnly, false).render_with(record);
     for (old, new) in [
@@ -246,7 +265,10 @@ fn new_only_stops_the_old_names_and_old_only_imitates_the_release_before() {
         assert_eq!(families(&text, new.def().name), 0, "{text}");
         assert_eq!(families(&text, old.def().name), 1, "{text}");
     }
-    assert!(text.contains("\nrn_core_jobs_total{queue=\"a\"} 3\n"), "{text}");
+    assert!(
+        text.contains("\nrn_core_jobs_total{queue=\"a\"} 3\n"),
+        "{text}"
+    );
     assert!(text.contains("\nrn_core_time_seconds_count 1\n"), "{text}");
 }
 

@@ -50,7 +50,7 @@ fn install_serves_metrics_and_reports_a_busy_port() {
         Metric::SourcesRequestsError,
         (SourceId("a"), SourceErrorType::Timeout),
     );
-    recorder::inc(Metric::GatewayCasWritesSuccess, ());
+    recorder::inc(Metric::GatewayCasObjectsWritten, ());
     recorder::observe(Metric::SourcesRequestDuration, SourceId("a"), 0.7);
 
     let (status, body) = get(address, "/metrics");
@@ -62,7 +62,7 @@ fn install_serves_metrics_and_reports_a_busy_port() {
         )),
         "{body}"
     );
-    let cas = Metric::GatewayCasWritesSuccess.def().name;
+    let cas = Metric::GatewayCasObjectsWritten.def().name;
     assert!(body.contains(&format!("\n{cas} 1\n")), "{body}");
     let duration = Metric::SourcesRequestDuration.def().name;
     assert!(

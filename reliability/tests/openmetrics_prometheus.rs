@@ -28,7 +28,7 @@ fn record_everything(recorder: &recorder::Recorder<MetricId>) {
     recorder.inc(Metric::GatewayEnvelopesAccepted, source);
     recorder.inc(Metric::GatewayEnvelopesDeduplicated, source);
     recorder.set(Metric::GatewayQueueDepth, (), 3.0);
-    recorder.inc(Metric::GatewayCasWritesSuccess, ());
+    recorder.inc(Metric::GatewayCasObjectsWritten, ());
     recorder.inc(Metric::GatewayCasWritesError, StorageErrorType::DiskFull);
     recorder.observe(Metric::GatewayCasWriteDuration, (), 0.3);
     recorder.inc(Metric::GatewayCasWrittenBytes, ());

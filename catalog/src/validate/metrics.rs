@@ -252,7 +252,10 @@ fn check_rename_window<C: MetricCatalog>(
     }
     let derived = [
         (!def.alerts.is_empty(), "alerts"),
-        (!def.dashboard.queries.is_empty(), "custom dashboard queries"),
+        (
+            !def.dashboard.queries.is_empty(),
+            "custom dashboard queries",
+        ),
         (
             C::SLOS.iter().any(|slo| slo.indicator.metric() == *metric),
             "SLOs",
@@ -278,12 +281,13 @@ fn check_renamed_references<C: MetricCatalog>(
     push: &mut impl FnMut(&str, &'static str, String),
 ) {
     let def = metric.def();
-    let related = def.success_twin.into_iter().chain(def.alerts.iter().filter_map(
-        |alert| match alert.signal {
+    let related = def
+        .success_twin
+        .into_iter()
+        .chain(def.alerts.iter().filter_map(|alert| match alert.signal {
             crate::alerting::Signal::Ratio { denominator, .. } => Some(denominator),
             _ => None,
-        },
-    ));
+        }));
     for other in related {
         if let Some(target) = other.def().renamed_to() {
             push(

@@ -30,7 +30,7 @@ pub fn exposition() -> String {
     recorder.add(Metric::GatewayEnvelopesAccepted, source, step);
     recorder.add(Metric::GatewayEnvelopesDeduplicated, source, step);
     recorder.set(Metric::GatewayQueueDepth, (), 1.0);
-    recorder.add(Metric::GatewayCasWritesSuccess, (), step);
+    recorder.add(Metric::GatewayCasObjectsWritten, (), step);
     recorder.add(
         Metric::GatewayCasWritesError,
         StorageErrorType::DiskFull,
