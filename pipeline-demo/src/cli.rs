@@ -57,12 +57,29 @@ pub struct Cli {
     /// Inject no failures (real storage errors are still handled and counted).
     #[arg(long)]
     pub no_faults: bool,
+
+    /// Names renamed metrics are exposed under while their rename lasts: `both` (dual
+    /// emission), `new` (the old names stopped early), or `old` (only the names of the
+    /// release before the rename: a test fixture, which `cargo xtask e2e` runs one
+    /// instance of its fleet with).
+    #[arg(long, value_name = "NAMES", default_value = "both", value_parser = renamed_names)]
+    pub renamed_metrics: recorder::RenamedMetrics,
 }
 
 impl Cli {
     /// `--request-timeout` as a duration.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.request_timeout)
+    }
+}
+
+/// Parses `both`, `new` or `old`.
+fn renamed_names(text: &str) -> Result<recorder::RenamedMetrics, String> {
+    match text {
+        "both" => Ok(recorder::RenamedMetrics::Both),
+        "new" => Ok(recorder::RenamedMetrics::NewOnly),
+        "old" => Ok(recorder::RenamedMetrics::OldOnly),
+        _ => Err("must be one of both, new, old".to_string()),
     }
 }
 
@@ -94,6 +111,9 @@ mod tests {
         assert_eq!(cli.sources, 4);
         assert_eq!(cli.log_rotate_size, 65536);
         assert_eq!(cli.request_timeout(), Duration::from_secs(2));
+        assert_eq!(cli.renamed_metrics, recorder::RenamedMetrics::Both);
+        let old = Cli::try_parse_from(["pipeline-demo", "--renamed-metrics", "old"]).unwrap();
+        assert_eq!(old.renamed_metrics, recorder::RenamedMetrics::OldOnly);
     }
 
     #[test]
@@ -105,6 +125,7 @@ mod tests {
             ["--sources", "0"],
             ["--sources", "101"],
             ["--duration", "0"],
+            ["--renamed-metrics", "neither"],
         ] {
             let error = Cli::try_parse_from(["pipeline-demo", args[0], args[1]]).unwrap_err();
             assert!(

@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     let recorder = recorder::Builder::<MetricId>::new()
         .listen(cli.listen)
+        .renamed_metrics(cli.renamed_metrics)
         .install()
         .map_err(|error| match error {
             recorder::Error::Listen { .. } => {

@@ -41,6 +41,13 @@ pub struct Family {
 }
 
 impl Exposition {
+    /// Whether family `name` has at least one series.
+    pub fn exposes(&self, name: &str) -> bool {
+        self.families
+            .get(name)
+            .is_some_and(|f| !f.series.is_empty())
+    }
+
     /// Parses the text format; lines the parser cannot read are kept in `unparseable`.
     pub fn parse(text: &str) -> Exposition {
         let mut exposition = Exposition::default();
@@ -258,6 +265,8 @@ impl fmt::Display for Problem {
 
 /// Compares every family with the catalog's prefix against catalog `C`, returning every
 /// problem found, sorted.
+///
+/// A renamed metric counts as exposed under either of its names (see [`may_be_absent`]).
 pub fn check<C: MetricCatalog>(exposition: &Exposition) -> Vec<Problem> {
     let catalog: BTreeMap<&str, C> = C::ALL.iter().map(|m| (m.def().name, *m)).collect();
     let mut problems: Vec<Problem> = exposition
@@ -275,13 +284,8 @@ pub fn check<C: MetricCatalog>(exposition: &Exposition) -> Vec<Problem> {
             Some(metric) => check_family::<C>(metric.def(), family, &mut problems),
         }
     }
-    // A hidden (deprecated) metric may be absent: services show it only on request.
     for (name, metric) in &catalog {
-        let exposed = exposition
-            .families
-            .get(*name)
-            .is_some_and(|f| !f.series.is_empty());
-        if !exposed && !metric.def().is_hidden() {
+        if !exposition.exposes(name) && !may_be_absent(*metric, exposition) {
             problems.push(Problem::Missing {
                 name: name.to_string(),
             });
@@ -290,6 +294,16 @@ pub fn check<C: MetricCatalog>(exposition: &Exposition) -> Vec<Problem> {
     problems.sort();
     problems.dedup();
     problems
+}
+
+/// Whether catalog metric `metric` may be missing from an exposition: a hidden
+/// (deprecated) one, which services show only on request, or one side of a rename whose
+/// other side is exposed: an instance of the release before the rename exposes only the
+/// old name, one with dual emission stopped early only the new one.
+pub fn may_be_absent<C: MetricCatalog>(metric: C, exposition: &Exposition) -> bool {
+    let def = metric.def();
+    let other = def.renamed_to().or_else(|| catalog::renamed_from(metric));
+    def.is_hidden() || other.is_some_and(|other| exposition.exposes(other.def().name))
 }
 
 fn check_family<C: MetricCatalog>(def: &MetricDef<C>, family: &Family, out: &mut Vec<Problem>) {
@@ -302,10 +316,11 @@ fn check_family<C: MetricCatalog>(def: &MetricDef<C>, family: &Family, out: &mut
             found: family.kind.unwrap_or("none").to_string(),
         });
     }
-    if family.help.as_deref() != Some(def.help) {
+    let help = def.exposed_help();
+    if family.help.as_deref() != Some(&*help) {
         out.push(Problem::WrongHelp {
             name: name.clone(),
-            expected: def.help.to_string(),
+            expected: help.to_string(),
             found: family.help.clone().unwrap_or_else(|| "none".to_string()),
         });
     }
@@ -485,6 +500,32 @@ mod tests {
             )),
             "{report:#?}"
         );
+    }
+
+    #[test]
+    fn a_renamed_metric_conforms_under_either_name_but_not_under_none() {
+        use recorder::RenamedMetrics;
+        for renamed in [RenamedMetrics::OldOnly, RenamedMetrics::NewOnly] {
+            let text = fixtures::exposition_naming(renamed);
+            assert_eq!(check_text(&text), Vec::<String>::new(), "{renamed:?}");
+        }
+        let new = MetricId::GatewayCasObjectsWritten;
+        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let neither: String = fixtures::exposition_naming(RenamedMetrics::NewOnly)
+            .lines()
+            .filter(|l| !l.contains(new.def().name))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let report = check_text(&neither);
+        for metric in [old, new] {
+            let name = metric.def().name;
+            assert!(
+                report.contains(&format!(
+                    "{name}: defined in the catalog, but not exposed (record it in the demo, or mark it unused)"
+                )),
+                "{report:#?}"
+            );
+        }
     }
 
     #[test]

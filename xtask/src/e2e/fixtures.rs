@@ -12,8 +12,14 @@ pub const SOURCE: &str = "fixture-source";
 /// metric the workspace records was recorded once, with the first allowed value of each
 /// enumerated label (the self-metrics are exposed at 0 from the start).
 pub fn exposition() -> String {
+    exposition_naming(recorder::RenamedMetrics::Both)
+}
+
+/// [`exposition`] with renamed metrics exposed under the names `renamed` says.
+pub fn exposition_naming(renamed: recorder::RenamedMetrics) -> String {
     let recorder = recorder::Builder::<MetricId>::new()
         .panic_on_misuse(true)
+        .renamed_metrics(renamed)
         .build()
         .expect("the catalog is valid");
     let source = SourceId(SOURCE);

@@ -1120,12 +1120,15 @@ async fn wait_for_every_metric(fleet: &mut Fleet, demos: &[Api]) -> Result<()> {
         let mut missing = BTreeSet::new();
         for demo in demos {
             let exposition = Exposition::parse(&demo.get_text("/metrics").await?);
-            missing.extend(MetricId::ALL.iter().map(|m| m.def().name).filter(|name| {
-                exposition
-                    .families
-                    .get(*name)
-                    .is_none_or(|f| f.series.is_empty())
-            }));
+            missing.extend(
+                MetricId::ALL
+                    .iter()
+                    .filter(|m| {
+                        !exposition.exposes(m.def().name)
+                            && !conformance::may_be_absent(**m, &exposition)
+                    })
+                    .map(|m| m.def().name),
+            );
         }
         if missing.is_empty() {
             Ok(Ok(()))
