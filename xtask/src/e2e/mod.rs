@@ -15,6 +15,9 @@
 //!   substituted as Grafana does ([`queries`]), returns at least one series, on both
 //!   backends;
 //! - every rule expression Prometheus loaded evaluates, and every rule's health is ok;
+//! - the rename fixture ([`rename`]): the last instance runs the old catalog (old names
+//!   only), the others dual emission; fleet totals and every panel and recording rule
+//!   spanning the renamed metric equal the fleet's true series, on both backends;
 //! - every alert's signal (the recorded series it compares) and the query of the panel
 //!   it links to, evaluated at the same instant, return the same series with the same
 //!   values ([`compare_signal`]);
@@ -40,6 +43,7 @@ mod fixtures;
 pub mod processes;
 pub mod prometheus;
 mod queries;
+mod rename;
 mod victoria;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -236,7 +240,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     let mut restart: Option<(String, Vec<String>, PathBuf)> = None;
     for (index, address) in addresses.iter().enumerate() {
         let data = dir.join(format!("demo-{index}"));
-        let args = [
+        let mut args = [
             "--listen",
             address,
             "--duration",
@@ -250,12 +254,14 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
             "--data-dir",
             &data.display().to_string(),
         ]
-        .map(String::from);
+        .map(String::from)
+        .to_vec();
+        args.extend(rename::instance_args(index));
         let name = format!("pipeline-demo {address}");
         let log = dir.join(format!("demo-{index}.log"));
         demos.push((address.clone(), Process::spawn(&name, &demo, &args, &log)?));
         if index == 0 {
-            restart = Some((name, args.to_vec(), dir.join("demo-restarted.log")));
+            restart = Some((name, args, dir.join("demo-restarted.log")));
         }
     }
 
@@ -465,6 +471,13 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     let (expressions, health) = check_rules(&prometheus_api, &rules, &rule_files).await?;
     checks.push(expressions);
     checks.push(health);
+    let recording: Vec<(String, String)> = rules
+        .iter()
+        .filter(|r| r.kind == "recording")
+        .map(|r| (r.name.clone(), r.query.clone()))
+        .collect();
+    let rename_check = |backend, api| rename::check(backend, api, &targets, &recording, &addresses);
+    checks.push(rename_check("Prometheus", &prometheus_api).await?);
     let pairs = signal_pairs(&dashboards, &targets)?;
     checks.push(signals_match_panels(&prometheus_api, &pairs).await?);
     checks.push(
@@ -516,6 +529,8 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
                     vec![format!("{e:#}")],
                 ),
             });
+            victoria::force_flush(&victoria_api).await?;
+            checks.push(rename_check("VictoriaMetrics", &victoria_api).await?);
         }
     }
 
