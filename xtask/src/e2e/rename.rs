@@ -120,9 +120,7 @@ pub fn same(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> bool {
     a.len() == b.len()
         && a.iter().all(|(key, x)| {
             b.get(key).is_some_and(|y| {
-                (x.is_nan() && y.is_nan())
-                    || x == y
-                    || (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
+                (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
             })
         })
 }
@@ -172,8 +170,7 @@ pub async fn check(
             parts.push(value);
         }
         let expected: f64 = parts.iter().sum();
-        let total_expr =
-            format!("sum({new_name}{{job=\"{job}\"}} or {old_name}{{job=\"{job}\"}})");
+        let total_expr = format!("sum({new_name}{{job=\"{job}\"}} or {old_name}{{job=\"{job}\"}})");
         let total = api.number(&total_expr, at).await?;
         if total != Some(expected) {
             problems.push(format!(
@@ -281,8 +278,14 @@ mod tests {
             pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
         };
         let a = map(&[("{job=\"x\"}", 0.1 + 0.2), ("{job=\"y\"}", f64::NAN)]);
-        assert!(same(&a, &map(&[("{job=\"x\"}", 0.3), ("{job=\"y\"}", f64::NAN)])));
-        assert!(!same(&a, &map(&[("{job=\"x\"}", 0.31), ("{job=\"y\"}", f64::NAN)])));
+        assert!(same(
+            &a,
+            &map(&[("{job=\"x\"}", 0.3), ("{job=\"y\"}", f64::NAN)])
+        ));
+        assert!(!same(
+            &a,
+            &map(&[("{job=\"x\"}", 0.31), ("{job=\"y\"}", f64::NAN)])
+        ));
         assert!(!same(&a, &map(&[("{job=\"x\"}", 0.3)])));
     }
 }
