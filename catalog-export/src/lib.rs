@@ -27,7 +27,7 @@ use catalog::{LabelKey, LabelValues, MetricCatalog, MetricKind};
 use serde::{Deserialize, Serialize};
 
 /// Version of the document's schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Identifies the document kind in its `schema` field.
 pub const SCHEMA: &str = "sms-metrics.catalog";
@@ -42,6 +42,33 @@ pub struct Export {
     pub schema_version: u32,
     /// The catalogs, in registration order.
     pub catalogs: Vec<CatalogExport>,
+    /// What the serving process exposes, in a service's `GET /catalog` only (absent from
+    /// committed files, which describe no process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposition: Option<Exposition>,
+}
+
+/// How a running service exposes the catalogs (`GET /catalog`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exposition {
+    /// Which names renamed metrics are exposed under during their rename window.
+    pub renamed_metrics: RenamedNames,
+    /// Whether deprecated metrics marked hidden are exposed anyway.
+    pub show_hidden_metrics: bool,
+}
+
+/// Which names a renamed metric is exposed under while its old name is in the catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenamedNames {
+    /// Dual emission: the new name, and the old one (its series, deprecated HELP) until
+    /// the catalog hides it.
+    Both,
+    /// The new name only: the old one stopped early.
+    NewOnly,
+    /// The old names only, as the release before the rename (a test fixture).
+    OldOnly,
 }
 
 /// One catalog.
@@ -91,6 +118,11 @@ pub struct MetricExport {
     /// Set once the metric is deprecated: it is still exposed (unless hidden) until removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<Deprecated>,
+    /// The deprecated metric renamed to this one, while it is in the catalog: this
+    /// metric's series are exposed under that name too (dual emission, unless hidden),
+    /// and queries read it as a fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// How much users may rely on a metric (Kubernetes' metric stability levels).
@@ -192,6 +224,7 @@ impl Export {
             schema: SCHEMA.to_string(),
             schema_version: SCHEMA_VERSION,
             catalogs,
+            exposition: None,
         }
     }
 
@@ -275,6 +308,7 @@ impl MetricExport {
                 renamed_to: d.renamed_to.map(|m| m.def().name.to_string()),
                 hidden: d.hidden,
             }),
+            renamed_from: catalog::renamed_from(metric).map(|old| old.def().name.to_string()),
         }
     }
 }

@@ -23,6 +23,7 @@ fn metric(name: &str, kind: Kind, unit: Option<&str>, stability: Stability) -> M
         buckets: (kind == Kind::Histogram).then(|| vec![0.1, 1.0]),
         stability,
         deprecated: None,
+        renamed_from: None,
     }
 }
 

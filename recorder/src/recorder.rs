@@ -401,6 +401,19 @@ impl<C: MetricCatalog> Recorder<C> {
         text
     }
 
+    /// Which names this recorder exposes renamed and hidden metrics under, as `/catalog`
+    /// reports it.
+    pub(crate) fn exposition(&self) -> catalog_export::Exposition {
+        catalog_export::Exposition {
+            renamed_metrics: match self.inner.renamed {
+                RenamedMetrics::Both => catalog_export::RenamedNames::Both,
+                RenamedMetrics::NewOnly => catalog_export::RenamedNames::NewOnly,
+                RenamedMetrics::OldOnly => catalog_export::RenamedNames::OldOnly,
+            },
+            show_hidden_metrics: self.inner.show_hidden,
+        }
+    }
+
     /// The address `/metrics` is served on, for an installed recorder.
     pub fn listen_address(&self) -> Option<SocketAddr> {
         self.inner.listen_address

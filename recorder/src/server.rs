@@ -111,7 +111,9 @@ async fn serve<C: MetricCatalog>(
     let address = listener
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
-    let catalog = Bytes::from(Export::new(vec![CatalogExport::of::<C>()]).to_json());
+    let mut export = Export::new(vec![CatalogExport::of::<C>()]);
+    export.exposition = Some(recorder.exposition());
+    let catalog = Bytes::from(export.to_json());
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // Connections refused since the last one accepted: a burst logs once.
     let mut refused_in_burst = 0u64;
