@@ -109,7 +109,7 @@ fn check_metric(text: &str, metric: MetricId) {
     let def = metric.def();
     let name = def.name;
     assert!(
-        text.contains(&format!("# HELP {name} {}\n", def.help)),
+        text.contains(&format!("# HELP {name} {}\n", def.exposed_help())),
         "{name}: HELP missing or different from the catalog's"
     );
     assert!(
