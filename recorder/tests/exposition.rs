@@ -52,7 +52,7 @@ fn every_metric_is_exposed_with_its_catalog_type_and_help() {
             def.name
         );
         assert!(
-            text.contains(&format!("# HELP {} {}\n", def.name, def.help)),
+            text.contains(&format!("# HELP {} {}\n", def.name, def.exposed_help())),
             "{} help",
             def.name
         );
