@@ -320,6 +320,15 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
             drill_down: None,
         });
     }
+    if let Some(old) = catalog::renamed_from(metric) {
+        for panel in &mut panels {
+            panel.description.push_str(&format!(
+                " Reads `{}` too, its name before the rename, per series: instances still on \
+                 the previous release count, those exposing both names count once.",
+                old.def().name
+            ));
+        }
+    }
     panels
 }
 

@@ -33,6 +33,14 @@ fn every_catalog_metric_appears_in_a_panel() {
         .flat_map(|d| &d.panels)
         .find(|p| p.id == main.panel_id)
         .expect("the new metric's panel");
+    assert!(
+        panel
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains(&format!("Reads `{}` too", old.def().name))),
+        "{:?}",
+        panel.description
+    );
     let expr = &panel.targets.as_ref().expect("queries")[0].expr;
     assert!(
         expr.contains(&format!("rate({}{{", new.def().name))

@@ -89,8 +89,9 @@ pub enum RenamedMetrics {
     /// consumer reads the new name.
     NewOnly,
     /// Only the old names, the new metric's series under its old name, as the release
-    /// before the rename exposed them. A test fixture for consumers' fallback queries
-    /// (`cargo xtask e2e` runs one such instance in its fleet), not for production.
+    /// before the rename exposed them (the HELP still says deprecated: queries see
+    /// names, not HELP). A test fixture for consumers' fallback queries (`cargo xtask
+    /// e2e` runs one such instance in its fleet), not for production.
     OldOnly,
 }
 
