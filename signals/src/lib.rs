@@ -526,6 +526,35 @@ mod tests {
     }
 
     #[test]
+    fn a_renamed_metric_is_read_with_its_old_name_as_fallback() {
+        let new = MetricId::GatewayCasObjectsWritten;
+        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let (n, o) = (new.def().name, old.def().name);
+        assert_eq!(
+            rate(new, &["job"], "5m", &bare::<MetricId>),
+            format!("sum by (job) (rate({n}[5m]) or rate({o}[5m]))")
+        );
+        assert_eq!(current(new, &bare::<MetricId>), format!("{n} or {o}"));
+        assert_eq!(absent(new), format!("absent({n}) and absent({o})"));
+        // Metrics without a rename are read as before.
+        let plain = MetricId::GatewayCasWrittenBytes;
+        let p = plain.def().name;
+        assert_eq!(
+            rated(plain, "", "5m", &bare::<MetricId>),
+            format!("rate({p}[5m])")
+        );
+        assert_eq!(absent(plain), format!("absent({p})"));
+        // The error ratio of its twin reads the fallback in both places it uses it.
+        let errors = MetricId::GatewayCasWritesError;
+        let ratio = error_ratio(errors, &["job"], "5m", &bare::<MetricId>).unwrap();
+        assert_eq!(
+            ratio.matches(&format!(" or rate({o}[5m])")).count(),
+            3,
+            "{ratio}"
+        );
+    }
+
+    #[test]
     fn every_alert_but_absent_ones_is_recorded_once() {
         let recorded = recorded_series::<MetricId>();
         let failing = recorded
