@@ -432,7 +432,10 @@ mod tests {
         use catalog::MetricId;
         let new = MetricId::GatewayCasObjectsWritten;
         let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
-        let other = "sms_gateway_cas_writes_error_total{job=\"sms\"}".to_string();
+        let other = format!(
+            "{}{{job=\"sms\"}}",
+            MetricId::GatewayCasWritesError.def().name
+        );
         let group = TestGroup {
             interval: "1m".into(),
             input_series: vec![
