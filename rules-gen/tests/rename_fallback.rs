@@ -7,7 +7,8 @@
 //! true values: an instance exposing both names counts once, one exposing the old name
 //! only is not missed. Each generated fleet becomes one `promtool test rules` case with
 //! the exact expected samples; a control shows that the naive query (both names summed)
-//! fails the same expectations.
+//! fails the same expectations. Histograms likewise, bucket by bucket (`le` survives
+//! `rate`, so the two names of one bucket match), on a small catalog renaming one.
 //!
 //! Needs `promtool` on `PATH` (Debian: `apt-get install -y prometheus`). Without it the
 //! test fails when `CI` is set and is skipped, saying so, otherwise.
@@ -16,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use catalog::{MetricCatalog, MetricId};
+use catalog::{Deprecation, DropReason, MetricCatalog, MetricId, MetricName, Subsystem, Unit};
 use proptest::prelude::*;
 
 fn promtool() -> Option<PathBuf> {
@@ -265,5 +266,125 @@ fn the_naive_queries_fail_where_the_fallback_passes() {
         };
         let output = promtool_test(&promtool, &[case(&fleet, &exprs)]);
         assert!(!output.status.success(), "{naive} passed");
+    }
+}
+
+const CORE: Subsystem = Subsystem {
+    name: "core",
+    title: "Core",
+    description: "Does the work.",
+};
+
+const BUCKETS: &[f64] = &[0.1, 1.0];
+
+mod histograms {
+    use super::*;
+
+    /// A histogram in its rename window.
+    #[catalog::metrics(
+        prefix = "hr_",
+        labels = [MetricName, DropReason],
+        subsystems = [CORE],
+        samples_dropped = Dropped,
+        series_overflow = Overflow,
+    )]
+    pub enum Hr {
+        /// Time to run a job (old name).
+        #[metric(histogram("hr_core_time_seconds", &CORE, BUCKETS)
+            .unit(Unit::Seconds)
+            .deprecated(Deprecation::new("0.2.0", "Says what is timed").renamed_to(Hr::RunDuration.id())))]
+        Time,
+        /// Time to run a job.
+        #[metric(histogram("hr_core_run_duration_seconds", &CORE, BUCKETS).unit(Unit::Seconds))]
+        RunDuration,
+        /// Samples dropped.
+        #[metric(counter("hr_core_samples_dropped_total", &CORE).labels::<(MetricName<'_>, DropReason)>())]
+        Dropped,
+        /// Series folded.
+        #[metric(counter("hr_core_series_overflow_total", &CORE).labels::<MetricName<'_>>())]
+        Overflow,
+    }
+}
+
+use histograms::HrId;
+
+/// One instance of a histogram fleet: its names and observations per second in each
+/// bucket (`le` 0.1, 1, +Inf, not cumulative).
+#[derive(Clone, Debug)]
+struct HistogramInstance {
+    names: Names,
+    per_bucket: [u64; 3],
+}
+
+/// The promtool case of a histogram fleet: the bucket rates `signals` sums per `le`.
+fn histogram_case(fleet: &[HistogramInstance], expr: &str) -> String {
+    let (old, new) = (HrId::Time, HrId::RunDuration);
+    let les = ["0.1", "1", "+Inf"];
+    let mut out = String::from("- interval: 1m\n  input_series:\n");
+    for (i, instance) in fleet.iter().enumerate() {
+        let names: &[HrId] = match instance.names {
+            Names::Old => &[old],
+            Names::New => &[new],
+            Names::Both => &[old, new],
+        };
+        let mut cumulative = 0;
+        for (le, count) in les.iter().zip(instance.per_bucket) {
+            cumulative += count;
+            for name in names {
+                let _ = writeln!(
+                    out,
+                    "  - series: '{}_bucket{{job=\"sms\", instance=\"i{i}\", le=\"{le}\"}}'\n    values: '0+{}x{MINUTES}'",
+                    name.def().name,
+                    cumulative * 60
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  promql_expr_test:\n  - expr: 'round({expr})'\n    eval_time: {MINUTES}m\n    exp_samples:"
+    );
+    let mut cumulative = 0;
+    for (bucket, le) in les.iter().enumerate() {
+        cumulative += fleet.iter().map(|i| i.per_bucket[bucket]).sum::<u64>();
+        let _ = writeln!(
+            out,
+            "    - labels: '{{job=\"sms\", le=\"{le}\"}}'\n      value: {:?}",
+            cumulative as f64
+        );
+    }
+    out
+}
+
+fn histogram_instance() -> impl Strategy<Value = HistogramInstance> {
+    (
+        prop_oneof![Just(Names::Old), Just(Names::New), Just(Names::Both)],
+        proptest::array::uniform3(0u64..20),
+    )
+        .prop_map(|(names, per_bucket)| HistogramInstance { names, per_bucket })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4))]
+
+    #[test]
+    fn histogram_fallback_counts_every_instance_once_per_bucket(
+        fleets in proptest::collection::vec(proptest::collection::vec(histogram_instance(), 1..=4), 1..=16)
+    ) {
+        let Some(promtool) = promtool() else { return Ok(()) };
+        let new = HrId::RunDuration;
+        prop_assert_eq!(catalog::renamed_from(new), Some(HrId::Time));
+        let expr = format!(
+            "sum by (job, le) ({})",
+            signals::rated(new, "_bucket", "5m", &signals::bare::<HrId>)
+        );
+        let cases: Vec<String> = fleets.iter().map(|fleet| histogram_case(fleet, &expr)).collect();
+        let output = promtool_test(&promtool, &cases);
+        prop_assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
