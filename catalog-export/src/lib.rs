@@ -27,7 +27,7 @@ use catalog::{LabelKey, LabelValues, MetricCatalog, MetricKind};
 use serde::{Deserialize, Serialize};
 
 /// Version of the document's schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Identifies the document kind in its `schema` field.
 pub const SCHEMA: &str = "sms-metrics.catalog";
@@ -42,6 +42,33 @@ pub struct Export {
     pub schema_version: u32,
     /// The catalogs, in registration order.
     pub catalogs: Vec<CatalogExport>,
+    /// What the serving process exposes, in a service's `GET /catalog` only (absent from
+    /// committed files, which describe no process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposition: Option<Exposition>,
+}
+
+/// How a running service exposes the catalogs (`GET /catalog`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exposition {
+    /// Which names renamed metrics are exposed under during their rename window.
+    pub renamed_metrics: RenamedNames,
+    /// Whether deprecated metrics marked hidden are exposed anyway.
+    pub show_hidden_metrics: bool,
+}
+
+/// Which names a renamed metric is exposed under while its old name is in the catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenamedNames {
+    /// Dual emission: the new name, and the old one (its series, deprecated HELP) until
+    /// the catalog hides it.
+    Both,
+    /// The new name only: the old one stopped early.
+    NewOnly,
+    /// The old names only, as the release before the rename (a test fixture).
+    OldOnly,
 }
 
 /// One catalog.
@@ -98,6 +125,11 @@ pub struct MetricExport {
     /// committed export (which does not know) and for metrics without a feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// The deprecated metric renamed to this one, while it is in the catalog: this
+    /// metric's series are exposed under that name too (dual emission, unless hidden),
+    /// and queries read it as a fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// How much users may rely on a metric (Kubernetes' metric stability levels).
@@ -199,6 +231,7 @@ impl Export {
             schema: SCHEMA.to_string(),
             schema_version: SCHEMA_VERSION,
             catalogs,
+            exposition: None,
         }
     }
 
@@ -250,6 +283,20 @@ impl CatalogExport {
 }
 
 impl MetricExport {
+    /// The `# HELP` text a service exposes: the help, after the deprecation when there
+    /// is one (the text of [`catalog::MetricDef::exposed_help`]).
+    pub fn exposed_help(&self) -> std::borrow::Cow<'_, str> {
+        match &self.deprecated {
+            None => std::borrow::Cow::Borrowed(&self.help),
+            Some(d) => std::borrow::Cow::Owned(catalog::deprecated_help(
+                &d.since,
+                d.renamed_to.as_deref(),
+                &d.reason,
+                &self.help,
+            )),
+        }
+    }
+
     /// The export of one compiled metric.
     pub fn of<C: MetricCatalog>(metric: C) -> MetricExport {
         let def = metric.def();
@@ -284,6 +331,7 @@ impl MetricExport {
             }),
             feature: def.feature.map(str::to_string),
             enabled: None,
+            renamed_from: catalog::renamed_from(metric).map(|old| old.def().name.to_string()),
         }
     }
 }

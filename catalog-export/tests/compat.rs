@@ -25,6 +25,7 @@ fn metric(name: &str, kind: Kind, unit: Option<&str>, stability: Stability) -> M
         deprecated: None,
         feature: None,
         enabled: None,
+        renamed_from: None,
     }
 }
 

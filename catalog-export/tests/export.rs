@@ -2,7 +2,8 @@
 
 use catalog::{MetricCatalog, MetricId};
 use catalog_export::{
-    CatalogExport, Deprecated, Export, Kind, LabelExport, MetricExport, Stability, Values,
+    CatalogExport, Deprecated, Export, Exposition, Kind, LabelExport, MetricExport, RenamedNames,
+    SCHEMA_VERSION, Stability, Values,
 };
 use proptest::prelude::*;
 
@@ -44,6 +45,7 @@ fn metric() -> impl Strategy<Value = MetricExport> {
             MetricExport {
                 stability: [Stability::Alpha, Stability::Beta, Stability::Stable][name.len() % 3],
                 deprecated,
+                renamed_from: (help.len() % 4 == 0).then(|| format!("{name}_old")),
                 name,
                 kind,
                 help,
@@ -72,14 +74,21 @@ fn metric() -> impl Strategy<Value = MetricExport> {
 proptest! {
     /// Any export reads back equal, floats included, and renders to the same bytes.
     #[test]
-    fn json_round_trips_exactly(metrics in proptest::collection::vec(metric(), 0..6)) {
-        let export = Export::new(vec![CatalogExport {
+    fn json_round_trips_exactly(
+        metrics in proptest::collection::vec(metric(), 0..6),
+        exposition in proptest::option::of((0usize..3, any::<bool>())),
+    ) {
+        let mut export = Export::new(vec![CatalogExport {
             name: "t".into(),
             crate_name: "t".into(),
             prefix: "t_".into(),
             runtime_defined: false,
             metrics,
         }]);
+        export.exposition = exposition.map(|(names, show_hidden_metrics)| Exposition {
+            renamed_metrics: [RenamedNames::Both, RenamedNames::NewOnly, RenamedNames::OldOnly][names],
+            show_hidden_metrics,
+        });
         let json = export.to_json();
         let back = Export::from_json(&json).unwrap();
         prop_assert_eq!(&back, &export);
@@ -93,7 +102,17 @@ fn other_schemas_newer_versions_and_unknown_fields_are_refused() {
     assert!(Export::from_json(&json).is_ok());
     let other = json.replace("sms-metrics.catalog", "something.else");
     assert!(Export::from_json(&other).unwrap_err().contains("is not"));
-    let newer = json.replace("\"schema_version\": 1", "\"schema_version\": 99");
+    let newer = json.replace(
+        &format!("\"schema_version\": {SCHEMA_VERSION}"),
+        "\"schema_version\": 99",
+    );
+    assert_ne!(newer, json);
+    // The release baseline of an older version stays readable.
+    let older = json.replace(
+        &format!("\"schema_version\": {SCHEMA_VERSION}"),
+        "\"schema_version\": 1",
+    );
+    assert!(Export::from_json(&older).is_ok());
     assert!(
         Export::from_json(&newer)
             .unwrap_err()
@@ -122,4 +141,27 @@ fn the_sms_catalog_exports_every_metric_with_its_definition() {
         );
         assert_eq!(exported.max_series.unwrap_or(0), def.max_series);
     }
+}
+
+#[test]
+fn a_rename_is_exported_both_ways() {
+    let export = CatalogExport::of::<MetricId>();
+    let old = MetricId::GatewayCasWritesSuccess;
+    let new = old.def().renamed_to().expect("renamed in the SMS catalog");
+    let find = |m: MetricId| {
+        export
+            .metrics
+            .iter()
+            .find(|e| e.name == m.def().name)
+            .expect("exported")
+    };
+    assert_eq!(
+        find(old)
+            .deprecated
+            .as_ref()
+            .and_then(|d| d.renamed_to.as_deref()),
+        Some(new.def().name)
+    );
+    assert_eq!(find(new).renamed_from.as_deref(), Some(old.def().name));
+    assert_eq!(find(old).renamed_from, None);
 }

@@ -111,7 +111,7 @@ pub use labels::{
 };
 pub use model::{
     CustomQuery, DashboardHints, Deprecation, DropReason, MetricCatalog, MetricDef, MetricKind,
-    MetricName, PanelHint, Stability, Subsystem, Unit,
+    MetricName, PanelHint, Stability, Subsystem, Unit, deprecated_help, renamed_from,
 };
 pub use slot::Slot;
 pub use sms::{

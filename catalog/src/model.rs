@@ -54,6 +54,30 @@ pub trait MetricCatalog:
     fn index(self) -> usize;
 }
 
+/// The `# HELP` text of a deprecated metric: `Deprecated since 0.3.0, use sms_x_total
+/// instead: reason. Help.` ([`MetricDef::exposed_help`]; `catalog-export` writes the
+/// same text from an export, so the two cannot drift).
+pub fn deprecated_help(since: &str, renamed_to: Option<&str>, reason: &str, help: &str) -> String {
+    let instead = renamed_to
+        .map(|name| format!(", use {name} instead"))
+        .unwrap_or_default();
+    format!(
+        "Deprecated since {since}{instead}: {}. {help}",
+        reason.trim_end_matches('.')
+    )
+}
+
+/// The deprecated metric of catalog `C` renamed to `metric`, while it is still in the
+/// catalog (the rename's window): the recorder exposes `metric`'s series under that old
+/// name too (dual emission), and queries read the old name as a fallback. The validation
+/// allows at most one per metric.
+pub fn renamed_from<C: MetricCatalog>(metric: C) -> Option<C> {
+    C::ALL
+        .iter()
+        .copied()
+        .find(|old| old.def().renamed_to() == Some(metric))
+}
+
 impl<C: MetricCatalog> SloDef<C> {
     /// Name of this objective's burn-rate alerts: the catalog prefix and the SLO name in
     /// CamelCase, e.g. `sources_requests_availability` ->
@@ -301,6 +325,12 @@ impl<C: MetricCatalog> MetricDef<C> {
         self
     }
 
+    /// The metric this one was renamed to, during the rename's window (deprecated with
+    /// `renamed_to`, hidden or not).
+    pub fn renamed_to(&self) -> Option<C> {
+        self.deprecated.as_ref().and_then(|d| d.renamed_to)
+    }
+
     /// Whether the recorder leaves this metric out unless told to show hidden metrics.
     pub const fn is_hidden(&self) -> bool {
         matches!(self.deprecated, Some(Deprecation { hidden: true, .. }))
@@ -312,15 +342,11 @@ impl<C: MetricCatalog> MetricDef<C> {
         let Some(deprecation) = &self.deprecated else {
             return std::borrow::Cow::Borrowed(self.help);
         };
-        let instead = deprecation
-            .renamed_to
-            .map(|metric| format!(", use {} instead", metric.def().name))
-            .unwrap_or_default();
-        std::borrow::Cow::Owned(format!(
-            "Deprecated since {}{instead}: {} {}",
+        std::borrow::Cow::Owned(deprecated_help(
             deprecation.since,
-            deprecation.reason.trim_end_matches('.').to_string() + ".",
-            self.help
+            deprecation.renamed_to.map(|metric| metric.def().name),
+            deprecation.reason,
+            self.help,
         ))
     }
 

@@ -249,6 +249,16 @@ pub fn build<C: MetricCatalog>() -> Result<Generated, Error> {
             });
         }
     }
+    // A metric renamed away is shown by its new metric's panels (they fall back to it).
+    for old in C::ALL {
+        if let Some(key) = old
+            .def()
+            .renamed_to()
+            .and_then(|new| main_keys.get(new.def().name).cloned())
+        {
+            main_keys.insert(old.def().name.to_string(), key);
+        }
+    }
     if !problems.is_empty() {
         return Err(Error::Queries(problems));
     }

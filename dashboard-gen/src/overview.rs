@@ -53,7 +53,7 @@ pub fn golden_signals<C: MetricCatalog>(
     let metrics: Vec<C> = C::ALL
         .iter()
         .copied()
-        .filter(|m| m.def().subsystem == subsystem)
+        .filter(|m| m.def().subsystem == subsystem && m.def().renamed_to().is_none())
         .collect();
     let twins: Vec<C> = C::ALL.iter().filter_map(|m| m.def().success_twin).collect();
     let query = |metric: C, expr: String| Query {

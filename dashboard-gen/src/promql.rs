@@ -17,7 +17,10 @@
 //!   `increase`, and those functions only over them (never over a gauge);
 //! - `target-rate-interval`: every range is `$__rate_interval`; no subqueries;
 //! - `target-job`, `target-instance`, `target-filter`: every selector carries
-//!   `label=~"$label"` for each dashboard variable whose label the series has.
+//!   `label=~"$label"` for each dashboard variable whose label the series has;
+//! - `target-renamed`: a metric renamed away (deprecated with `renamed_to`) is selected
+//!   only as the fallback of its new metric in the same expression
+//!   (`rate(new[w]) or rate(old[w])`, built by `signals`), never alone.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -65,7 +68,7 @@ pub struct Rules<'a> {
 
 /// Parses `expr` (with Grafana variables) and checks it against catalog `C`.
 pub fn analyze<C: MetricCatalog>(expr: &str, rules: Rules<'_>) -> Analysis<C> {
-    let mut walk = Walk {
+    let mut walk: Walk<'_, C> = Walk {
         rules,
         metrics: BTreeSet::new(),
         findings: Vec::new(),
@@ -76,6 +79,21 @@ pub fn analyze<C: MetricCatalog>(expr: &str, rules: Rules<'_>) -> Analysis<C> {
             Err(error) => walk.push("target-promql", format!("does not parse: {error}")),
             Ok(ast) => walk.expr(&ast),
         },
+    }
+    for old in &walk.metrics {
+        if let Some(new) = old.def().renamed_to()
+            && !walk.metrics.contains(&new)
+        {
+            walk.findings.push(QueryFinding {
+                rule: "target-renamed",
+                message: format!(
+                    "selects `{}`, renamed to `{}`, without the new name: select the new \
+                     one with the old as fallback, `rate(new[w]) or rate(old[w])`",
+                    old.def().name,
+                    new.def().name
+                ),
+            });
+        }
     }
     Analysis {
         metrics: walk.metrics,
@@ -477,8 +495,23 @@ mod tests {
 
     #[test]
     fn a_counter_rate_with_all_matchers_is_fine() {
-        let s = sel(StorageMetricId::GatewayCasWritesSuccess, "", "");
+        let s = sel(StorageMetricId::GatewayCasObjectsWritten, "", "");
         check::<StorageMetricId>(&format!("sum(rate({s}[$__rate_interval]))"), &[]);
+    }
+
+    #[test]
+    fn a_renamed_metric_is_selected_only_as_its_new_metrics_fallback() {
+        let new = MetricId::GatewayCasObjectsWritten;
+        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let (n, o) = (sel(new, "", ""), sel(old, "", ""));
+        check(
+            &format!("sum(rate({n}[$__rate_interval]) or rate({o}[$__rate_interval]))"),
+            &[],
+        );
+        check(
+            &format!("sum(rate({o}[$__rate_interval]))"),
+            &["target-renamed"],
+        );
     }
 
     #[test]
@@ -493,7 +526,7 @@ mod tests {
     #[test]
     fn a_raw_counter_is_rejected() {
         check::<StorageMetricId>(
-            &sel(StorageMetricId::GatewayCasWritesSuccess, "", ""),
+            &sel(StorageMetricId::GatewayCasObjectsWritten, "", ""),
             &["target-counter-agg"],
         );
     }
@@ -509,7 +542,7 @@ mod tests {
 
     #[test]
     fn a_fixed_range_is_rejected() {
-        let s = sel(StorageMetricId::GatewayCasWritesSuccess, "", "");
+        let s = sel(StorageMetricId::GatewayCasObjectsWritten, "", "");
         check::<StorageMetricId>(&format!("rate({s}[5m])"), &["target-rate-interval"]);
     }
 
@@ -522,7 +555,7 @@ mod tests {
     #[test]
     fn an_undeclared_label_is_rejected_in_matchers_and_grouping() {
         let s = sel(
-            StorageMetricId::GatewayCasWritesSuccess,
+            StorageMetricId::GatewayCasObjectsWritten,
             "",
             ", source_id=~\"$source_id\"",
         );
@@ -543,7 +576,7 @@ mod tests {
 
     #[test]
     fn unknown_variables_and_syntax_errors_are_reported() {
-        let s = sel(StorageMetricId::GatewayCasWritesSuccess, "", "");
+        let s = sel(StorageMetricId::GatewayCasObjectsWritten, "", "");
         check::<StorageMetricId>(&format!("rate({s}[$__interval])"), &["target-promql"]);
         check::<StorageMetricId>("sum(rate(", &["target-promql"]);
     }

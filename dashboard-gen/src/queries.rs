@@ -8,6 +8,9 @@
 //! - gauge: the current value (stat) and a time series, never under `rate()`;
 //! - every custom query of the hints in its own time series panel.
 //!
+//! A metric renamed away gets no panel; its new metric's queries fall back to the old
+//! name per series (`signals::rated`, `signals::current`).
+//!
 //! Every selector carries `job=~"$job"`, `instance=~"$instance"` and `label=~"$label"` for
 //! each filter variable whose label the metric has.
 
@@ -144,9 +147,13 @@ pub fn selector<C: MetricCatalog>(metric: C, suffix: &str, filters: &[&str]) -> 
     format!("{}{suffix}{{{}}}", def.name, matchers.join(", "))
 }
 
-/// The panels showing `metric`, in display order.
+/// The panels showing `metric`, in display order. None for a metric renamed away: the
+/// new metric's panels read it as their fallback (see `signals`).
 pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
     let def = metric.def();
+    if def.renamed_to().is_some() {
+        return Vec::new();
+    }
     let short = short_name(metric);
     let mut panels = Vec::new();
     match def.kind {
@@ -205,8 +212,8 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
         MetricKind::Histogram { .. } => {
             let select = |m: C, suffix: &str| selector(m, suffix, filters);
             let buckets = format!(
-                "sum by (le) (rate({}[$__rate_interval]))",
-                selector(metric, "_bucket", filters)
+                "sum by (le) ({})",
+                signals::rated(metric, "_bucket", RATE_INTERVAL, &select)
             );
             panels.push(PanelSpec {
                 key: format!("{}:quantiles", def.name),
@@ -252,7 +259,8 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
         }
         MetricKind::Gauge => {
             let (by, legend) = grouping::<C>(metric);
-            let selector = selector(metric, "", filters);
+            let select = |m: C, suffix: &str| selector(m, suffix, filters);
+            let selector = signals::current(metric, &select);
             let stat = def.dashboard.panel != PanelHint::TimeSeries;
             let series = def.dashboard.panel != PanelHint::Stat;
             if stat {
@@ -316,6 +324,15 @@ pub fn panels<C: MetricCatalog>(metric: C, filters: &[&str]) -> Vec<PanelSpec> {
         for panel in &mut panels {
             panel.description.push_str(&format!(
                 " Depends on feature `{feature}`: no data from instances where it is off."
+            ));
+        }
+    }
+    if let Some(old) = catalog::renamed_from(metric) {
+        for panel in &mut panels {
+            panel.description.push_str(&format!(
+                " Reads `{}` too, its name before the rename, per series: instances still on \
+                 the previous release count, those exposing both names count once.",
+                old.def().name
             ));
         }
     }
@@ -553,7 +570,7 @@ mod tests {
         let with = selector(MetricId::SourcesRequestsSuccess, "", &["source_id"]);
         assert!(with.ends_with("source_id=~\"$source_id\"}"), "{with}");
         let without = selector(
-            sms_storage::StorageMetricId::GatewayCasWritesSuccess,
+            sms_storage::StorageMetricId::GatewayCasObjectsWritten,
             "",
             &["source_id"],
         );

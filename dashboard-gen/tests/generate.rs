@@ -18,6 +18,35 @@ fn every_catalog_metric_appears_in_a_panel() {
             metric.def().name
         );
     }
+    // A renamed-away metric is shown by its new metric's panel, which reads both names.
+    let old = MetricId::GatewayCasWritesSuccess;
+    let new = old.def().renamed_to().expect("renamed in the SMS catalog");
+    assert_eq!(
+        generated.metric_panels[old.def().name],
+        generated.metric_panels[new.def().name]
+    );
+    let main = &generated.metric_panels[new.def().name];
+    let panel = generated
+        .dashboards
+        .iter()
+        .filter(|d| d.uid == main.dashboard_uid)
+        .flat_map(|d| &d.panels)
+        .find(|p| p.id == main.panel_id)
+        .expect("the new metric's panel");
+    assert!(
+        panel
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains(&format!("Reads `{}` too", old.def().name))),
+        "{:?}",
+        panel.description
+    );
+    let expr = &panel.targets.as_ref().expect("queries")[0].expr;
+    assert!(
+        expr.contains(&format!("rate({}{{", new.def().name))
+            && expr.contains(&format!(" or rate({}{{", old.def().name)),
+        "{expr}"
+    );
 }
 
 #[test]

@@ -62,12 +62,28 @@ pub struct Cli {
     /// deduplication window's size. Features left out are off: their metrics are absent.
     #[arg(long = "feature", value_name = "NAME")]
     pub features: Vec<String>,
+    /// Names renamed metrics are exposed under while their rename lasts: `both` (dual
+    /// emission), `new` (the old names stopped early), or `old` (only the names of the
+    /// release before the rename: a test fixture, which `cargo xtask e2e` runs one
+    /// instance of its fleet with).
+    #[arg(long, value_name = "NAMES", default_value = "both", value_parser = renamed_names)]
+    pub renamed_metrics: recorder::RenamedMetrics,
 }
 
 impl Cli {
     /// `--request-timeout` as a duration.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.request_timeout)
+    }
+}
+
+/// Parses `both`, `new` or `old`.
+fn renamed_names(text: &str) -> Result<recorder::RenamedMetrics, String> {
+    match text {
+        "both" => Ok(recorder::RenamedMetrics::Both),
+        "new" => Ok(recorder::RenamedMetrics::NewOnly),
+        "old" => Ok(recorder::RenamedMetrics::OldOnly),
+        _ => Err("must be one of both, new, old".to_string()),
     }
 }
 
@@ -103,6 +119,9 @@ mod tests {
         let cli =
             Cli::try_parse_from(["pipeline-demo", "--feature", "dedup_window_stats"]).unwrap();
         assert_eq!(cli.features, ["dedup_window_stats"]);
+        assert_eq!(cli.renamed_metrics, recorder::RenamedMetrics::Both);
+        let old = Cli::try_parse_from(["pipeline-demo", "--renamed-metrics", "old"]).unwrap();
+        assert_eq!(old.renamed_metrics, recorder::RenamedMetrics::OldOnly);
     }
 
     #[test]
@@ -114,6 +133,7 @@ mod tests {
             ["--sources", "0"],
             ["--sources", "101"],
             ["--duration", "0"],
+            ["--renamed-metrics", "neither"],
         ] {
             let error = Cli::try_parse_from(["pipeline-demo", args[0], args[1]]).unwrap_err();
             assert!(

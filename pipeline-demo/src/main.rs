@@ -87,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         });
     let recorder = builder
         .listen(cli.listen)
+        .renamed_metrics(cli.renamed_metrics)
         .install()
         .map_err(|error| match error {
             recorder::Error::Listen { .. } => {

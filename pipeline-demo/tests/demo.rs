@@ -125,7 +125,7 @@ fn check_metric<C: MetricCatalog>(text: &str, metric: C) {
     let def = metric.def();
     let name = def.name;
     assert!(
-        text.contains(&format!("# HELP {name} {}\n", def.help)),
+        text.contains(&format!("# HELP {name} {}\n", def.exposed_help())),
         "{name}: HELP missing or different from the catalog's"
     );
     assert!(

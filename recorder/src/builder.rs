@@ -16,7 +16,7 @@ use catalog::MetricCatalog;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::error::Error;
-use crate::recorder::{Inner, Recorder, Registered, Shared};
+use crate::recorder::{Inner, Recorder, Registered, RenamedMetrics, Shared};
 use crate::self_metrics::SelfMetricId;
 use crate::series::MAX_LABELS;
 use crate::server;
@@ -39,6 +39,7 @@ pub struct Builder<C: MetricCatalog> {
     listen: SocketAddr,
     panic_on_misuse: bool,
     show_hidden_metrics: bool,
+    renamed_metrics: RenamedMetrics,
     upkeep_interval: Duration,
     limits: server::Limits,
     /// The catalogs after `C`, in registration order.
@@ -77,6 +78,7 @@ impl<C: MetricCatalog> Builder<C> {
             listen: DEFAULT_LISTEN,
             panic_on_misuse: cfg!(debug_assertions),
             show_hidden_metrics: false,
+            renamed_metrics: RenamedMetrics::Both,
             upkeep_interval: Duration::from_secs(5),
             limits: server::Limits::default(),
             others: Vec::new(),
@@ -130,6 +132,15 @@ impl<C: MetricCatalog> Builder<C> {
     /// `--show-hidden-metrics-for-version` does: the escape hatch while consumers migrate.
     pub fn show_hidden_metrics(mut self, show: bool) -> Self {
         self.show_hidden_metrics = show;
+        self
+    }
+
+    /// Which names a renamed metric is exposed under while its old name is in the
+    /// catalog: both (default: dual emission, one recording call feeds both names), only
+    /// the new one (to stop the old name early, before the catalog hides it), or only
+    /// the old one (a test fixture imitating the release before the rename).
+    pub fn renamed_metrics(mut self, renamed: RenamedMetrics) -> Self {
+        self.renamed_metrics = renamed;
         self
     }
 
@@ -303,6 +314,7 @@ impl<C: MetricCatalog> Builder<C> {
             facade.handle(),
             registered,
             self.show_hidden_metrics,
+            self.renamed_metrics,
             listen_address,
         ));
         Recorder::from_parts(primary, shared)

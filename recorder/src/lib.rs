@@ -36,6 +36,14 @@
 //! series, counted), and turns misuse into a panic in debug builds or a counted, once-
 //! logged dropped sample in release builds.
 //!
+//! Renames: while a metric deprecated with `renamed_to` is in the catalog, its name
+//! has no storage of its own. Recording into the new metric exposes its series under
+//! both names (dual emission: the old family carries the old HELP, marked deprecated),
+//! rendered twice from the same cells, so the recording path costs nothing more; code
+//! not yet migrated that records into the old metric records into the new one (on the
+//! slow path). The old name goes once the catalog hides it, or earlier with
+//! [`Builder::renamed_metrics`]`(`[`RenamedMetrics::NewOnly`]`)`.
+//!
 //! Counter increments are `u64`, so negative or NaN counter increments cannot be written.
 //!
 //! Label values: a free-form value is taken as given (any UTF-8: quotes, backslashes,
@@ -70,7 +78,7 @@ pub use error::Error;
 pub use exemplar::{MAX_EXEMPLAR_LABEL_CHARS, MAX_TRACE_ID_CHARS};
 pub use exposition::{Format, canonical_float, gzip};
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle, Timer};
-pub use recorder::{MAX_LABEL_VALUE_BYTES, Recorder};
+pub use recorder::{MAX_LABEL_VALUE_BYTES, Recorder, RenamedMetrics};
 pub use self_metrics::{RECORDER, SelfLabel, SelfMetric, SelfMetricId, self_metric};
 
 use catalog::{CounterMetric, GaugeMetric, HistogramMetric};

@@ -87,6 +87,8 @@ pub(crate) struct Shared {
     catalogs: Vec<Registered>,
     /// Whether deprecated metrics marked hidden are rendered anyway.
     show_hidden: bool,
+    /// Which names renamed metrics are exposed under.
+    renamed: RenamedMetrics,
     listen_address: Option<SocketAddr>,
     /// Length of the last render: the next one reserves it up front (no regrowth).
     render_hint: AtomicUsize,
@@ -112,15 +114,35 @@ impl Registered {
 /// A catalog's storage, whatever its catalog type.
 trait Family: Send + Sync {
     /// Renders every (visible) metric of the catalog, in catalog order.
-    fn render_into(&self, writer: &mut Writer, show_hidden: bool);
+    fn render_into(&self, writer: &mut Writer, show_hidden: bool, renamed: RenamedMetrics);
     /// The catalog as `/catalog` serves it.
     fn export(&self) -> catalog_export::CatalogExport;
 }
 
 impl<C: MetricCatalog> Family for Inner<C> {
-    fn render_into(&self, writer: &mut Writer, show_hidden: bool) {
+    fn render_into(&self, writer: &mut Writer, show_hidden: bool, renamed: RenamedMetrics) {
+        let shown =
+            |state: &MetricState<C>| state.enabled && (!state.def.is_hidden() || show_hidden);
         for state in self.metrics.iter() {
-            if !state.enabled || (state.def.is_hidden() && !show_hidden) {
+            // A renamed-away metric renders the new metric's series under its own name
+            // (no second storage: the same cells, read twice).
+            let (series, exposed) = match state.renamed_to {
+                Some(target) => {
+                    let series = &self.metrics[target];
+                    let exposed = series.enabled
+                        && match renamed {
+                            RenamedMetrics::Both => shown(state),
+                            RenamedMetrics::NewOnly => false,
+                            RenamedMetrics::OldOnly => true,
+                        };
+                    (series, exposed)
+                }
+                None => (
+                    state,
+                    shown(state) && !(state.renamed_from && renamed == RenamedMetrics::OldOnly),
+                ),
+            };
+            if !exposed {
                 continue;
             }
             writer.family(state.def);
@@ -129,11 +151,11 @@ impl<C: MetricCatalog> Family for Inner<C> {
                 Handle::Gauge(cell) => writer.gauge(cell),
                 Handle::Histogram(histogram) => writer.histogram(histogram),
             };
-            match (&state.unlabeled, &state.dense) {
+            match (&series.unlabeled, &series.dense) {
                 (Some(handle), _) => render(handle),
                 // Enumerated series in catalog order of their values.
                 (None, Some(dense)) => dense.iter().for_each(render),
-                (None, None) => state.table.for_each(render),
+                (None, None) => series.table.for_each(render),
             }
         }
     }
@@ -149,12 +171,37 @@ impl<C: MetricCatalog> Family for Inner<C> {
     }
 }
 
+/// Which names a renamed metric is exposed under while the old one is still in the
+/// catalog (deprecated with `renamed_to`): see [`crate::Builder::renamed_metrics`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RenamedMetrics {
+    /// Dual emission (the default): the new name, and the old name with the same series
+    /// and its deprecated HELP until the catalog hides it (or always, with
+    /// [`crate::Builder::show_hidden_metrics`]).
+    #[default]
+    Both,
+    /// Only the new name: stops the old one before the catalog hides it, once every
+    /// consumer reads the new name.
+    NewOnly,
+    /// Only the old names, the new metric's series under its old name, as the release
+    /// before the rename exposed them (the HELP still says deprecated: queries see
+    /// names, not HELP). A test fixture for consumers' fallback queries (`cargo xtask
+    /// e2e` runs one such instance in its fleet), not for production.
+    OldOnly,
+}
+
 /// Everything the recorder keeps for one catalog metric.
 struct MetricState<C: MetricCatalog> {
     def: &'static MetricDef<C>,
     /// False when the metric's feature is off: no series, nothing rendered, every
     /// recording call returns on the cold path (the hot path finds no handle).
     enabled: bool,
+    /// For a metric renamed away (deprecated with `renamed_to`): the index of the new
+    /// metric. Such a metric has no storage of its own: recording into it records into
+    /// the new metric (on the slow path), and its name renders the new metric's series.
+    renamed_to: Option<usize>,
+    /// Whether a metric renamed away names this one (its series render under both names).
+    renamed_from: bool,
     /// The handle of an unlabeled metric.
     unlabeled: Option<Handle>,
     /// Series of a labeled metric, keyed by label values in catalog order.
@@ -330,20 +377,33 @@ impl Shared {
         facade: PrometheusHandle,
         catalogs: Vec<Registered>,
         show_hidden: bool,
+        renamed: RenamedMetrics,
         listen_address: Option<SocketAddr>,
     ) -> Self {
         Shared {
             facade,
             catalogs,
             show_hidden,
+            renamed,
             listen_address,
             render_hint: AtomicUsize::new(0),
         }
     }
 
-    /// Every catalog as `/catalog` serves it.
+    /// Every catalog as `/catalog` serves it, with the names this recorder exposes
+    /// renamed and hidden metrics under.
     pub(crate) fn export(&self) -> catalog_export::Export {
-        catalog_export::Export::new(self.catalogs.iter().map(|c| c.family.export()).collect())
+        let mut export =
+            catalog_export::Export::new(self.catalogs.iter().map(|c| c.family.export()).collect());
+        export.exposition = Some(catalog_export::Exposition {
+            renamed_metrics: match self.renamed {
+                RenamedMetrics::Both => catalog_export::RenamedNames::Both,
+                RenamedMetrics::NewOnly => catalog_export::RenamedNames::NewOnly,
+                RenamedMetrics::OldOnly => catalog_export::RenamedNames::OldOnly,
+            },
+            show_hidden_metrics: self.show_hidden,
+        });
+        export
     }
 }
 
@@ -496,7 +556,7 @@ impl<C: MetricCatalog> Recorder<C> {
         for registered in &shared.catalogs {
             registered
                 .family
-                .render_into(&mut writer, shared.show_hidden);
+                .render_into(&mut writer, shared.show_hidden, shared.renamed);
         }
         let text = writer.finish(&shared.facade.render());
         shared.render_hint.store(text.len(), Ordering::Relaxed);
@@ -513,9 +573,10 @@ impl<C: MetricCatalog> Recorder<C> {
         self.shared.facade.run_upkeep();
     }
 
-    /// Number of series currently registered for `metric` (overflow series included).
+    /// Number of series currently registered for `metric` (overflow series included;
+    /// for a metric renamed away, the new metric's).
     pub fn series_count(&self, metric: impl Into<C>) -> usize {
-        let state = self.state(metric.into());
+        let state = self.storage(self.state(metric.into()));
         if state.unlabeled.is_some() {
             1
         } else {
@@ -526,6 +587,16 @@ impl<C: MetricCatalog> Recorder<C> {
     #[inline]
     fn state(&self, metric: C) -> &MetricState<C> {
         &self.inner.metrics[metric.index()]
+    }
+
+    /// Where `state`'s series are stored: the new metric's state for a metric renamed
+    /// away (validated not to be renamed itself), else `state`.
+    #[inline]
+    fn storage<'s>(&'s self, state: &'s MetricState<C>) -> &'s MetricState<C> {
+        match state.renamed_to {
+            Some(target) => &self.inner.metrics[target],
+            None => state,
+        }
     }
 
     /// The hot path, inlined into each caller: an unlabeled metric or a metric whose
@@ -555,6 +626,9 @@ impl<C: MetricCatalog> Recorder<C> {
     /// misuse, looks up runtime label values, and handles first touch.
     #[inline(never)]
     fn record_slow(&self, state: &MetricState<C>, values: &mut [&str], op: Op) {
+        // A metric renamed away has no storage (so the inline path always lands here):
+        // it records into the new metric.
+        let state = self.storage(state);
         if !state.enabled {
             return;
         }
@@ -587,7 +661,7 @@ impl<C: MetricCatalog> Recorder<C> {
 
     /// Resolves the series of `metric` and `labels`, checking `op` against the kind.
     fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Handle> {
-        let state = self.state(metric);
+        let state = self.storage(self.state(metric));
         if !state.enabled {
             // A detached handle: recording through it is a no-op too.
             return None;
@@ -771,13 +845,14 @@ impl<C: MetricCatalog> Recorder<C> {
 
     /// The metric's guard against invalid values, shared by its handles.
     fn value_guard(&self, metric: C) -> Arc<ValueGuard> {
-        Arc::clone(&self.state(metric).value_guard)
+        Arc::clone(&self.storage(self.state(metric)).value_guard)
     }
 }
 
 impl<C: MetricCatalog> MetricState<C> {
     fn new(metric: C, enabled: bool, catalog_metrics: &[&'static str]) -> Self {
         let def = metric.def();
+        let renamed_to = def.renamed_to().map(MetricCatalog::index);
         let allowed: Box<[Option<ValueIndex>]> = def
             .labels
             .iter()
@@ -792,6 +867,7 @@ impl<C: MetricCatalog> MetricState<C> {
         // per combination of enumerated values (all of them when nothing is free-form).
         let combinations: usize = allowed.iter().flatten().map(|a| a.values().len()).product();
         let capacity = match def.labels.len() {
+            _ if renamed_to.is_some() => 0,
             0 => 0,
             _ if def.has_free_form_label() => def.max_series + combinations,
             _ => combinations,
@@ -799,7 +875,10 @@ impl<C: MetricCatalog> MetricState<C> {
         let mut state = MetricState {
             def,
             enabled,
-            unlabeled: (enabled && def.labels.is_empty()).then(|| register(def, &[])),
+            renamed_to,
+            renamed_from: catalog::renamed_from(metric).is_some(),
+            unlabeled: (enabled && def.labels.is_empty() && renamed_to.is_none())
+                .then(|| register(def, &[])),
             table: SeriesTable::with_capacity(capacity),
             dense: None,
             allowed,
@@ -815,7 +894,8 @@ impl<C: MetricCatalog> MetricState<C> {
                 panic_on_misuse: false,
             }),
         };
-        if enabled && !def.labels.is_empty() && !def.has_free_form_label() {
+        if enabled && !def.labels.is_empty() && !def.has_free_form_label() && renamed_to.is_none()
+        {
             state.dense = Some(state.register_all_combinations());
         }
         state

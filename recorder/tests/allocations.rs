@@ -37,7 +37,7 @@ fn hot_paths_do_not_allocate_after_first_touch() {
         recorder::inc(Metric::SourcesRequestsError, error_labels(i));
         recorder::observe(Metric::SourcesRequestDuration, labels(i), 0.2);
     }
-    let counter = storage.counter(StorageMetric::GatewayCasWritesSuccess, ());
+    let counter = storage.counter(StorageMetric::GatewayCasObjectsWritten, ());
     let histogram = storage.histogram(StorageMetric::IngestLogFsyncDuration, ());
     let timer_histogram = recorder::histogram(StorageMetric::GatewayCasWriteDuration, ());
 

@@ -79,7 +79,10 @@ fn a_deprecated_metric_says_so_in_its_help_and_names_its_replacement() {
         text.contains("# HELP lc_core_jobs_done_total Jobs done.\n"),
         "{text}"
     );
-    assert!(text.contains("\nlc_core_jobs_total 1\n"), "{text}");
+    // Renamed: the old name shows the new metric's series, recorded into directly or
+    // through the old metric (see tests/rename.rs).
+    assert!(text.contains("\nlc_core_jobs_total 2\n"), "{text}");
+    assert!(text.contains("\nlc_core_jobs_done_total 2\n"), "{text}");
 }
 
 #[test]

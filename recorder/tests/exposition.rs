@@ -36,7 +36,7 @@ fn record_everything(recorder: &recorder::Recorder<MetricId>) {
     recorder.inc(Metric::GatewayEnvelopesAccepted, source);
     recorder.inc(Metric::GatewayEnvelopesDeduplicated, source);
     recorder.set(Metric::GatewayQueueDepth, (), 3.0);
-    storage.inc(StorageMetric::GatewayCasWritesSuccess, ());
+    storage.inc(StorageMetric::GatewayCasObjectsWritten, ());
     storage.inc(
         StorageMetric::GatewayCasWritesError,
         StorageErrorType::DiskFull,
@@ -67,7 +67,7 @@ fn every_metric_is_exposed_with_its_catalog_type_and_help() {
             def.name
         );
         assert!(
-            text.contains(&format!("# HELP {} {}\n", def.name, def.help)),
+            text.contains(&format!("# HELP {} {}\n", def.name, def.exposed_help())),
             "{} help",
             def.name
         );
@@ -115,7 +115,7 @@ fn histograms_have_exactly_the_catalog_buckets() {
 fn unlabeled_and_enumerated_series_are_exposed_at_zero_before_any_recording() {
     let text = recorder().render();
     // Unlabeled counter.
-    let success = StorageMetric::GatewayCasWritesSuccess.def().name;
+    let success = StorageMetric::GatewayCasObjectsWritten.def().name;
     assert!(text.contains(&format!("\n{success} 0\n")), "{text}");
     // Every enumerated combination of an enum-only metric.
     let errors = StorageMetric::IngestLogWritesError.def().name;

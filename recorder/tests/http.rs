@@ -422,16 +422,46 @@ fn the_catalog_is_served_as_versioned_json() {
     assert_eq!(response.header("content-type"), Some("application/json"));
     let body = String::from_utf8(response.body).expect("utf-8");
     let served = catalog_export::Export::from_json(&body).expect("a catalog export");
-    // The service's catalog, then the recorder's own self-metrics.
-    let expected = catalog_export::Export::new(vec![
+    // The service's catalog, then the recorder's own self-metrics, and what this
+    // process exposes: dual emission by default.
+    let mut expected = catalog_export::Export::new(vec![
         catalog_export::CatalogExport::of::<MetricId>(),
         catalog_export::CatalogExport::of::<recorder::SelfMetricId>(),
     ]);
+    expected.exposition = Some(catalog_export::Exposition {
+        renamed_metrics: catalog_export::RenamedNames::Both,
+        show_hidden_metrics: false,
+    });
     assert_eq!(served, expected);
     assert_eq!(served.catalogs[0].name, "sms");
     assert_eq!(served.catalogs[0].crate_name, "catalog");
     assert_eq!(served.catalogs[1].name, "recorder");
     assert_eq!(served.catalogs[1].crate_name, "recorder");
+
+    // A rename shows both ways: the old name says where it went, the new one where
+    // it came from.
+    let renamed = served.catalogs[0]
+        .metrics
+        .iter()
+        .find(|m| m.renamed_from.is_some())
+        .expect("the SMS catalog carries a rename");
+    let old = served.catalogs[0]
+        .metrics
+        .iter()
+        .find(|m| Some(&m.name) == renamed.renamed_from.as_ref())
+        .expect("the old name is exported");
+    assert_eq!(
+        old.deprecated.as_ref().and_then(|d| d.renamed_to.as_ref()),
+        Some(&renamed.name)
+    );
+    let (_stopped, address) =
+        serve(|builder| builder.renamed_metrics(recorder::RenamedMetrics::NewOnly));
+    let body = String::from_utf8(request(address, "GET", "/catalog", &[]).body).unwrap();
+    let served = catalog_export::Export::from_json(&body).expect("a catalog export");
+    assert_eq!(
+        served.exposition.map(|e| e.renamed_metrics),
+        Some(catalog_export::RenamedNames::NewOnly)
+    );
 
     let response = request(address, "POST", "/catalog", &["content-length: 0"]);
     assert_eq!(response.status, 405);

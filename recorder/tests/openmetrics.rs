@@ -197,7 +197,11 @@ fn every_catalog_metric_is_one_family_with_its_metadata() {
         };
         let family = &families[family_name];
         assert_eq!(family.kind, def.kind.type_name(), "{family_name}");
-        assert_eq!(family.help.as_deref(), Some(def.help), "{family_name}");
+        assert_eq!(
+            family.help.as_deref(),
+            Some(&*def.exposed_help()),
+            "{family_name}"
+        );
         let unit = def
             .unit
             .suffix()

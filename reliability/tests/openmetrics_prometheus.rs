@@ -30,7 +30,7 @@ fn record_everything(recorder: &recorder::Recorder<MetricId>) {
     recorder.inc(Metric::GatewayEnvelopesAccepted, source);
     recorder.inc(Metric::GatewayEnvelopesDeduplicated, source);
     recorder.set(Metric::GatewayQueueDepth, (), 3.0);
-    storage.inc(StorageMetric::GatewayCasWritesSuccess, ());
+    storage.inc(StorageMetric::GatewayCasObjectsWritten, ());
     storage.inc(
         StorageMetric::GatewayCasWritesError,
         StorageErrorType::DiskFull,

@@ -13,7 +13,7 @@ pub(crate) use signals::{Record, kept_labels, le_forms, present_series, slo_erro
 pub(crate) fn signal<C: MetricCatalog>(metric: C, alert: &AlertDef<C>) -> SignalExpr {
     match signals::alert_record(metric, alert) {
         Some(record) => SignalExpr::Recorded(record),
-        None => SignalExpr::Raw(format!("absent({})", present_series(metric.def()))),
+        None => SignalExpr::Raw(signals::absent(metric)),
     }
 }
 

@@ -1,5 +1,10 @@
 //! `promtool test rules` files: for every alert a firing and a not-firing case.
 //!
+//! While a metric's rename lasts, every alert case that feeds the new metric, and the
+//! SLO burn case where every window pair fires, runs again mid-deploy ([`mid_deploy`]): half of its traffic on an instance exposing both names
+//! (dual emission), half on an instance of the previous release (old name only). The
+//! expected alerts, values included, are the same: the rules count every instance once.
+//!
 //! Inputs are counters growing by `60 * rate` per one-minute sample (so `rate()` over
 //! whole minutes is exactly `rate`), gauges at a constant value, and histograms with
 //! every observation in one bucket. Values are powers of two or multiples of 2^-16, so
@@ -30,22 +35,29 @@ pub(crate) fn test_file<C: MetricCatalog>(
     config: &Config<C>,
 ) -> TestFile {
     let mut tests = Vec::new();
+    let mut mid = Vec::new();
     let mut slos_done: Vec<&str> = Vec::new();
     for planned in &plan.alerts {
         match planned.origin {
             Origin::Alert { metric, alert } => {
                 for firing in [true, false] {
                     tests.push(alert_case(planned, metric, alert, firing, config));
+                    mid.extend(tests.last().and_then(mid_deploy::<C>));
                 }
             }
             Origin::Burn { slo, .. } => {
                 if !slos_done.contains(&slo.name) {
                     slos_done.push(slo.name);
                     tests.extend(burn_cases(plan, slo, config));
+                    // Mid-deploy, the tier where every window pair fires (a double
+                    // count of successes would silence the fastest pages): the long
+                    // windows make each case costly to evaluate.
+                    mid.extend(tests.last().and_then(mid_deploy::<C>));
                 }
             }
         }
     }
+    tests.extend(mid);
     TestFile {
         rule_files: vec![format!("../rules/{file}")],
         evaluation_interval: "1m".to_string(),
@@ -263,6 +275,79 @@ fn burn_cases<C: MetricCatalog>(
         .collect()
 }
 
+/// The instances of a mid-deploy case: one with dual emission, one on the release
+/// before the rename.
+const DUAL_INSTANCE: &str = "dual-emission";
+const OLD_INSTANCE: &str = "previous-release";
+
+/// `group` in the middle of a rename's deploy, when it feeds a metric renamed from an
+/// old name still in the catalog: each such series split over two instances, one
+/// exposing both names (the same values under each), one only the old name. Counters
+/// and histograms carry half of the traffic on each instance (halves of the exact
+/// values stay exact); a gauge keeps its value on both. Everything else, the expected
+/// alerts included, stays: the rules aggregate the instances away.
+fn mid_deploy<C: MetricCatalog>(group: &TestGroup) -> Option<TestGroup> {
+    let mut renamed = false;
+    let mut inputs = Vec::new();
+    for input in &group.input_series {
+        let split = C::ALL.iter().find_map(|&new| {
+            let old = catalog::renamed_from(new)?;
+            let suffix = ["", "_bucket", "_count", "_sum"]
+                .into_iter()
+                .find(|suffix| {
+                    input
+                        .series
+                        .strip_prefix(new.def().name)
+                        .and_then(|rest| rest.strip_prefix(suffix))
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('{'))
+                })?;
+            let labels = &input.series[new.def().name.len() + suffix.len()..];
+            Some((new, old, suffix, labels))
+        });
+        let Some((new, old, suffix, labels)) = split else {
+            inputs.push(input.clone());
+            continue;
+        };
+        renamed = true;
+        let values = match new.def().kind {
+            catalog::MetricKind::Gauge => input.values.clone(),
+            _ => halved(&input.values)?,
+        };
+        let on = |metric: C, instance: &str| InputSeries {
+            series: format!(
+                "{}{suffix}{}",
+                metric.def().name,
+                with_instance(labels, instance)
+            ),
+            values: values.clone(),
+        };
+        inputs.push(on(new, DUAL_INSTANCE));
+        inputs.push(on(old, DUAL_INSTANCE));
+        inputs.push(on(old, OLD_INSTANCE));
+    }
+    renamed.then(|| TestGroup {
+        interval: group.interval.clone(),
+        input_series: inputs,
+        alert_rule_test: group.alert_rule_test.clone(),
+    })
+}
+
+/// `{a="b"}` (or nothing) with `instance="..."` added.
+fn with_instance(labels: &str, instance: &str) -> String {
+    match labels.strip_suffix('}') {
+        Some(inner) => format!("{inner}, instance=\"{instance}\"}}"),
+        None => format!("{{instance=\"{instance}\"}}"),
+    }
+}
+
+/// `start+stepxN` with start and step halved; `None` for another notation.
+fn halved(values: &str) -> Option<String> {
+    let (start, rest) = values.split_once('+')?;
+    let (step, count) = rest.split_once('x')?;
+    let half = |v: &str| v.parse::<f64>().ok().map(|v| v / 2.0);
+    Some(format!("{}+{}x{count}", half(start)?, half(step)?))
+}
+
 /// The expected alert: all labels, annotations rendered as Prometheus would.
 fn expected<C: MetricCatalog>(
     planned: &PlannedAlert<C>,
@@ -341,6 +426,61 @@ pub(crate) fn power_of_two_above(threshold: f64) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_mid_deploy_case_splits_the_renamed_series_over_two_instances() {
+        use catalog::MetricId;
+        let new = MetricId::GatewayCasObjectsWritten;
+        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let other = format!(
+            "{}{{job=\"sms\"}}",
+            MetricId::GatewayCasWritesError.def().name
+        );
+        let group = TestGroup {
+            interval: "1m".into(),
+            input_series: vec![
+                InputSeries {
+                    series: format!("{}{{job=\"sms\"}}", new.def().name),
+                    values: "0+59.0625x20".into(),
+                },
+                InputSeries {
+                    series: other.clone(),
+                    values: "0+0.9375x20".into(),
+                },
+            ],
+            alert_rule_test: Vec::new(),
+        };
+        let mid = mid_deploy::<MetricId>(&group).expect("it feeds the renamed metric");
+        let series: Vec<(&str, &str)> = mid
+            .input_series
+            .iter()
+            .map(|i| (i.series.as_str(), i.values.as_str()))
+            .collect();
+        let (n, o) = (new.def().name, old.def().name);
+        assert_eq!(
+            series,
+            [
+                (
+                    &*format!("{n}{{job=\"sms\", instance=\"dual-emission\"}}"),
+                    "0+29.53125x20"
+                ),
+                (
+                    &*format!("{o}{{job=\"sms\", instance=\"dual-emission\"}}"),
+                    "0+29.53125x20"
+                ),
+                (
+                    &*format!("{o}{{job=\"sms\", instance=\"previous-release\"}}"),
+                    "0+29.53125x20"
+                ),
+                (other.as_str(), "0+0.9375x20"),
+            ]
+        );
+        let unrelated = TestGroup {
+            input_series: group.input_series[1..].to_vec(),
+            ..group
+        };
+        assert!(mid_deploy::<MetricId>(&unrelated).is_none());
+    }
 
     proptest! {
         /// The firing value is above the threshold, at most twice it (or 1), and a

@@ -51,7 +51,7 @@ pub(crate) struct TestFile {
 }
 
 /// One test group: input series and the alerts expected at given times.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub(crate) struct TestGroup {
     pub interval: String,
     pub input_series: Vec<InputSeries>,
@@ -59,14 +59,14 @@ pub(crate) struct TestGroup {
 }
 
 /// One input series in promtool's expanding notation (`0+60x30`).
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub(crate) struct InputSeries {
     pub series: String,
     pub values: String,
 }
 
 /// The alerts named `alertname` expected at `eval_time`; none means "not firing".
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub(crate) struct AlertTest {
     pub eval_time: String,
     pub alertname: String,
@@ -74,7 +74,7 @@ pub(crate) struct AlertTest {
 }
 
 /// One expected alert: all its labels and annotations.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub(crate) struct ExpectedAlert {
     pub exp_labels: BTreeMap<String, String>,
     pub exp_annotations: BTreeMap<String, String>,

@@ -9,6 +9,17 @@
 //! selector (bare names in rules, Grafana variable matchers on dashboards), so a panel
 //! and a rule computing the same signal differ only in those three inputs.
 //!
+//! Renames: while a metric renamed to `metric` is still in the catalog (deprecated with
+//! `renamed_to`, hidden or not), every builder reads `metric` with the old name as a
+//! per-series fallback inside the aggregation ([`rated`], [`current`], [`absent`]):
+//! `sum(rate(new[w]) or rate(old[w]))`. `rate` drops the metric name, so an instance
+//! exposing both names (dual emission) has the same label set on both sides and `or`
+//! keeps only the new one; an instance of the release before the rename (old name only)
+//! comes in through the right side. Nothing is counted twice, nothing is missing, and a
+//! panel's line and an alert's evaluation are continuous across the deploy and over the
+//! TSDB's history of the old name. (A rename keeps the labels: the catalog validation
+//! refuses one that does not, since `or` would then keep both.)
+//!
 //! Every alert's signal is recorded under a `level:metric:operations` name
 //! ([`alert_record`]): the rules generator writes the recording rule and compares it,
 //! the dashboard generator plots the same series on the alert's panel, and
@@ -69,6 +80,44 @@ fn aggregate(op: &str, by: &[&str], inner: &str) -> String {
     }
 }
 
+/// `rate(series[window])` of `metric`'s `suffix` series (`""`, `_bucket`, `_count`),
+/// per series, before aggregation: with `or rate(old[window])` while a metric renamed
+/// to `metric` is in the catalog (see the module documentation).
+pub fn rated<C: MetricCatalog>(
+    metric: C,
+    suffix: &str,
+    window: &str,
+    select: Select<'_, C>,
+) -> String {
+    let new = format!("rate({}[{window}])", select(metric, suffix));
+    match catalog::renamed_from(metric) {
+        Some(old) => format!("{new} or rate({}[{window}])", select(old, suffix)),
+        None => new,
+    }
+}
+
+/// The current value of gauge `metric`'s series, before aggregation: `new or old` while
+/// a metric renamed to `metric` is in the catalog (`or` matches label sets without the
+/// metric name, so an instance exposing both counts once).
+pub fn current<C: MetricCatalog>(metric: C, select: Select<'_, C>) -> String {
+    let new = select(metric, "");
+    match catalog::renamed_from(metric) {
+        Some(old) => format!("{new} or {}", select(old, "")),
+        None => new,
+    }
+}
+
+/// True when no series of `metric` is scraped (`_count` for a histogram): under its
+/// new name and, while a rename lasts, under its old name either
+/// (`absent(new) and absent(old)`).
+pub fn absent<C: MetricCatalog>(metric: C) -> String {
+    let new = format!("absent({})", present_series(metric.def()));
+    match catalog::renamed_from(metric) {
+        Some(old) => format!("{new} and absent({})", present_series(old.def())),
+        None => new,
+    }
+}
+
 /// Per-second rate of counter `metric` over `window`, summed by `by`.
 pub fn rate<C: MetricCatalog>(
     metric: C,
@@ -76,7 +125,7 @@ pub fn rate<C: MetricCatalog>(
     window: &str,
     select: Select<'_, C>,
 ) -> String {
-    sum_by(by, &format!("rate({}[{window}])", select(metric, "")))
+    sum_by(by, &rated(metric, "", window, select))
 }
 
 /// Share of failed operations: `errors` over `errors` plus its success twin, by `by`.
@@ -121,16 +170,13 @@ pub fn quantile<C: MetricCatalog>(
     grouping.push("le");
     format!(
         "histogram_quantile({quantile}, {})",
-        sum_by(
-            &grouping,
-            &format!("rate({}[{window}])", select(metric, "_bucket"))
-        )
+        sum_by(&grouping, &rated(metric, "_bucket", window, select))
     )
 }
 
 /// Saturation of gauge `metric`: its maximum over the series kept apart by `by`.
 pub fn saturation<C: MetricCatalog>(metric: C, by: &[&str], select: Select<'_, C>) -> String {
-    aggregate("max", by, &select(metric, ""))
+    aggregate("max", by, &current(metric, select))
 }
 
 /// The expression of `signal` on `metric`, by `by`, over `window`; `None` for
@@ -229,11 +275,10 @@ pub fn slo_error_ratio<C: MetricCatalog>(slo: &SloDef<C>, window: Duration) -> R
             threshold,
         } => {
             let name = histogram.def().name;
-            let total = sum_by(&kept, &format!("rate({name}_count[{w}])"));
-            let good = sum_by(
-                &kept,
-                &format!("rate({name}_bucket{{{}}}[{w}])", le_matcher(threshold)),
-            );
+            let total = sum_by(&kept, &rated(histogram, "_count", &w, &bare::<C>));
+            let le = le_matcher(threshold);
+            let good_bucket = |m: C, suffix: &str| format!("{}{{{le}}}", bare(m, suffix));
+            let good = sum_by(&kept, &rated(histogram, "_bucket", &w, &good_bucket));
             Record {
                 name: format!(
                     "{level}:{name}_above_{}:ratio_rate{w}",
@@ -477,6 +522,35 @@ mod tests {
                 "histogram_quantile(0.99, sum by (le) (rate({}_bucket[5m])))",
                 histogram.def().name
             )
+        );
+    }
+
+    #[test]
+    fn a_renamed_metric_is_read_with_its_old_name_as_fallback() {
+        let new = MetricId::GatewayCasObjectsWritten;
+        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let (n, o) = (new.def().name, old.def().name);
+        assert_eq!(
+            rate(new, &["job"], "5m", &bare::<MetricId>),
+            format!("sum by (job) (rate({n}[5m]) or rate({o}[5m]))")
+        );
+        assert_eq!(current(new, &bare::<MetricId>), format!("{n} or {o}"));
+        assert_eq!(absent(new), format!("absent({n}) and absent({o})"));
+        // Metrics without a rename are read as before.
+        let plain = MetricId::GatewayCasWrittenBytes;
+        let p = plain.def().name;
+        assert_eq!(
+            rated(plain, "", "5m", &bare::<MetricId>),
+            format!("rate({p}[5m])")
+        );
+        assert_eq!(absent(plain), format!("absent({p})"));
+        // The error ratio of its twin reads the fallback in both places it uses it.
+        let errors = MetricId::GatewayCasWritesError;
+        let ratio = error_ratio(errors, &["job"], "5m", &bare::<MetricId>).unwrap();
+        assert_eq!(
+            ratio.matches(&format!(" or rate({o}[5m])")).count(),
+            3,
+            "{ratio}"
         );
     }
 

@@ -51,7 +51,7 @@ impl Cas {
             objects,
             tmp,
             faults,
-            writes: recorder::counter(StorageMetric::GatewayCasWritesSuccess, ()),
+            writes: recorder::counter(StorageMetric::GatewayCasObjectsWritten, ()),
             written_bytes: recorder::counter(StorageMetric::GatewayCasWrittenBytes, ()),
             write_duration: recorder::histogram(StorageMetric::GatewayCasWriteDuration, ()),
         })

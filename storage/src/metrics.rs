@@ -11,8 +11,8 @@
 //! recorder's tests compile it as a module, since `recorder` cannot depend on this crate.
 
 use catalog::{
-    AlertDef, Comparison::Above, DashboardHints, PanelHint, Severity, Signal, SloDef, Stability,
-    Subsystem, Unit, minutes,
+    AlertDef, Comparison::Above, DashboardHints, Deprecation, PanelHint, Severity, Signal, SloDef,
+    Stability, Subsystem, Unit, minutes,
 };
 
 /// Content store: envelopes written to the content-addressed store.
@@ -62,12 +62,18 @@ type Alert = AlertDef<StorageMetricId>;
 pub enum StorageMetric {
     // Content store
     /// Envelopes written to the content-addressed store.
-    #[metric(counter("sms_gateway_cas_writes_success_total", &CAS).stability(Stability::Stable))]
+    #[metric(counter("sms_gateway_cas_writes_success_total", &CAS)
+        .stability(Stability::Stable)
+        .deprecated(Deprecation::new("0.2.0", "Named after what it counts, the objects stored, as sms_gateway_cas_written_bytes_total counts their bytes")
+            .renamed_to(StorageMetric::GatewayCasObjectsWritten.id())))]
     GatewayCasWritesSuccess,
+    /// Envelopes written to the content-addressed store, one object each.
+    #[metric(counter("sms_gateway_cas_objects_written_total", &CAS).stability(Stability::Stable))]
+    GatewayCasObjectsWritten,
     /// Writes to the content-addressed store that failed, by kind of failure.
     #[metric(counter("sms_gateway_cas_writes_error_total", &CAS)
         .labels::<StorageErrorType>()
-        .success_twin(StorageMetric::GatewayCasWritesSuccess)
+        .success_twin(StorageMetric::GatewayCasObjectsWritten)
         .dashboard(DashboardHints::AUTO.split_by(&[StorageLabel::StorageErrorType]))
         .alerts(&[Alert::new("SmsGatewayCasWritesFailing", Signal::ErrorRatio { window: minutes(5) }, Above, 0.01)
             .for_duration(minutes(5))

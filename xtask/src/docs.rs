@@ -88,14 +88,32 @@ pub fn artifacts() -> Result<Vec<Artifact>> {
     ])
 }
 
-/// The stability level, the deprecation's stage when there is one, and the feature the
+/// The stability level, the deprecation's stage when there is one, the rename's dual
+/// emission (a metric renamed away shows its new metric's series, and a new metric is
+/// also exposed under its old name until that one is hidden), and the feature the
 /// metric depends on.
-fn stability<C: MetricCatalog>(def: &MetricDef<C>) -> String {
+fn stability<C: MetricCatalog>(metric: C) -> String {
+    let def = metric.def();
     let level = format!("{:?}", def.stability).to_lowercase();
-    let stage = match &def.deprecated {
-        Some(deprecation) if deprecation.hidden => format!("{level}, deprecated, hidden"),
-        Some(_) => format!("{level}, deprecated"),
-        None => level,
+    let stage = match (&def.deprecated, def.renamed_to()) {
+        (Some(deprecation), Some(new)) if deprecation.hidden => format!(
+            "{level}, deprecated, hidden (renamed to `{}`)",
+            new.def().name
+        ),
+        (Some(_), Some(new)) => format!(
+            "{level}, deprecated, renamed to `{}`: exposed with its series (dual emission)",
+            new.def().name
+        ),
+        (Some(deprecation), None) if deprecation.hidden => format!("{level}, deprecated, hidden"),
+        (Some(_), None) => format!("{level}, deprecated"),
+        (None, _) => level,
+    };
+    let stage = match catalog::renamed_from(metric) {
+        Some(old) if !old.def().is_hidden() => format!(
+            "{stage}; also exposed as `{}` until that is hidden (dual emission)",
+            old.def().name
+        ),
+        _ => stage,
     };
     match def.feature {
         Some(feature) => format!("{stage}, feature `{feature}`"),
@@ -141,7 +159,7 @@ pub fn render<C: MetricCatalog>(panels: &BTreeMap<C, PanelRef>) -> String {
                 def.name,
                 kind(def),
                 unit(def.unit),
-                stability(def),
+                stability(metric),
                 labels(def),
                 cell(&def.exposed_help()),
                 cell(&panel)

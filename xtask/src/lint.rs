@@ -9,6 +9,8 @@
 //!   from non-test code of the workspace (outside `catalog/`, the other catalog
 //!   declarations, `tests/`, `benches/` and `#[cfg(test)]`/`#[test]` items), unless the
 //!   catalog marks it `unused` with a reason;
+//! - `metric-renamed`: non-test code referencing a metric renamed away (deprecated with
+//!   `renamed_to`) instead of its new metric; such a metric is never `metric-unused`;
 //! - `metric-name-literal`: a catalog metric name (or its `_bucket`, `_sum`, `_count`
 //!   series) inside a string literal of any `.rs` file outside `catalog/` and the other
 //!   declarations, tests included: names come from `Metric::def()`, never from a copy.
@@ -308,6 +310,23 @@ pub fn unused_metrics<C: MetricCatalog>(sources: &[Source]) -> Vec<Finding> {
     for &metric in C::ALL {
         let def = metric.def();
         let variant = format!("{}::{metric:?}", typed_name::<C>());
+        // Renamed away: recorded through its new metric, and code still naming it is
+        // told to move (recording it would land in the new metric, on the slow path).
+        if let Some(new) = def.renamed_to() {
+            if let Some(path) = referenced.get(&variant) {
+                let new = format!("{}::{new:?}", typed_name::<C>());
+                findings.push(Finding {
+                    metric: def.name.to_string(),
+                    rule: "metric-renamed".to_string(),
+                    message: format!(
+                        "`{variant}` is renamed to `{new}` but referenced in {}: record `{new}` \
+                         (both names stay exposed while the rename lasts)",
+                        path.display()
+                    ),
+                });
+            }
+            continue;
+        }
         match (referenced.get(&variant), def.unused) {
             (None, None) => findings.push(Finding {
                 metric: def.name.to_string(),
@@ -424,7 +443,7 @@ mod tests {
         let _ = fs::remove_dir_all(&root);
         let uses: String = MetricId::ALL
             .iter()
-            .filter(|m| m.def().unused.is_none())
+            .filter(|m| m.def().unused.is_none() && m.def().renamed_to().is_none())
             .map(|m| format!("    recorder::inc(Metric::{m:?}, ());\n"))
             .collect();
         let mut all = vec![("demo/src/main.rs", format!("fn main() {{\n{uses}}}\n"))];
@@ -465,7 +484,9 @@ mod tests {
         let only_other_uses = |code: &str| {
             let uses: String = MetricId::ALL
                 .iter()
-                .filter(|m| m.def().unused.is_none() && **m != metric)
+                .filter(|m| {
+                    m.def().unused.is_none() && m.def().renamed_to().is_none() && **m != metric
+                })
                 .map(|m| format!("    recorder::inc(Metric::{m:?}, ());\n"))
                 .collect();
             vec![(
@@ -501,6 +522,36 @@ mod tests {
         // A use inside a macro counts.
         let files = only_other_uses("fn g() { record!(Metric::GatewayQueueDepth, 1.0); }");
         assert_eq!(fixture(&files), vec![]);
+    }
+
+    #[test]
+    fn code_naming_a_renamed_metric_is_told_to_record_the_new_one() {
+        let old = MetricId::ALL
+            .iter()
+            .find(|m| m.def().renamed_to().is_some())
+            .expect("the SMS catalog carries a rename");
+        let findings = fixture(&[(
+            "demo/src/extra.rs",
+            format!("fn f() {{ recorder::inc(Metric::{old:?}, ()); }}"),
+        )]);
+        assert_eq!(
+            rules(&findings),
+            vec![(old.def().name.to_string(), "metric-renamed".to_string())]
+        );
+        let new = old.def().renamed_to().unwrap();
+        assert!(
+            findings[0]
+                .message
+                .contains(&format!("record `Metric::{new:?}`")),
+            "{}",
+            findings[0].message
+        );
+        // Tests may name it (they check the old name still works).
+        let findings = fixture(&[(
+            "demo/tests/it.rs",
+            format!("fn t() {{ recorder::inc(Metric::{old:?}, ()); }}"),
+        )]);
+        assert_eq!(findings, vec![]);
     }
 
     #[test]

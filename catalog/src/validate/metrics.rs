@@ -73,7 +73,9 @@ pub(super) fn check_relations<C: MetricCatalog>(
                 ),
             );
         }
+        check_rename_window(metric, target, push);
     }
+    check_renamed_references(metric, push);
     for split in def.dashboard.split_by {
         if !def.labels.contains(split) {
             push(
@@ -175,5 +177,108 @@ pub(super) fn check_labels<C: MetricCatalog>(
             "label-bound",
             "max_series only applies to metrics with a free-form label".to_string(),
         );
+    }
+}
+
+/// A rename in its window (`metric` deprecated with `renamed_to = target`): the recorder
+/// exposes `target`'s series under the old name too, and queries read `new or old` per
+/// series, which counts an instance exposing both once only when both names carry the
+/// same label set. So the labels stay, one old name per new one, and everything derived
+/// (alerts, SLOs, custom queries) moves to the new name.
+fn check_rename_window<C: MetricCatalog>(
+    metric: &C,
+    target: C,
+    push: &mut impl FnMut(&str, &'static str, String),
+) {
+    let def = metric.def();
+    let name = def.name;
+    let target_def = target.def();
+    if target_def.labels != def.labels {
+        let keys = |labels: &[C::Label]| {
+            labels
+                .iter()
+                .map(|l| l.def().name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        push(
+            name,
+            "renamed-to",
+            format!(
+                "renamed to `{}`, whose labels ({}) differ from these ({}): a rename keeps the \
+                 labels, or the fallback `new or old` counts an instance exposing both twice",
+                target_def.name,
+                keys(target_def.labels),
+                keys(def.labels)
+            ),
+        );
+    }
+    if let Some(other) = C::ALL
+        .iter()
+        .find(|m| *m != metric && m.def().renamed_to() == Some(target))
+        .filter(|other| other.index() < metric.index())
+    {
+        push(
+            name,
+            "renamed-to",
+            format!(
+                "`{}` is renamed to `{}` too: one old name per new metric",
+                other.def().name,
+                target_def.name
+            ),
+        );
+    }
+    let derived = [
+        (!def.alerts.is_empty(), "alerts"),
+        (
+            !def.dashboard.queries.is_empty(),
+            "custom dashboard queries",
+        ),
+        (
+            C::SLOS.iter().any(|slo| slo.indicator.metric() == *metric),
+            "SLOs",
+        ),
+    ];
+    for (_, what) in derived.iter().filter(|(present, _)| *present) {
+        push(
+            name,
+            "renamed-to",
+            format!(
+                "renamed to `{}` but still declares {what}: move them to `{}` (its queries \
+                 fall back to this name while the rename lasts)",
+                target_def.name, target_def.name
+            ),
+        );
+    }
+}
+
+/// No metric relates to a renamed-away one: success twins and ratio denominators name
+/// the new metric, whose queries fall back to the old name.
+fn check_renamed_references<C: MetricCatalog>(
+    metric: &C,
+    push: &mut impl FnMut(&str, &'static str, String),
+) {
+    let def = metric.def();
+    let related = def
+        .success_twin
+        .into_iter()
+        .chain(def.alerts.iter().filter_map(|alert| match alert.signal {
+            crate::alerting::Signal::Ratio { denominator, .. } => Some(denominator),
+            _ => None,
+        }));
+    for other in related {
+        if let Some(target) = other.def().renamed_to() {
+            push(
+                def.name,
+                "renamed-to",
+                format!(
+                    "refers to `{}`, which is renamed to `{}`: refer to `{}` (queries fall back \
+                     to the old name)",
+                    other.def().name,
+                    target.def().name,
+                    target.def().name
+                ),
+            );
+        }
     }
 }

@@ -43,6 +43,13 @@ pub struct Family {
 }
 
 impl Exposition {
+    /// Whether family `name` has at least one series.
+    pub fn exposes(&self, name: &str) -> bool {
+        self.families
+            .get(name)
+            .is_some_and(|f| !f.series.is_empty())
+    }
+
     /// Parses the text format; lines the parser cannot read are kept in `unparseable`.
     pub fn parse(text: &str) -> Exposition {
         let mut exposition = Exposition::default();
@@ -272,6 +279,8 @@ impl fmt::Display for Problem {
 /// Compares every family carrying a catalog's prefix with the catalogs of `export` (the
 /// service's set: what `/catalog` serves and `catalog/catalog.json` commits), returning
 /// every problem found, sorted.
+///
+/// A renamed metric counts as exposed under either of its names (see [`may_be_absent`]).
 pub fn check(export: &Export, exposition: &Exposition) -> Vec<Problem> {
     let catalog: BTreeMap<&str, &MetricExport> = export
         .metrics()
@@ -296,15 +305,11 @@ pub fn check(export: &Export, exposition: &Exposition) -> Vec<Problem> {
             Some(metric) => check_family(metric, &catalog, family, &mut problems),
         }
     }
-    // A hidden (deprecated) metric may be absent: services show it only on request. A
-    // metric whose feature is off must be absent; one whose feature is on, or has none,
-    // must be exposed; one whose feature's state is unknown (no `enabled`) may be either.
+    // A hidden (deprecated) metric may be absent: services show it only on request; so
+    // may one side of a rename whose other side is exposed. A metric whose feature is
+    // off must be absent; one whose feature is on, or has none, must be exposed; one
+    // whose feature's state is unknown (no `enabled`) may be either.
     for (name, metric) in &catalog {
-        let exposed = exposition
-            .families
-            .get(*name)
-            .is_some_and(|f| !f.series.is_empty());
-        let hidden = metric.deprecated.as_ref().is_some_and(|d| d.hidden);
         let required = match (&metric.feature, metric.enabled) {
             (None, _) | (Some(_), Some(true)) => true,
             (Some(_), None) => false,
@@ -318,7 +323,7 @@ pub fn check(export: &Export, exposition: &Exposition) -> Vec<Problem> {
                 false
             }
         };
-        if required && !exposed && !hidden {
+        if required && !exposition.exposes(name) && !may_be_absent(metric, exposition) {
             problems.push(Problem::Missing {
                 name: name.to_string(),
             });
@@ -401,6 +406,18 @@ pub fn with_served_features(expected: &Export, served: &str) -> Export {
     export
 }
 
+/// Whether catalog metric `metric` may be missing from an exposition: a hidden
+/// (deprecated) one, which services show only on request, or one side of a rename whose
+/// other side is exposed: an instance of the release before the rename exposes only the
+/// old name, one with dual emission stopped early only the new one.
+pub fn may_be_absent(metric: &MetricExport, exposition: &Exposition) -> bool {
+    let deprecated = metric.deprecated.as_ref();
+    let other = deprecated
+        .and_then(|d| d.renamed_to.as_deref())
+        .or(metric.renamed_from.as_deref());
+    deprecated.is_some_and(|d| d.hidden) || other.is_some_and(|other| exposition.exposes(other))
+}
+
 fn check_family(
     def: &MetricExport,
     catalog: &BTreeMap<&str, &MetricExport>,
@@ -416,10 +433,11 @@ fn check_family(
             found: family.kind.unwrap_or("none").to_string(),
         });
     }
-    if family.help.as_deref() != Some(def.help.as_str()) {
+    let help = def.exposed_help();
+    if family.help.as_deref() != Some(&*help) {
         out.push(Problem::WrongHelp {
             name: name.clone(),
-            expected: def.help.clone(),
+            expected: help.to_string(),
             found: family.help.clone().unwrap_or_else(|| "none".to_string()),
         });
     }
@@ -599,6 +617,32 @@ mod tests {
             )),
             "{report:#?}"
         );
+    }
+
+    #[test]
+    fn a_renamed_metric_conforms_under_either_name_but_not_under_none() {
+        use recorder::RenamedMetrics;
+        for renamed in [RenamedMetrics::OldOnly, RenamedMetrics::NewOnly] {
+            let text = fixtures::exposition_naming(renamed);
+            assert_eq!(check_text(&text), Vec::<String>::new(), "{renamed:?}");
+        }
+        let new = sms_storage::StorageMetricId::GatewayCasObjectsWritten;
+        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let neither: String = fixtures::exposition_naming(RenamedMetrics::NewOnly)
+            .lines()
+            .filter(|l| !l.contains(new.def().name))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let report = check_text(&neither);
+        for metric in [old, new] {
+            let name = metric.def().name;
+            assert!(
+                report.contains(&format!(
+                    "{name}: defined in the catalog, but not exposed (record it in the demo, or mark it unused)"
+                )),
+                "{report:#?}"
+            );
+        }
     }
 
     #[test]

@@ -13,9 +13,15 @@ pub const SOURCE: &str = "fixture-source";
 /// catalogs in which every catalog metric the workspace records was recorded once, with the first allowed value of each
 /// enumerated label (the self-metrics are exposed at 0 from the start).
 pub fn exposition() -> String {
+    exposition_naming(recorder::RenamedMetrics::Both)
+}
+
+/// [`exposition`] with renamed metrics exposed under the names `renamed` says.
+pub fn exposition_naming(renamed: recorder::RenamedMetrics) -> String {
     let recorder = recorder::Builder::<MetricId>::new()
         .with::<StorageMetricId>()
         .panic_on_misuse(true)
+        .renamed_metrics(renamed)
         .build()
         .expect("the catalogs are valid");
     let storage = recorder
@@ -35,7 +41,7 @@ pub fn exposition() -> String {
     recorder.add(Metric::GatewayEnvelopesAccepted, source, step);
     recorder.add(Metric::GatewayEnvelopesDeduplicated, source, step);
     recorder.set(Metric::GatewayQueueDepth, (), 1.0);
-    storage.add(StorageMetric::GatewayCasWritesSuccess, (), step);
+    storage.add(StorageMetric::GatewayCasObjectsWritten, (), step);
     storage.add(
         StorageMetric::GatewayCasWritesError,
         StorageErrorType::DiskFull,
