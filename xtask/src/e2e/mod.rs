@@ -469,9 +469,24 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         checks.push(conformance_check(address, &with_features, &exposition));
         exposed.extend(exposition.sample_names);
         let drift = conformance::catalog_drift(&export, &served);
+        let mut on: Vec<String> = Vec::new();
+        let mut off: Vec<String> = Vec::new();
+        for (_, metric) in with_features.metrics() {
+            if let (Some(feature), Some(enabled)) = (&metric.feature, metric.enabled) {
+                let list = if enabled { &mut on } else { &mut off };
+                if !list.contains(feature) {
+                    list.push(feature.clone());
+                }
+            }
+        }
         checks.push(Check::new(
             format!("/catalog {address}"),
-            format!("{} catalogs as generated", export.catalogs.len()),
+            format!(
+                "{} catalogs as generated; features on: [{}], off: [{}]",
+                export.catalogs.len(),
+                on.join(", "),
+                off.join(", ")
+            ),
             drift,
         ));
     }
