@@ -7,6 +7,12 @@ use catalog_export::{
 };
 use proptest::prelude::*;
 
+/// The storage library's catalog (the workspace's one rename in its window), compiled
+/// from its declaration: `sms-storage` depends on `recorder`, which depends on this crate.
+#[allow(dead_code)]
+#[path = "../../storage/src/metrics.rs"]
+mod storage;
+
 fn metric() -> impl Strategy<Value = MetricExport> {
     (
         "[a-z_]{1,20}",
@@ -145,10 +151,14 @@ fn the_sms_catalog_exports_every_metric_with_its_definition() {
 
 #[test]
 fn a_rename_is_exported_both_ways() {
-    let export = CatalogExport::of::<MetricId>();
-    let old = MetricId::GatewayCasWritesSuccess;
-    let new = old.def().renamed_to().expect("renamed in the SMS catalog");
-    let find = |m: MetricId| {
+    use storage::StorageMetricId;
+    let export = CatalogExport::of::<StorageMetricId>();
+    let old = StorageMetricId::GatewayCasWritesSuccess;
+    let new = old
+        .def()
+        .renamed_to()
+        .expect("renamed in the storage catalog");
+    let find = |m: StorageMetricId| {
         export
             .metrics
             .iter()

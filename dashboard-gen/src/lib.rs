@@ -487,9 +487,11 @@ fn variables<C: MetricCatalog>(filters: &[&str]) -> Vec<Variable> {
         hide: 0,
         regex: String::new(),
     };
-    // Variables list values of the catalog's first metric (for `job` and `instance`) or
-    // of the first metric with the label (for filters).
-    let first = C::ALL[0];
+    // Variables list values of the catalog's first metric every instance exposes (for
+    // `job` and `instance`: not deprecated, behind no feature) or of the first such
+    // metric with the label (for filters).
+    let always = |m: &C| m.def().deprecated.is_none() && m.def().feature.is_none();
+    let first = C::ALL.iter().copied().find(always).unwrap_or(C::ALL[0]);
     let mut list = vec![
         Variable {
             name: model::DATASOURCE_VARIABLE.to_string(),
@@ -521,15 +523,17 @@ fn variables<C: MetricCatalog>(filters: &[&str]) -> Vec<Variable> {
         ),
     ];
     for filter in filters {
+        let has_filter = |m: &C| {
+            m.def()
+                .labels
+                .iter()
+                .any(|l| catalog::LabelKey::def(*l).name == *filter)
+        };
         let metric = C::ALL
             .iter()
             .copied()
-            .find(|m| {
-                m.def()
-                    .labels
-                    .iter()
-                    .any(|l| catalog::LabelKey::def(*l).name == *filter)
-            })
+            .find(|m| always(m) && has_filter(m))
+            .or_else(|| C::ALL.iter().copied().find(has_filter))
             .expect("filter labels come from the catalog's metrics");
         list.push(query_variable(
             filter,

@@ -501,14 +501,14 @@ mod tests {
 
     #[test]
     fn a_renamed_metric_is_selected_only_as_its_new_metrics_fallback() {
-        let new = MetricId::GatewayCasObjectsWritten;
-        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let new = StorageMetricId::GatewayCasObjectsWritten;
+        let old = catalog::renamed_from(new).expect("the storage catalog renames it");
         let (n, o) = (sel(new, "", ""), sel(old, "", ""));
-        check(
+        check::<StorageMetricId>(
             &format!("sum(rate({n}[$__rate_interval]) or rate({o}[$__rate_interval]))"),
             &[],
         );
-        check(
+        check::<StorageMetricId>(
             &format!("sum(rate({o}[$__rate_interval]))"),
             &["target-renamed"],
         );

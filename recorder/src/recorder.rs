@@ -894,8 +894,7 @@ impl<C: MetricCatalog> MetricState<C> {
                 panic_on_misuse: false,
             }),
         };
-        if enabled && !def.labels.is_empty() && !def.has_free_form_label() && renamed_to.is_none()
-        {
+        if enabled && !def.labels.is_empty() && !def.has_free_form_label() && renamed_to.is_none() {
             state.dense = Some(state.register_all_combinations());
         }
         state

@@ -5,7 +5,7 @@
 //! free-form label (hash table), a gauge with an enumerated label (dense array), an
 //! unlabeled histogram whose old name is hidden.
 
-use catalog::{Deprecation, DropReason, MetricName, Subsystem, Unit};
+use catalog::{Deprecation, Subsystem, Unit};
 use recorder::RenamedMetrics;
 
 const CORE: Subsystem = Subsystem {
@@ -35,10 +35,8 @@ mod renames {
     /// A catalog in the middle of three renames.
     #[catalog::metrics(
         prefix = "rn_",
-        labels = [Queue, State, MetricName, DropReason],
+        labels = [Queue, State],
         subsystems = [CORE],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
     )]
     pub enum Rn {
         /// Jobs run (old name).
@@ -66,12 +64,6 @@ mod renames {
         /// Time to run a job.
         #[metric(histogram("rn_core_run_duration_seconds", &CORE, &[0.1, 1.0]).unit(Unit::Seconds))]
         RunDuration,
-        /// Samples dropped.
-        #[metric(counter("rn_core_samples_dropped_total", &CORE).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Series folded.
-        #[metric(counter("rn_core_series_overflow_total", &CORE).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 
@@ -82,10 +74,8 @@ mod bad {
     /// twin naming the old metric, two old names for one new metric.
     #[catalog::metrics(
         prefix = "bd_",
-        labels = [Queue, MetricName, DropReason],
+        labels = [Queue],
         subsystems = [CORE],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
     )]
     pub enum Bd {
         /// Jobs run (old name).
@@ -105,12 +95,6 @@ mod bad {
         /// Jobs failed.
         #[metric(counter("bd_core_jobs_failed_total", &CORE).success_twin(Bd::Runs))]
         JobsFailed,
-        /// Samples dropped.
-        #[metric(counter("bd_core_samples_dropped_total", &CORE).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Series folded.
-        #[metric(counter("bd_core_series_overflow_total", &CORE).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 

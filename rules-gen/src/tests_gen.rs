@@ -429,9 +429,9 @@ mod tests {
 
     #[test]
     fn a_mid_deploy_case_splits_the_renamed_series_over_two_instances() {
-        use catalog::MetricId;
+        use sms_storage::StorageMetricId as MetricId;
         let new = MetricId::GatewayCasObjectsWritten;
-        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let old = catalog::renamed_from(new).expect("the storage catalog renames it");
         let other = format!(
             "{}{{job=\"sms\"}}",
             MetricId::GatewayCasWritesError.def().name

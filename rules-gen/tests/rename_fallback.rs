@@ -17,8 +17,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use catalog::{Deprecation, DropReason, MetricCatalog, MetricId, MetricName, Subsystem, Unit};
+use catalog::MetricCatalog;
 use proptest::prelude::*;
+use sms_storage::StorageMetricId as MetricId;
 
 fn promtool() -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -54,10 +55,10 @@ struct Instance {
     errors: u64,
 }
 
-/// The SMS catalog's rename: (old, new), and the error counter whose twin is `new`.
+/// The storage catalog's rename: (old, new), and the error counter whose twin is `new`.
 fn rename() -> (MetricId, MetricId, MetricId) {
     let new = MetricId::GatewayCasObjectsWritten;
-    let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+    let old = catalog::renamed_from(new).expect("the storage catalog renames it");
     let errors = MetricId::ALL
         .iter()
         .copied()
@@ -269,24 +270,22 @@ fn the_naive_queries_fail_where_the_fallback_passes() {
     }
 }
 
-const CORE: Subsystem = Subsystem {
-    name: "core",
-    title: "Core",
-    description: "Does the work.",
-};
-
-const BUCKETS: &[f64] = &[0.1, 1.0];
-
 mod histograms {
-    use super::*;
+    use catalog::{Deprecation, Subsystem, Unit};
+
+    const CORE: Subsystem = Subsystem {
+        name: "core",
+        title: "Core",
+        description: "Does the work.",
+    };
+
+    const BUCKETS: &[f64] = &[0.1, 1.0];
 
     /// A histogram in its rename window.
     #[catalog::metrics(
         prefix = "hr_",
-        labels = [MetricName, DropReason],
+        labels = [],
         subsystems = [CORE],
-        samples_dropped = Dropped,
-        series_overflow = Overflow,
     )]
     pub enum Hr {
         /// Time to run a job (old name).
@@ -297,12 +296,6 @@ mod histograms {
         /// Time to run a job.
         #[metric(histogram("hr_core_run_duration_seconds", &CORE, BUCKETS).unit(Unit::Seconds))]
         RunDuration,
-        /// Samples dropped.
-        #[metric(counter("hr_core_samples_dropped_total", &CORE).labels::<(MetricName<'_>, DropReason)>())]
-        Dropped,
-        /// Series folded.
-        #[metric(counter("hr_core_series_overflow_total", &CORE).labels::<MetricName<'_>>())]
-        Overflow,
     }
 }
 

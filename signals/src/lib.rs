@@ -527,8 +527,9 @@ mod tests {
 
     #[test]
     fn a_renamed_metric_is_read_with_its_old_name_as_fallback() {
+        use sms_storage::StorageMetricId as MetricId;
         let new = MetricId::GatewayCasObjectsWritten;
-        let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
+        let old = catalog::renamed_from(new).expect("the storage catalog renames it");
         let (n, o) = (new.def().name, old.def().name);
         assert_eq!(
             rate(new, &["job"], "5m", &bare::<MetricId>),
