@@ -13,8 +13,14 @@ use support::promtool_accepts;
 mod storage;
 
 fn recorder() -> recorder::Recorder<MetricId> {
+    let feature = Metric::GatewayDedupWindowEntries
+        .id()
+        .def()
+        .feature
+        .expect("the SMS catalog's feature metric");
     recorder::Builder::<MetricId>::new()
         .with::<StorageMetricId>()
+        .feature(feature, true)
         .panic_on_misuse(true)
         .build()
         .expect("valid catalog")
@@ -36,6 +42,7 @@ fn record_everything(recorder: &recorder::Recorder<MetricId>) {
     recorder.inc(Metric::GatewayEnvelopesAccepted, source);
     recorder.inc(Metric::GatewayEnvelopesDeduplicated, source);
     recorder.set(Metric::GatewayQueueDepth, (), 3.0);
+    recorder.set(Metric::GatewayDedupWindowEntries, (), 3.0);
     storage.inc(StorageMetric::GatewayCasObjectsWritten, ());
     storage.inc(
         StorageMetric::GatewayCasWritesError,
