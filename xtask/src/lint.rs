@@ -437,21 +437,26 @@ mod tests {
     /// A tree where `demo` references every metric except the ones the catalog marks
     /// unused; `files` replaces or adds files.
     fn fixture(files: &[(&str, String)]) -> Vec<Finding> {
+        fixture_of::<MetricId>(files)
+    }
+
+    /// [`fixture`] for catalog `C`.
+    fn fixture_of<C: MetricCatalog>(files: &[(&str, String)]) -> Vec<Finding> {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let root = std::env::temp_dir().join(format!("xtask-lint-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
-        let uses: String = MetricId::ALL
+        let uses: String = C::ALL
             .iter()
             .filter(|m| m.def().unused.is_none() && m.def().renamed_to().is_none())
-            .map(|m| format!("    recorder::inc(Metric::{m:?}, ());\n"))
+            .map(|m| format!("    recorder::inc({}::{m:?}, ());\n", typed_name::<C>()))
             .collect();
         let mut all = vec![("demo/src/main.rs", format!("fn main() {{\n{uses}}}\n"))];
         all.extend(files.iter().cloned());
         // The catalog directory is never scanned, whatever it holds.
         all.push((
             "catalog/src/sms.rs",
-            format!("const N: &str = \"{}\";", MetricId::ALL[0].def().name),
+            format!("const N: &str = \"{}\";", C::ALL[0].def().name),
         ));
         for (path, content) in all {
             let path = root.join(path);
@@ -459,8 +464,8 @@ mod tests {
             fs::write(path, content).unwrap();
         }
         let sources = workspace_sources(&root).unwrap();
-        let mut findings = unused_metrics::<MetricId>(&sources);
-        findings.extend(name_literals::<MetricId>(&sources));
+        let mut findings = unused_metrics::<C>(&sources);
+        findings.extend(name_literals::<C>(&sources));
         fs::remove_dir_all(root).unwrap();
         findings
     }
@@ -526,13 +531,14 @@ mod tests {
 
     #[test]
     fn code_naming_a_renamed_metric_is_told_to_record_the_new_one() {
-        let old = MetricId::ALL
+        use sms_storage::StorageMetricId;
+        let old = StorageMetricId::ALL
             .iter()
             .find(|m| m.def().renamed_to().is_some())
-            .expect("the SMS catalog carries a rename");
-        let findings = fixture(&[(
+            .expect("the storage catalog carries a rename");
+        let findings = fixture_of::<StorageMetricId>(&[(
             "demo/src/extra.rs",
-            format!("fn f() {{ recorder::inc(Metric::{old:?}, ()); }}"),
+            format!("fn f() {{ recorder::inc(StorageMetric::{old:?}, ()); }}"),
         )]);
         assert_eq!(
             rules(&findings),
@@ -542,14 +548,14 @@ mod tests {
         assert!(
             findings[0]
                 .message
-                .contains(&format!("record `Metric::{new:?}`")),
+                .contains(&format!("record `StorageMetric::{new:?}`")),
             "{}",
             findings[0].message
         );
         // Tests may name it (they check the old name still works).
-        let findings = fixture(&[(
+        let findings = fixture_of::<StorageMetricId>(&[(
             "demo/tests/it.rs",
-            format!("fn t() {{ recorder::inc(Metric::{old:?}, ()); }}"),
+            format!("fn t() {{ recorder::inc(StorageMetric::{old:?}, ()); }}"),
         )]);
         assert_eq!(findings, vec![]);
     }

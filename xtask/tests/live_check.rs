@@ -48,11 +48,13 @@ fn an_uncatalogued_family_and_missing_metrics_are_findings() {
         .lines()
         .filter(|l| l.contains("but not exposed"))
         .count();
-    // Every metric of every catalog of the service (the committed export).
+    // Every metric of every catalog of the service (the committed export), but those
+    // behind a feature: with no `/catalog` to say it is on, they may be absent.
     let export = catalog_export::Export::from_json(include_str!("../../catalog/catalog.json"))
         .expect("the committed export");
     assert_eq!(export.catalogs.len(), 3);
-    assert_eq!(missing, export.metrics().count(), "{stdout}");
+    let required = export.metrics().filter(|(_, m)| m.feature.is_none());
+    assert_eq!(missing, required.count(), "{stdout}");
     assert!(stderr.contains("live-check: "), "{stderr}");
 }
 

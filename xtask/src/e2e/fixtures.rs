@@ -11,9 +11,17 @@ pub const SOURCE: &str = "fixture-source";
 
 /// The `/metrics` text of a recorder (not installed, not served) of the service's
 /// catalogs in which every catalog metric the workspace records was recorded once, with the first allowed value of each
-/// enumerated label (the self-metrics are exposed at 0 from the start).
+/// enumerated label (the self-metrics are exposed at 0 from the start), every feature on.
 pub fn exposition() -> String {
     exposition_naming(recorder::RenamedMetrics::Both)
+}
+
+/// The SMS catalog's one feature.
+fn dedup_window_feature() -> &'static str {
+    MetricId::GatewayDedupWindowEntries
+        .def()
+        .feature
+        .expect("the SMS catalog's feature metric")
 }
 
 /// [`exposition`] with renamed metrics exposed under the names `renamed` says.
@@ -22,6 +30,7 @@ pub fn exposition_naming(renamed: recorder::RenamedMetrics) -> String {
         .with::<StorageMetricId>()
         .panic_on_misuse(true)
         .renamed_metrics(renamed)
+        .feature(dedup_window_feature(), true)
         .build()
         .expect("the catalogs are valid");
     let storage = recorder
@@ -41,6 +50,7 @@ pub fn exposition_naming(renamed: recorder::RenamedMetrics) -> String {
     recorder.add(Metric::GatewayEnvelopesAccepted, source, step);
     recorder.add(Metric::GatewayEnvelopesDeduplicated, source, step);
     recorder.set(Metric::GatewayQueueDepth, (), 1.0);
+    recorder.set(Metric::GatewayDedupWindowEntries, (), 1.0);
     storage.add(StorageMetric::GatewayCasObjectsWritten, (), step);
     storage.add(
         StorageMetric::GatewayCasWritesError,

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use catalog::{MetricCatalog, MetricId, MetricKind};
+use catalog::{MetricCatalog, MetricKind};
 
 use super::Check;
 use super::prometheus::{self, Api};
@@ -45,30 +45,66 @@ pub fn instance_args(index: usize) -> Vec<String> {
     }
 }
 
-/// Every rename of the catalog in its window: (old, new).
-pub fn renames() -> Vec<(MetricId, MetricId)> {
-    MetricId::ALL
-        .iter()
-        .filter_map(|old| Some((*old, old.def().renamed_to()?)))
-        .collect()
+/// One side of a rename: an exposed metric name, and whether it is a histogram (whose
+/// samples are `_bucket`, `_count` and `_sum`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Side {
+    /// The exposed name.
+    pub name: &'static str,
+    histogram: bool,
 }
 
-/// The sample names of `metric` a query can select (`_bucket`, `_count`, `_sum` of a
-/// histogram, else its name).
-fn series_names(metric: MetricId) -> Vec<String> {
-    let name = metric.def().name;
-    match metric.def().kind {
-        MetricKind::Histogram { .. } => ["_bucket", "_count", "_sum"]
-            .iter()
-            .map(|suffix| format!("{name}{suffix}"))
-            .collect(),
-        _ => vec![name.to_string()],
+impl Side {
+    fn of<C: MetricCatalog>(metric: C) -> Self {
+        Side {
+            name: metric.def().name,
+            histogram: matches!(metric.def().kind, MetricKind::Histogram { .. }),
+        }
+    }
+
+    /// The series present whenever the metric is exposed (`signals::present_series`).
+    fn present(self) -> String {
+        match self.histogram {
+            true => format!("{}_count", self.name),
+            false => self.name.to_string(),
+        }
+    }
+
+    /// The sample names a query can select.
+    fn series_names(self) -> Vec<String> {
+        match self.histogram {
+            true => ["_bucket", "_count", "_sum"]
+                .iter()
+                .map(|suffix| format!("{}{suffix}", self.name))
+                .collect(),
+            false => vec![self.name.to_string()],
+        }
     }
 }
 
+/// Every rename in its window, of every catalog of the service: (old, new).
+pub fn renames() -> Vec<(Side, Side)> {
+    struct Renames(Vec<(Side, Side)>);
+    impl crate::catalogs::Visitor for Renames {
+        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+            self.0.extend(
+                C::ALL
+                    .iter()
+                    .filter_map(|old| Some((Side::of(*old), Side::of(old.def().renamed_to()?)))),
+            );
+            Ok(())
+        }
+    }
+    let mut renames = Renames(Vec::new());
+    // Infallible: the visitor never fails.
+    let _ = crate::catalogs::visit_all(&mut renames);
+    renames.0
+}
+
 /// Whether `expr` selects one of the sample names of `metric`.
-pub fn selects(expr: &str, metric: MetricId) -> bool {
-    series_names(metric)
+pub fn selects(expr: &str, metric: Side) -> bool {
+    metric
+        .series_names()
         .iter()
         .any(|name| !occurrences(expr, name).is_empty())
 }
@@ -85,9 +121,9 @@ fn occurrences(expr: &str, name: &str) -> Vec<usize> {
 }
 
 /// `expr` with `matcher` (e.g. `instance="a"`) added to every selector of `metric`.
-pub fn restrict(expr: &str, metric: MetricId, matcher: &str) -> String {
+pub fn restrict(expr: &str, metric: Side, matcher: &str) -> String {
     let mut out = expr.to_string();
-    for name in series_names(metric) {
+    for name in metric.series_names() {
         // From the end, so earlier offsets stay valid.
         for end in occurrences(&out, &name).into_iter().rev() {
             if out[end..].starts_with("{}") {
@@ -104,13 +140,13 @@ pub fn restrict(expr: &str, metric: MetricId, matcher: &str) -> String {
 
 /// The truth for `expr` over the fleet: the new name restricted to the instances that
 /// expose it, the old name to the one that does not (`old_instance`).
-pub fn truth(expr: &str, (old, new): (MetricId, MetricId), old_instance: &str) -> String {
+pub fn truth(expr: &str, (old, new): (Side, Side), old_instance: &str) -> String {
     let expr = restrict(expr, new, &format!("instance!=\"{old_instance}\""));
     restrict(&expr, old, &format!("instance=\"{old_instance}\""))
 }
 
 /// `expr` without its fallback: the old name selects nothing.
-pub fn without_fallback(expr: &str, old: MetricId) -> String {
+pub fn without_fallback(expr: &str, old: Side) -> String {
     restrict(expr, old, "instance=\"__no_instance__\"")
 }
 
@@ -140,10 +176,7 @@ pub async fn check(
     let mut problems = Vec::new();
     let mut details = Vec::new();
     for (old, new) in renames() {
-        let (old_name, new_name) = (
-            signals::present_series(old.def()),
-            signals::present_series(new.def()),
-        );
+        let (old_name, new_name) = (old.present(), new.present());
         let job = prometheus::job_name();
         let per_instance = |name: &str| format!("sum by (instance) ({name}{{job=\"{job}\"}})");
         let olds = api.vector(&per_instance(&old_name), at).await?;
@@ -233,14 +266,30 @@ pub async fn check(
 mod tests {
     use super::*;
 
-    fn rename() -> (MetricId, MetricId) {
+    fn rename() -> (Side, Side) {
         renames()[0]
     }
 
     #[test]
-    fn the_sms_catalog_carries_a_rename_and_the_last_instance_runs_the_old_catalog() {
+    fn the_service_carries_a_rename_and_the_last_instance_runs_the_old_catalog() {
         let (old, new) = rename();
-        assert_eq!(old.def().renamed_to(), Some(new));
+        assert_eq!(
+            sms_storage::StorageMetricId::GatewayCasWritesSuccess
+                .def()
+                .renamed_to(),
+            Some(sms_storage::StorageMetricId::GatewayCasObjectsWritten)
+        );
+        assert_eq!(
+            (old.name, new.name),
+            (
+                sms_storage::StorageMetricId::GatewayCasWritesSuccess
+                    .def()
+                    .name,
+                sms_storage::StorageMetricId::GatewayCasObjectsWritten
+                    .def()
+                    .name
+            )
+        );
         assert_eq!(instance_args(OLD_INSTANCE), ["--renamed-metrics", "old"]);
         assert!(instance_args(0).is_empty());
     }
@@ -248,7 +297,7 @@ mod tests {
     #[test]
     fn selectors_are_restricted_wherever_the_name_is_selected() {
         let (old, new) = rename();
-        let (o, n) = (old.def().name, new.def().name);
+        let (o, n) = (old.name, new.name);
         let panel = format!(
             "sum by (instance) (rate({n}{{job=~\".*\"}}[4s]) or rate({o}{{job=~\".*\"}}[4s]))"
         );
