@@ -88,7 +88,8 @@ pub fn analyze<C: MetricCatalog>(expr: &str, rules: Rules<'_>) -> Analysis<C> {
                 rule: "target-renamed",
                 message: format!(
                     "selects `{}`, renamed to `{}`, without the new name: select the new \
-                     one with the old as fallback, `rate(new[w]) or rate(old[w])`",
+                     one with the old as fallback, the larger rate per series, \
+                     `(rate(new[w]) >= rate(old[w])) or rate(old[w]) or rate(new[w])`",
                     old.def().name,
                     new.def().name
                 ),
@@ -503,9 +504,15 @@ mod tests {
         let new = MetricId::GatewayCasObjectsWritten;
         let old = catalog::renamed_from(new).expect("the SMS catalog renames it");
         let (n, o) = (sel(new, "", ""), sel(old, "", ""));
-        check(
-            &format!("sum(rate({n}[$__rate_interval]) or rate({o}[$__rate_interval]))"),
-            &[],
+        let (rn, ro) = (
+            format!("rate({n}[$__rate_interval])"),
+            format!("rate({o}[$__rate_interval])"),
+        );
+        check(&format!("sum(({rn} >= {ro}) or {ro} or {rn})"), &[]);
+        // What signals writes is that form.
+        assert_eq!(
+            signals::rated(new, "", "$__rate_interval", &|m, suffix| sel(m, suffix, "")),
+            format!("({rn} >= {ro}) or {ro} or {rn}")
         );
         check(
             &format!("sum(rate({o}[$__rate_interval]))"),
