@@ -276,6 +276,13 @@ pub fn slo_windows<C: MetricCatalog>(slo: &SloDef<C>) -> Vec<Duration> {
     windows
 }
 
+/// The longest window any SLO of `C` is recorded over (its period, the budget left),
+/// `None` without SLOs: how long a rename's dual emission must last before the old name
+/// is hidden, so that no window still spanning the deploy reads only part of itself.
+pub fn longest_slo_window<C: MetricCatalog>() -> Option<Duration> {
+    C::SLOS.iter().flat_map(slo_windows).max()
+}
+
 /// The recording rule of an SLO's error ratio over `window`, per job.
 ///
 /// Availability is the [`error_ratio`] (same name and expression as an error-ratio
@@ -585,6 +592,8 @@ mod tests {
         let fallback =
             format!("(rate({n}[{w}]) >= rate({o}[{w}])) or rate({o}[{w}]) or rate({n}[{w}])");
         assert_eq!(expr.matches(&fallback).count(), 3, "{expr}");
+        assert!(longest_slo_window::<MetricId>() >= Some(longest));
+        assert!(longest >= *SLO_WINDOWS.last().expect("burn-rate windows"));
     }
 
     #[test]
