@@ -20,7 +20,8 @@
 //!   `label=~"$label"` for each dashboard variable whose label the series has;
 //! - `target-renamed`: a metric renamed away (deprecated with `renamed_to`) is selected
 //!   only as the fallback of its new metric in the same expression
-//!   (`rate(new[w]) or rate(old[w])`, built by `signals`), never alone.
+//!   (`(rate(new[w]) >= rate(old[w])) or rate(old[w]) or rate(new[w])`, built by
+//!   `signals`), never alone.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
