@@ -20,7 +20,8 @@
 //!   `label=~"$label"` for each dashboard variable whose label the series has;
 //! - `target-renamed`: a metric renamed away (deprecated with `renamed_to`) is selected
 //!   only as the fallback of its new metric in the same expression
-//!   (`rate(new[w]) or rate(old[w])`, built by `signals`), never alone.
+//!   (`(rate(new[w]) >= rate(old[w])) or rate(old[w]) or rate(new[w])`, built by
+//!   `signals`), never alone.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -88,7 +89,8 @@ pub fn analyze<C: MetricCatalog>(expr: &str, rules: Rules<'_>) -> Analysis<C> {
                 rule: "target-renamed",
                 message: format!(
                     "selects `{}`, renamed to `{}`, without the new name: select the new \
-                     one with the old as fallback, `rate(new[w]) or rate(old[w])`",
+                     one with the old as fallback, the larger rate per series, \
+                     `(rate(new[w]) >= rate(old[w])) or rate(old[w]) or rate(new[w])`",
                     old.def().name,
                     new.def().name
                 ),
@@ -504,9 +506,15 @@ mod tests {
         let new = StorageMetricId::GatewayCasObjectsWritten;
         let old = catalog::renamed_from(new).expect("the storage catalog renames it");
         let (n, o) = (sel(new, "", ""), sel(old, "", ""));
-        check::<StorageMetricId>(
-            &format!("sum(rate({n}[$__rate_interval]) or rate({o}[$__rate_interval]))"),
-            &[],
+        let (rn, ro) = (
+            format!("rate({n}[$__rate_interval])"),
+            format!("rate({o}[$__rate_interval])"),
+        );
+        check::<StorageMetricId>(&format!("sum(({rn} >= {ro}) or {ro} or {rn})"), &[]);
+        // What signals writes is that form.
+        assert_eq!(
+            signals::rated(new, "", "$__rate_interval", &|m, suffix| sel(m, suffix, "")),
+            format!("({rn} >= {ro}) or {ro} or {rn}")
         );
         check::<StorageMetricId>(
             &format!("sum(rate({o}[$__rate_interval]))"),

@@ -10,6 +10,15 @@
 //! fails the same expectations. Histograms likewise, bucket by bucket (`le` survives
 //! `rate`, so the two names of one bucket match), on a small catalog renaming one.
 //!
+//! Continuity: across the deploy (an instance exposes the old name only until a random
+//! minute, when it restarts: the old name resets, the new one is born at 0) and across
+//! the hiding of the old name after a dual emission that covered the window, the
+//! fallback's fleet, instance and bucket rates equal (relative 1e-9) the rate of a
+//! reference series carrying the old-name-only history, over 5m and 30m windows. The
+//! controls: `new or old` fails at the deploy (the new series covers only the minutes
+//! since the restart), `old or new` at the hiding, and the generated fallback when the
+//! old name is hidden within one window of the deploy.
+//!
 //! Needs `promtool` on `PATH` (Debian: `apt-get install -y prometheus`). Without it the
 //! test fails when `CI` is set and is skipped, saying so, otherwise.
 
@@ -270,6 +279,229 @@ fn the_naive_queries_fail_where_the_fallback_passes() {
     }
 }
 
+/// What an instance exposes, minute by minute, across the rename's deploy, and its
+/// successes per second before and after the deploy.
+#[derive(Clone, Copy, Debug)]
+struct Lifecycle {
+    /// `None`: the previous release throughout, the old name only. `Some(at)`: the
+    /// previous release until minute `at`, when the instance restarts with the renaming
+    /// one: the old name resets (0 at `at`, same labels, so it goes on as one series)
+    /// and the new name is born at 0; both names from then on (at 0: from the start).
+    deploy: Option<u64>,
+    /// The old name no longer exposed after this minute (the switch, no restart).
+    hide: Option<u64>,
+    before: u64,
+    after: u64,
+}
+
+/// A lifecycle's series, one sample per minute from 0 to `horizon` (`None`: not
+/// exposed).
+type Samples = Vec<Option<u64>>;
+
+/// A lifecycle's (old name, new name, reference) samples, `per_minute` times its rates
+/// per second. The reference is the counter as the old name alone would have shown it
+/// had the rename never happened: the process's count, reset by the deploy's restart.
+fn samples(lifecycle: Lifecycle, per_minute: u64, horizon: u64) -> (Samples, Samples, Samples) {
+    let (before, after) = (lifecycle.before * per_minute, lifecycle.after * per_minute);
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for minute in 0..=horizon {
+        let (value, new) = match lifecycle.deploy {
+            None => (before * minute, false),
+            Some(at) if minute < at => (before * minute, false),
+            Some(at) => (after * (minute - at), true),
+        };
+        let old = lifecycle.hide.is_none_or(|hide| minute <= hide);
+        out.0.push(old.then_some(value));
+        out.1.push(new.then_some(value));
+        out.2.push(Some(value));
+    }
+    out
+}
+
+/// promtool's notation of `samples`: one value per minute, `_` where not exposed.
+fn values(samples: &[Option<u64>]) -> String {
+    let values: Vec<String> = samples
+        .iter()
+        .map(|s| s.map_or_else(|| "_".to_string(), |v| v.to_string()))
+        .collect();
+    values.join(" ")
+}
+
+/// The name of the reference series (no catalog metric: the test's own).
+const REFERENCE: &str = "reference_total";
+
+/// `abs(a - b) <= bool 1e-9 * b`: 1 where `a` equals `b` up to float rounding (the
+/// two sides sum the same rates in another order, or extrapolate the same rate from
+/// different spans), 0 where it does not, nothing where either side has no series.
+fn agree(a: &str, b: &str) -> String {
+    format!("abs(({a}) - ({b})) <= bool 1e-9 * ({b})")
+}
+
+/// One promtool case for a fleet across the deploy, evaluated at the end of a
+/// `window`-minute rate window that starts `window` minutes in: the fleet rate and each
+/// instance's rate `fallback` writes (`signals::rate` over the new metric, by `by`)
+/// agree with the reference's rate, per job and per instance.
+fn deploy_case(
+    fleet: &[Lifecycle],
+    window: u64,
+    fallback: &dyn Fn(&[&str], &str) -> String,
+) -> String {
+    let (old, new, _) = rename();
+    let horizon = 2 * window;
+    let w = format!("{window}m");
+    let mut out = String::from("- interval: 1m\n  input_series:\n");
+    for (i, lifecycle) in fleet.iter().enumerate() {
+        let labels = format!("{{job=\"sms\", instance=\"i{i}\"}}");
+        let (olds, news, reference) = samples(*lifecycle, 60, horizon);
+        for (name, samples) in [
+            (old.def().name, olds),
+            (new.def().name, news),
+            (REFERENCE, reference),
+        ] {
+            if samples.iter().any(Option::is_some) {
+                let _ = writeln!(
+                    out,
+                    "  - series: '{name}{labels}'\n    values: '{}'",
+                    values(&samples)
+                );
+            }
+        }
+    }
+    out.push_str("  promql_expr_test:\n");
+    let reference = |by: &str| format!("sum by ({by}) (rate({REFERENCE}[{w}]))");
+    let fleet_labels = vec!["{job=\"sms\"}".to_string()];
+    let instance_labels: Vec<String> = (0..fleet.len())
+        .map(|i| format!("{{instance=\"i{i}\", job=\"sms\"}}"))
+        .collect();
+    for (by, labels) in [
+        (&["job"][..], fleet_labels),
+        (&["job", "instance"][..], instance_labels),
+    ] {
+        let _ = writeln!(
+            out,
+            "  - expr: '{}'\n    eval_time: {horizon}m\n    exp_samples:",
+            agree(&fallback(by, &w), &reference(&by.join(", ")))
+        );
+        for labels in labels {
+            let _ = writeln!(out, "    - labels: '{labels}'\n      value: 1");
+        }
+    }
+    out
+}
+
+/// The generated fallback: `signals::rate` of the new metric.
+fn generated_rate(by: &[&str], window: &str) -> String {
+    let (_, new, _) = rename();
+    signals::rate(new, by, window, &signals::bare::<MetricId>)
+}
+
+/// Deployed at a random minute (inside the evaluated window or before it), or hidden
+/// at a random minute after a dual emission since minute 0 (a whole window before the
+/// evaluated one), or never deployed.
+fn lifecycle(horizon: u64) -> impl Strategy<Value = Lifecycle> {
+    (
+        prop_oneof![
+            (1..=horizon).prop_map(|at| (Some(at), None)),
+            (1..=horizon).prop_map(|hide| (Some(0), Some(hide))),
+            Just((None, None)),
+        ],
+        0u64..50,
+        0u64..50,
+    )
+        .prop_map(|((deploy, hide), before, after)| Lifecycle {
+            deploy,
+            hide,
+            before,
+            after,
+        })
+}
+
+/// Fleets across the deploy, each with its rate window (5m as the rules' alerts, 30m).
+fn deploy_fleets() -> impl Strategy<Value = Vec<(u64, Vec<Lifecycle>)>> {
+    let fleet = prop_oneof![Just(5u64), Just(30u64)].prop_flat_map(|window| {
+        (
+            Just(window),
+            proptest::collection::vec(lifecycle(2 * window), 1..=5),
+        )
+    });
+    proptest::collection::vec(fleet, 1..=16)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// Continuity: whenever each instance is deployed inside the window (the new name
+    /// born mid-window beside an old name that goes on), or its old name hidden after a
+    /// dual emission that covered the whole window, the fallback's fleet and instance
+    /// rates are the reference's (the old-name-only history, continuous).
+    #[test]
+    fn fallback_rates_are_continuous_across_the_deploy_and_the_hiding(fleets in deploy_fleets()) {
+        let Some(promtool) = promtool() else { return Ok(()) };
+        let cases: Vec<String> = fleets
+            .iter()
+            .map(|(window, fleet)| deploy_case(fleet, *window, &generated_rate))
+            .collect();
+        let output = promtool_test(&promtool, &cases);
+        prop_assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// The controls of continuity: preferring the new name per series (`new or old`) dips
+/// at the deploy, preferring the old one at the hiding, and hiding the old name before
+/// the dual emission covered the window dips with the generated fallback too (why dual
+/// emission must last the longest window the rules read); each passes where it should.
+#[test]
+fn preferring_one_name_or_hiding_early_breaks_continuity() {
+    let Some(promtool) = promtool() else { return };
+    let (old, new, _) = rename();
+    let prefer = |first: MetricId, second: MetricId| {
+        move |by: &[&str], w: &str| {
+            format!(
+                "sum by ({}) (rate({}[{w}]) or rate({}[{w}]))",
+                by.join(", "),
+                first.def().name,
+                second.def().name
+            )
+        }
+    };
+    let passes = |fleet: &[Lifecycle], fallback: &dyn Fn(&[&str], &str) -> String| {
+        promtool_test(&promtool, &[deploy_case(fleet, 5, fallback)])
+            .status
+            .success()
+    };
+    let at = |deploy, hide| Lifecycle {
+        deploy,
+        hide,
+        before: 10,
+        after: 10,
+    };
+    // Deployed a minute before the end of the 5m window ending at minute 10.
+    let deploy = [at(Some(9), None), at(None, None)];
+    assert!(passes(&deploy, &generated_rate));
+    assert!(
+        !passes(&deploy, &prefer(new, old)),
+        "new or old passed the deploy"
+    );
+    assert!(passes(&deploy, &prefer(old, new)));
+    // The old name hidden a minute into the window.
+    let hide = [at(Some(0), Some(6)), at(Some(2), None)];
+    assert!(passes(&hide, &generated_rate));
+    assert!(
+        !passes(&hide, &prefer(old, new)),
+        "old or new passed the hiding"
+    );
+    assert!(passes(&hide, &prefer(new, old)));
+    // Deployed at minute 7 and hidden at minute 8, inside one window: the old name
+    // covers minutes 5 to 8, the new one 7 to 10, neither the window, and the
+    // generated fallback dips below the reference (6 for 8 per second).
+    assert!(!passes(&[at(Some(7), Some(8))], &generated_rate));
+}
+
 mod histograms {
     use catalog::{Deprecation, Subsystem, Unit};
 
@@ -372,6 +604,78 @@ proptest! {
             signals::rated(new, "_bucket", "5m", &signals::bare::<HrId>)
         );
         let cases: Vec<String> = fleets.iter().map(|fleet| histogram_case(fleet, &expr)).collect();
+        let output = promtool_test(&promtool, &cases);
+        prop_assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// The promtool case of a histogram fleet across the deploy: per bucket, the rates
+/// `signals::rated` writes agree with the reference's. Each instance's bucket `le`
+/// counts its lifecycle's rates times the cumulative weight of `weights` up to `le`.
+fn histogram_deploy_case(fleet: &[(Lifecycle, [u64; 3])], window: u64) -> String {
+    let (old, new) = (HrId::Time, HrId::RunDuration);
+    let les = ["0.1", "1", "+Inf"];
+    let horizon = 2 * window;
+    let w = format!("{window}m");
+    let mut out = String::from("- interval: 1m\n  input_series:\n");
+    for (i, (lifecycle, weights)) in fleet.iter().enumerate() {
+        let mut cumulative = 0;
+        for (le, weight) in les.iter().zip(weights) {
+            cumulative += weight;
+            let (olds, news, reference) = samples(*lifecycle, 60 * cumulative, horizon);
+            for (name, samples) in [
+                (format!("{}_bucket", old.def().name), olds),
+                (format!("{}_bucket", new.def().name), news),
+                (format!("{REFERENCE}_bucket"), reference),
+            ] {
+                if samples.iter().any(Option::is_some) {
+                    let _ = writeln!(
+                        out,
+                        "  - series: '{name}{{job=\"sms\", instance=\"i{i}\", le=\"{le}\"}}'\n    values: '{}'",
+                        values(&samples)
+                    );
+                }
+            }
+        }
+    }
+    let fallback = format!(
+        "sum by (job, le) ({})",
+        signals::rated(new, "_bucket", &w, &signals::bare::<HrId>)
+    );
+    let reference = format!("sum by (job, le) (rate({REFERENCE}_bucket[{w}]))");
+    let _ = writeln!(
+        out,
+        "  promql_expr_test:\n  - expr: '{}'\n    eval_time: {horizon}m\n    exp_samples:",
+        agree(&fallback, &reference)
+    );
+    for le in les {
+        let _ = writeln!(
+            out,
+            "    - labels: '{{job=\"sms\", le=\"{le}\"}}'\n      value: 1"
+        );
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4))]
+
+    /// Continuity bucket by bucket (what quantiles and latency SLOs read): the
+    /// histogram's fallback across the deploy and the hiding is the reference's rate.
+    #[test]
+    fn histogram_fallback_is_continuous_across_the_deploy_per_bucket(
+        fleets in proptest::collection::vec(
+            proptest::collection::vec((lifecycle(10), proptest::array::uniform3(0u64..5)), 1..=4),
+            1..=12,
+        )
+    ) {
+        let Some(promtool) = promtool() else { return Ok(()) };
+        let cases: Vec<String> = fleets.iter().map(|fleet| histogram_deploy_case(fleet, 5)).collect();
         let output = promtool_test(&promtool, &cases);
         prop_assert!(
             output.status.success(),

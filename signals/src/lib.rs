@@ -11,14 +11,29 @@
 //!
 //! Renames: while a metric renamed to `metric` is still in the catalog (deprecated with
 //! `renamed_to`, hidden or not), every builder reads `metric` with the old name as a
-//! per-series fallback inside the aggregation ([`rated`], [`current`], [`absent`]):
-//! `sum(rate(new[w]) or rate(old[w]))`. `rate` drops the metric name, so an instance
-//! exposing both names (dual emission) has the same label set on both sides and `or`
-//! keeps only the new one; an instance of the release before the rename (old name only)
-//! comes in through the right side. Nothing is counted twice, nothing is missing, and a
-//! panel's line and an alert's evaluation are continuous across the deploy and over the
-//! TSDB's history of the old name. (A rename keeps the labels: the catalog validation
-//! refuses one that does not, since `or` would then keep both.)
+//! per-series fallback inside the aggregation ([`rated`], [`current`], [`absent`]).
+//! `rate` drops the metric name, so an instance exposing both names (dual emission) has
+//! the same label set on both sides, and the fallback keeps, per series, the larger of
+//! the two rates: `sum((rate(new[w]) >= rate(old[w])) or rate(old[w]) or rate(new[w]))`
+//! (the comparison keeps new where it is at least old, the first `or` adds old where new
+//! is smaller or missing, the second new where old is missing). Why the larger and not
+//! simply `new or old`: both are estimates of the same counter, and the one whose
+//! series covers more of the window is the larger. At the deploy of the renaming
+//! release an instance restarts; its old-name series goes on (same labels, the reset is
+//! handled by `rate`) while its new-name series is born, so `rate(new[w])` sees only the
+//! minutes since the restart and Prometheus extrapolates them to about
+//! increase-since-restart / window: a panel would dip to a fifth a minute into a 5m
+//! window, and a 3d SLO window would be computed over minutes of data. When the old
+//! name is hidden later, the roles swap: the new series covers the window, the old one
+//! stops. So dual emission must last at least the longest window the rules use (the
+//! SLO windows, 3d) before the old name is hidden; hidden earlier, the SLO windows
+//! still spanning the deploy read only the new series' part of them and dip. Nothing
+//! is counted twice (one series per label set survives), an instance of the release
+//! before the rename (old name only) comes in through the old name, and a panel's line
+//! and an alert's evaluation are continuous across the deploy and over the TSDB's
+//! history of the old name. Gauges have no window: `new or old` (both carry the same
+//! value). (A rename keeps the labels: the catalog validation refuses one that does
+//! not, since the fallback would then keep both.)
 //!
 //! Every alert's signal is recorded under a `level:metric:operations` name
 //! ([`alert_record`]): the rules generator writes the recording rule and compares it,
@@ -81,8 +96,10 @@ fn aggregate(op: &str, by: &[&str], inner: &str) -> String {
 }
 
 /// `rate(series[window])` of `metric`'s `suffix` series (`""`, `_bucket`, `_count`),
-/// per series, before aggregation: with `or rate(old[window])` while a metric renamed
-/// to `metric` is in the catalog (see the module documentation).
+/// per series, before aggregation. While a metric renamed to `metric` is in the
+/// catalog, the larger of the new and the old name's rate per series:
+/// `(rate(new[w]) >= rate(old[w])) or rate(old[w]) or rate(new[w])` (see the module
+/// documentation).
 pub fn rated<C: MetricCatalog>(
     metric: C,
     suffix: &str,
@@ -91,7 +108,10 @@ pub fn rated<C: MetricCatalog>(
 ) -> String {
     let new = format!("rate({}[{window}])", select(metric, suffix));
     match catalog::renamed_from(metric) {
-        Some(old) => format!("{new} or rate({}[{window}])", select(old, suffix)),
+        Some(old) => {
+            let old = format!("rate({}[{window}])", select(old, suffix));
+            format!("({new} >= {old}) or {old} or {new}")
+        }
         None => new,
     }
 }
@@ -254,6 +274,13 @@ pub fn slo_windows<C: MetricCatalog>(slo: &SloDef<C>) -> Vec<Duration> {
         windows.sort();
     }
     windows
+}
+
+/// The longest window any SLO of `C` is recorded over (its period, the budget left),
+/// `None` without SLOs: how long a rename's dual emission must last before the old name
+/// is hidden, so that no window still spanning the deploy reads only part of itself.
+pub fn longest_slo_window<C: MetricCatalog>() -> Option<Duration> {
+    C::SLOS.iter().flat_map(slo_windows).max()
 }
 
 /// The recording rule of an SLO's error ratio over `window`, per job.
@@ -533,7 +560,9 @@ mod tests {
         let (n, o) = (new.def().name, old.def().name);
         assert_eq!(
             rate(new, &["job"], "5m", &bare::<MetricId>),
-            format!("sum by (job) (rate({n}[5m]) or rate({o}[5m]))")
+            format!(
+                "sum by (job) ((rate({n}[5m]) >= rate({o}[5m])) or rate({o}[5m]) or rate({n}[5m]))"
+            )
         );
         assert_eq!(current(new, &bare::<MetricId>), format!("{n} or {o}"));
         assert_eq!(absent(new), format!("absent({n}) and absent({o})"));
@@ -548,11 +577,24 @@ mod tests {
         // The error ratio of its twin reads the fallback in both places it uses it.
         let errors = MetricId::GatewayCasWritesError;
         let ratio = error_ratio(errors, &["job"], "5m", &bare::<MetricId>).unwrap();
-        assert_eq!(
-            ratio.matches(&format!(" or rate({o}[5m])")).count(),
-            3,
-            "{ratio}"
-        );
+        let fallback =
+            format!("(rate({n}[5m]) >= rate({o}[5m])) or rate({o}[5m]) or rate({n}[5m])");
+        assert_eq!(ratio.matches(&fallback).count(), 3, "{ratio}");
+        // So does its SLO over the longest window: the larger of the two rates over 3d.
+        let slo = MetricId::SLOS
+            .iter()
+            .find(
+                |slo| matches!(slo.indicator, Indicator::Availability { errors: e } if e == errors),
+            )
+            .expect("an availability SLO on the renamed metric's twin");
+        let longest = *slo_windows(slo).last().expect("an SLO has windows");
+        let w = format_duration(longest);
+        let expr = slo_error_ratio(slo, longest).expr;
+        let fallback =
+            format!("(rate({n}[{w}]) >= rate({o}[{w}])) or rate({o}[{w}]) or rate({n}[{w}])");
+        assert_eq!(expr.matches(&fallback).count(), 3, "{expr}");
+        assert!(longest_slo_window::<MetricId>() >= Some(longest));
+        assert!(longest >= *SLO_WINDOWS.last().expect("burn-rate windows"));
     }
 
     #[test]

@@ -101,8 +101,14 @@ fn stability<C: MetricCatalog>(metric: C) -> String {
             new.def().name
         ),
         (Some(_), Some(new)) => format!(
-            "{level}, deprecated, renamed to `{}`: exposed with its series (dual emission)",
-            new.def().name
+            "{level}, deprecated, renamed to `{}`: exposed with its series (dual emission){}",
+            new.def().name,
+            signals::longest_slo_window::<C>().map_or_else(String::new, |window| format!(
+                "; hide it no sooner than {} after the deploy, the longest window the rules \
+                 read (the fallback takes the larger of the two names' rates, and a window \
+                 spanning both the deploy and the hiding would dip)",
+                signals::format_duration(window)
+            ))
         ),
         (Some(deprecation), None) if deprecation.hidden => format!("{level}, deprecated, hidden"),
         (Some(_), None) => format!("{level}, deprecated"),

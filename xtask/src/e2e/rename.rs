@@ -298,15 +298,27 @@ mod tests {
     fn selectors_are_restricted_wherever_the_name_is_selected() {
         let (old, new) = rename();
         let (o, n) = (old.name, new.name);
+        // What signals writes: each name twice, every occurrence restricted.
         let panel = format!(
-            "sum by (instance) (rate({n}{{job=~\".*\"}}[4s]) or rate({o}{{job=~\".*\"}}[4s]))"
+            "sum by (instance) ({})",
+            signals::rated(
+                sms_storage::StorageMetricId::GatewayCasObjectsWritten,
+                "",
+                "4s",
+                &|m: sms_storage::StorageMetricId, _: &str| format!(
+                    "{}{{job=~\".*\"}}",
+                    m.def().name
+                )
+            )
         );
         assert!(selects(&panel, new) && selects(&panel, old));
+        let (rn, ro) = (
+            format!("rate({n}{{instance!=\"a:1\", job=~\".*\"}}[4s])"),
+            format!("rate({o}{{instance=\"a:1\", job=~\".*\"}}[4s])"),
+        );
         assert_eq!(
             truth(&panel, (old, new), "a:1"),
-            format!(
-                "sum by (instance) (rate({n}{{instance!=\"a:1\", job=~\".*\"}}[4s]) or rate({o}{{instance=\"a:1\", job=~\".*\"}}[4s]))"
-            )
+            format!("sum by (instance) (({rn} >= {ro}) or {ro} or {rn})")
         );
         let rule = format!("sum by (job) (rate({n}[5m]) or rate({o}[5m])) + absent({o}{{}})");
         assert_eq!(
