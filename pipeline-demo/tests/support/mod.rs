@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -22,16 +22,46 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// Starts the binary on a free loopback port and waits until `/metrics` answers.
+    /// Starts the binary on a loopback port it binds itself (`--listen 127.0.0.1:0`, so
+    /// no other process can take the port in between) and waits until `/metrics` answers.
     pub fn start(args: &[&str]) -> Demo {
         Demo::start_in(tempfile::tempdir().expect("temporary directory"), args)
     }
 
     /// Like [`Demo::start`], with data in `dir/data` (e.g. to restart on old data).
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Demo {
-        let demo = Demo::spawn(dir, &free_address().to_string(), args);
+        // A restart in `dir` appends to the output of the run before.
+        let before = std::fs::metadata(dir.path().join("output.txt")).map_or(0, |m| m.len());
+        let mut demo = Demo::spawn(dir, "127.0.0.1:0", args);
+        demo.listen = demo.bound_address(usize::try_from(before).unwrap_or(usize::MAX));
         demo.wait_until_serving();
         demo
+    }
+
+    /// The address the recorder logged it serves on (`serving metrics at
+    /// http://ADDRESS/metrics`, after byte `from` of the output), waiting at most 10 s
+    /// for the line.
+    fn bound_address(&self, from: usize) -> String {
+        const LINE: &str = "serving metrics at http://";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let output = self.output();
+            if let Some(address) = output
+                .get(from..)
+                .unwrap_or_default()
+                .split(LINE)
+                .nth(1)
+                .and_then(|rest| rest.split_once("/metrics"))
+                .map(|(address, _)| address.to_string())
+            {
+                return address;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{LINE}...` line after 10 s:\n{output}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Starts the binary with `--listen listen`, without waiting for it to serve.
@@ -151,11 +181,4 @@ impl Drop for Demo {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A loopback address nothing listens on (bound once, then released).
-pub fn free_address() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free loopback port")
 }
