@@ -13,7 +13,8 @@
 //!
 //! [`storage`] maps I/O errors to the catalog's storage error types and injects storage
 //! faults; [`faults`] schedules injected faults so that every error type shows up within
-//! seconds at default settings. The `pipeline-demo` binary wires it all together and
+//! seconds at default settings; [`schedule`] parses a declared schedule (`--fault`)
+//! instead, for drills. The `pipeline-demo` binary wires it all together and
 //! serves `/metrics`; the library exists so tests can read back what the binary wrote
 //! (e.g. [`ingest_log::read_dir`]).
 
@@ -26,5 +27,6 @@ pub mod faults;
 pub mod gateway;
 pub mod ingest_log;
 pub mod queue;
+pub mod schedule;
 pub mod sources;
 pub mod storage;

@@ -82,6 +82,7 @@ pub struct RemoteSource {
     next_sequence: u64,
     backlog: VecDeque<Envelope>,
     delivered: VecDeque<Envelope>,
+    resend_all: Vec<std::ops::Range<std::time::Instant>>,
 }
 
 impl RemoteSource {
@@ -119,7 +120,21 @@ impl RemoteSource {
             next_sequence: 1,
             backlog: VecDeque::new(),
             delivered: VecDeque::new(),
+            resend_all: Vec::new(),
         }
+    }
+
+    /// This source with a declared fault schedule instead of its own faults: `faults`
+    /// for its requests, and the windows during which every page re-sends every recently
+    /// delivered envelope (see [`crate::schedule`]).
+    pub fn with_schedule(
+        mut self,
+        faults: FaultPlan<SourceErrorType>,
+        resend_all: Vec<std::ops::Range<std::time::Instant>>,
+    ) -> Self {
+        self.faults = faults;
+        self.resend_all = resend_all;
+        self
     }
 
     /// The source's identifier (the `source_id` label).
@@ -138,7 +153,13 @@ impl RemoteSource {
                 source_id: self.id.clone(),
             });
         }
-        tokio::time::sleep(self.latency()).await;
+        let injected = self.faults.delay(Instant::now().into_std());
+        let latency = if injected.is_zero() {
+            self.latency()
+        } else {
+            injected
+        };
+        tokio::time::sleep(latency).await;
         match fault {
             Some(SourceErrorType::Timeout) => std::future::pending().await,
             Some(SourceErrorType::HttpStatus) => {
@@ -188,7 +209,10 @@ impl RemoteSource {
     fn page_body(&mut self) -> Vec<u8> {
         let count = self.backlog.len().min(PAGE_SIZE);
         let mut envelopes: Vec<Envelope> = self.backlog.drain(..count).collect();
-        if !self.delivered.is_empty() && self.rng.random_bool(RESEND_PROBABILITY) {
+        let now = std::time::Instant::now();
+        if self.resend_all.iter().any(|window| window.contains(&now)) {
+            envelopes.extend(self.delivered.iter().cloned());
+        } else if !self.delivered.is_empty() && self.rng.random_bool(RESEND_PROBABILITY) {
             for _ in 0..self.rng.random_range(1..=3) {
                 let index = self.rng.random_range(0..self.delivered.len());
                 envelopes.push(self.delivered[index].clone());
@@ -258,6 +282,7 @@ pub async fn poll(
     let source_id = SourceId(&id);
     let duration = recorder::histogram(Metric::SourcesRequestDuration, source_id);
     let in_flight = recorder::gauge(Metric::SourcesRequestsInFlight, ());
+    register_series(source_id);
     while !*stop.borrow() {
         let started = Instant::now();
         in_flight.inc();
@@ -303,6 +328,16 @@ pub async fn poll(
             () = tokio::time::sleep(POLL_INTERVAL) => {}
         }
     }
+}
+
+/// Creates the source's error and duplicate counters at zero, so that the first error
+/// or duplicate already shows as an increase (a rate sees no increase before a series'
+/// first sample).
+fn register_series(source_id: SourceId<'_>) {
+    for error_type in SourceErrorType::ALL {
+        recorder::counter(Metric::SourcesRequestsError, (source_id, *error_type));
+    }
+    recorder::counter(Metric::GatewayEnvelopesDeduplicated, source_id);
 }
 
 /// Requests a page from `source`, giving up after `request_timeout`.
