@@ -60,8 +60,10 @@ pub struct SourceSettings {
 const PAGE_SIZE: usize = 200;
 /// Most envelopes a source keeps waiting while it cannot deliver (older ones are lost).
 const MAX_BACKLOG: usize = 20_000;
-/// Recently delivered envelopes a source may re-send.
+/// Recently delivered envelopes a source may re-send at random.
 const RESEND_HISTORY: usize = 64;
+/// Delivered envelopes a source remembers; a `source-resend` fault re-sends them all.
+const DELIVERED_HISTORY: usize = 1000;
 /// Probability that a successful response re-sends some recent envelopes.
 const RESEND_PROBABILITY: f64 = 0.2;
 /// Probability of a random failure per request, besides the scheduled ones (well under
@@ -214,13 +216,14 @@ impl RemoteSource {
             envelopes.extend(self.delivered.iter().cloned());
         } else if !self.delivered.is_empty() && self.rng.random_bool(RESEND_PROBABILITY) {
             for _ in 0..self.rng.random_range(1..=3) {
-                let index = self.rng.random_range(0..self.delivered.len());
+                let len = self.delivered.len();
+                let index = self.rng.random_range(len.saturating_sub(RESEND_HISTORY)..len);
                 envelopes.push(self.delivered[index].clone());
             }
         }
         for envelope in &envelopes[..count] {
             self.delivered.push_back(envelope.clone());
-            if self.delivered.len() > RESEND_HISTORY {
+            if self.delivered.len() > DELIVERED_HISTORY {
                 self.delivered.pop_front();
             }
         }
