@@ -392,13 +392,19 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     if let Some(agent) = victoria.get_mut(1) {
         wait_for_scrape_loops(agent, &agent_api).await?;
     }
+    // Demo storage on tmpfs where there is one: the drill's storage latency alerts are
+    // then driven by its injected faults only, not by a busy disk's fsyncs.
+    let storage = tempfile::Builder::new()
+        .prefix("xtask-e2e-demo-")
+        .tempdir_in(tmpfs().unwrap_or(dir))
+        .context("creating the demos' data directory")?;
     let demo_started = SystemTime::now();
     let demos_started = Instant::now();
     let mut demos = Vec::new();
     // How the drill brings the first instance back after the outage (without faults).
     let mut restart: Option<(String, Vec<String>, PathBuf)> = None;
     for (index, address) in addresses.iter().enumerate() {
-        let data = dir.join(format!("demo-{index}"));
+        let data = storage.path().join(format!("demo-{index}"));
         let mut args = [
             "--listen",
             address,
@@ -833,6 +839,15 @@ fn conformance_check(address: &str, exposition: &Exposition) -> Check {
         format!("{n_families} families, {n_series} series"),
         problems,
     )
+}
+
+/// `/dev/shm` when it is a writable directory (tmpfs on Linux).
+fn tmpfs() -> Option<&'static Path> {
+    let shm = Path::new("/dev/shm");
+    let writable = shm
+        .metadata()
+        .is_ok_and(|m| m.is_dir() && !m.permissions().readonly());
+    writable.then_some(shm)
 }
 
 /// The committed dashboards, `dashboards/*.json`.
