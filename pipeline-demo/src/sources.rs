@@ -217,7 +217,9 @@ impl RemoteSource {
         } else if !self.delivered.is_empty() && self.rng.random_bool(RESEND_PROBABILITY) {
             for _ in 0..self.rng.random_range(1..=3) {
                 let len = self.delivered.len();
-                let index = self.rng.random_range(len.saturating_sub(RESEND_HISTORY)..len);
+                let index = self
+                    .rng
+                    .random_range(len.saturating_sub(RESEND_HISTORY)..len);
                 envelopes.push(self.delivered[index].clone());
             }
         }

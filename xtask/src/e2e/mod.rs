@@ -1,12 +1,13 @@
 //! `cargo xtask e2e`: a real Prometheus (and VictoriaMetrics) scraping a fleet of demo
 //! instances shows data in every panel.
 //!
-//! The run builds `pipeline-demo`, starts [`INSTANCES`] instances, Prometheus with the
-//! committed rule files (`prometheus/rules/*.yaml`, in drill timing: see [`drill`]),
+//! The run builds `pipeline-demo`, starts Prometheus with the committed rule files
+//! (`prometheus/rules/*.yaml`, in drill timing: see [`drill`]),
 //! Alertmanager and, when installed, VictoriaMetrics fed by vmagent with vmalert
 //! evaluating the same rules ([`victoria`]),
-//! all on free 127.0.0.1 ports with temporary storage and a 1 s scrape interval. Once
-//! every target is up and has been scraped a few times it checks:
+//! all on free 127.0.0.1 ports with temporary storage and a 1 s scrape interval, then
+//! [`INSTANCES`] demo instances once both scrapers list them. Once every target is up
+//! and has been scraped a few times it checks:
 //!
 //! - conformance: each instance's `/metrics` against the catalog ([`conformance`]);
 //! - numbers agree: each counter's fleet-wide total in Prometheus lies between the sums
@@ -14,19 +15,24 @@
 //! - every target of every committed dashboard (`dashboards/*.json`), variables
 //!   substituted as Grafana does ([`queries`]), returns at least one series, on both
 //!   backends;
-//! - every rule expression Prometheus loaded evaluates, and every rule's health is ok;
+//! - every committed rule expression evaluates, Prometheus loaded the committed rules
+//!   (the drill's copies equal them minus `for`), and every rule's health is ok;
 //! - every alert's signal (the recorded series it compares) and the query of the panel
 //!   it links to, evaluated at the same instant, return the same series with the same
 //!   values ([`compare_signal`]);
 //! - every demo instance exits 0 on SIGTERM;
-//! - the fire drill ([`drill`]): Prometheus runs the committed rules with drill timing
-//!   and sends to a real Alertmanager (generated routing, `amtool check-config`d) whose
-//!   receivers post to a webhook in the harness: every alert the demo's start-up faults
-//!   fire arrives with its labels, severity, summary, runbook and panel link, or is
-//!   inhibited as the routing says; an outage (every instance stopped) fires the
-//!   absence alert, and bringing one instance back resolves it;
-//! - vmalert on VictoriaMetrics fires the same alert names as Prometheus, watched side
-//!   by side, and every dashboard panel (recorded series included) has data there.
+//! - the fire drill ([`drill`]): every demo instance runs the drill's fault schedule
+//!   (`--fault`); Prometheus and vmalert evaluate the committed rules with `for` removed;
+//!   Prometheus sends to a real Alertmanager (generated routing, `amtool check-config`d)
+//!   whose receivers post to a webhook in the harness. Every alert that can fire and
+//!   resolve within the drill must, on both engines, with the same instances (label
+//!   sets), reaching Alertmanager and (unless inhibited or routed to `silent`) the webhook
+//!   with the catalog's labels, severity, summary, runbook and panel link, then resolve;
+//!   an outage (every instance stopped) fires the absence alert, and bringing one
+//!   instance back resolves it. The alerts the drill cannot take to the end are listed
+//!   in summary rows, by reason;
+//! - vmalert on VictoriaMetrics: every dashboard panel (recorded series included) has
+//!   data there.
 //!
 //! It prints a summary table and fails when any check failed. Every process it starts
 //! is a [`processes::Process`], killed when dropped: on errors, on panics, and on
@@ -459,7 +465,10 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
             prometheus: prometheus_api.clone(),
             victoria: (!fleet.victoria.is_empty())
                 .then(|| (vmalert_api.clone(), victoria_api.clone())),
-            alertmanager: fleet.alertmanager.is_some().then(|| alertmanager_api.clone()),
+            alertmanager: fleet
+                .alertmanager
+                .is_some()
+                .then(|| alertmanager_api.clone()),
         },
         demos_started,
     );
@@ -493,7 +502,8 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         .filter(|r| r.kind == "recording")
         .map(|r| r.name.clone())
         .collect();
-    let (expressions, health) = check_rules(&prometheus_api, &rules, &rule_files).await?;
+    let (expressions, health) =
+        check_rules(&prometheus_api, &rules, &rule_files, &drill_dir).await?;
     checks.push(expressions);
     checks.push(health);
     let pairs = signal_pairs(&dashboards, &targets)?;
@@ -1122,47 +1132,60 @@ async fn wait_for_rule_evaluation(
     .await
 }
 
-/// Rule expressions parse and evaluate (sent to `/api/v1/query`), every rule of the
-/// files is loaded, and every rule's health is ok.
+/// The committed rules' expressions parse and evaluate (each sent to `/api/v1/query`
+/// as written in `prometheus/rules/*.yaml`), Prometheus loaded as many rules as the
+/// files hold, and every loaded rule's health is ok.
+///
+/// Prometheus loads the drill's copies of the files (see [`drill`]): the first row also
+/// proves that each copy, parsed, equals its committed file with every alerting rule's
+/// `for` removed, so the loaded rules evaluate exactly the committed expressions and
+/// their health (which `for` does not affect) is that of the committed rules.
 async fn check_rules(
     api: &Api,
     rules: &[prometheus::RuleState],
     files: &[PathBuf],
+    drill_dir: &Path,
 ) -> Result<(Check, Check)> {
-    let mut in_files = 0;
-    for file in files {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        let yaml: serde_norway::Value =
-            serde_norway::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
-        in_files += yaml["groups"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-            .map(|g| g["rules"].as_sequence().map_or(0, Vec::len))
-            .sum::<usize>();
-    }
     let mut problems = Vec::new();
-    if rules.len() != in_files {
+    let mut expressions = Vec::new();
+    for file in files {
+        let committed = read_yaml(file)?;
+        let name = file.file_name().context("rule file name")?;
+        let copy = read_yaml(&drill_dir.join(name))?;
+        if copy != without_for(committed.clone()) {
+            problems.push(format!(
+                "{}: the drill's copy differs from the committed file by more than `for`",
+                file.display()
+            ));
+        }
+        for group in committed["groups"].as_sequence().into_iter().flatten() {
+            for rule in group["rules"].as_sequence().into_iter().flatten() {
+                let name = rule["record"].as_str().or(rule["alert"].as_str());
+                let expr = rule["expr"].as_str().unwrap_or_default();
+                expressions.push((name.unwrap_or_default().to_string(), expr.to_string()));
+            }
+        }
+    }
+    if rules.len() != expressions.len() {
         problems.push(format!(
-            "Prometheus loaded {} rules, prometheus/rules/*.yaml hold {in_files}",
-            rules.len()
+            "Prometheus loaded {} rules, prometheus/rules/*.yaml hold {}",
+            rules.len(),
+            expressions.len()
         ));
     }
     let now = SystemTime::now();
     let mut with_data = 0;
-    for rule in rules {
-        match api.query(&rule.query, now).await? {
+    for (name, expr) in &expressions {
+        match api.query(expr, now).await? {
             Outcome::Series(n) => with_data += usize::from(n > 0),
-            Outcome::Error(e) => {
-                problems.push(format!("{}: {e}\n    expr: {}", rule.name, rule.query))
-            }
+            Outcome::Error(e) => problems.push(format!("{name}: {e}\n    expr: {expr}")),
         }
     }
     let expressions = Check::new(
         "rule expressions evaluate",
         format!(
-            "{}/{in_files} rules loaded and evaluated, {with_data} with data now",
+            "{}/{} committed rules evaluated, {with_data} with data now; loaded: the same minus `for`",
+            expressions.len(),
             rules.len()
         ),
         problems,
@@ -1183,6 +1206,26 @@ async fn check_rules(
         unhealthy,
     );
     Ok((expressions, health))
+}
+
+fn read_yaml(path: &Path) -> Result<serde_norway::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// A rule file with every alerting rule's `for` removed.
+fn without_for(mut file: serde_norway::Value) -> serde_norway::Value {
+    for group in file["groups"].as_sequence_mut().into_iter().flatten() {
+        for rule in group["rules"].as_sequence_mut().into_iter().flatten() {
+            if rule.get("alert").is_some()
+                && let Some(rule) = rule.as_mapping_mut()
+            {
+                rule.remove("for");
+            }
+        }
+    }
+    file
 }
 
 async fn wait_for_victoria_data(fleet: &mut Fleet, api: &Api) -> Result<()> {
@@ -1313,6 +1356,22 @@ mod tests {
             )),
             "{text}"
         );
+    }
+
+    #[test]
+    fn drill_copies_of_the_committed_rules_lose_only_their_for() {
+        let files = committed_rule_files(&workspace_root()).unwrap();
+        let mut alerts_with_for = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let committed: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+            let copy: serde_norway::Value =
+                serde_norway::from_str(&drill::drill_rules(&text)).unwrap();
+            assert_eq!(copy, without_for(committed.clone()), "{}", file.display());
+            assert!(!drill::drill_rules(&text).contains("\n    for: "));
+            alerts_with_for += text.matches("\n    for: ").count();
+        }
+        assert!(alerts_with_for > 10, "{alerts_with_for} rules with `for`");
     }
 
     #[test]

@@ -100,8 +100,6 @@ pub struct TargetState {
 pub struct RuleState {
     /// Record or alert name.
     pub name: String,
-    /// The PromQL expression.
-    pub query: String,
     /// `ok`, `err` or `unknown` (not evaluated yet).
     pub health: String,
     /// The last evaluation error.
