@@ -63,7 +63,7 @@ const MAX_BACKLOG: usize = 20_000;
 /// Recently delivered envelopes a source may re-send at random.
 const RESEND_HISTORY: usize = 64;
 /// Delivered envelopes a source remembers; a `source-resend` fault re-sends them all.
-const DELIVERED_HISTORY: usize = 1000;
+const DELIVERED_HISTORY: usize = 200;
 /// Probability that a successful response re-sends some recent envelopes.
 const RESEND_PROBABILITY: f64 = 0.2;
 /// Probability of a random failure per request, besides the scheduled ones (well under
