@@ -211,7 +211,7 @@ impl RemoteSource {
     fn page_body(&mut self) -> Vec<u8> {
         let count = self.backlog.len().min(PAGE_SIZE);
         let mut envelopes: Vec<Envelope> = self.backlog.drain(..count).collect();
-        let now = std::time::Instant::now();
+        let now = Instant::now().into_std();
         if self.resend_all.iter().any(|window| window.contains(&now)) {
             envelopes.extend(self.delivered.iter().cloned());
         } else if !self.delivered.is_empty() && self.rng.random_bool(RESEND_PROBABILITY) {
@@ -425,6 +425,59 @@ mod tests {
         distinct.dedup();
         assert!(distinct.len() > 1000, "{} envelopes", distinct.len());
         assert!(ids.len() > distinct.len(), "no envelope was re-sent");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_declared_schedule_slows_fails_and_re_sends_only_inside_its_windows() {
+        use crate::schedule::{self, FaultSpec, SLOW_RESPONSE};
+        let specs: Vec<FaultSpec> = [
+            "source-slow@provider-1:1..1.5",
+            "source-malformed@provider-1:5..6",
+            "source-resend@provider-1:8..9",
+            "source-connection@provider-2:0..100",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let clock = Instant::now();
+        let start = clock.into_std();
+        let mut source = RemoteSource::new("provider-1".into(), 0, 5, settings(true))
+            .with_schedule(
+                schedule::source_plan(&specs, "provider-1", start),
+                schedule::resend_windows(&specs, "provider-1", start),
+            );
+        let mut ids = Vec::new();
+        let mut slow = 0;
+        let mut failures = Vec::new();
+        while clock.elapsed() < Duration::from_secs(12) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let began = Instant::now();
+            let at = clock.elapsed().as_secs_f64();
+            match request(&mut source, Duration::from_secs(10)).await {
+                Ok(page) => {
+                    // A random re-send adds at most 3 envelopes to a full page.
+                    // Pages are built when answered.
+                    let answered = clock.elapsed().as_secs_f64();
+                    if page.envelopes.len() > PAGE_SIZE + 3 {
+                        assert!((8.0..9.0).contains(&answered), "re-sent page at {answered}");
+                    }
+                    ids.extend(page.envelopes.into_iter().map(|e| e.id));
+                }
+                Err(failure) => failures.push((at, failure.error_type)),
+            }
+            if began.elapsed() >= SLOW_RESPONSE {
+                assert!((1.0..1.5).contains(&at), "slow answer at {at}");
+                slow += 1;
+            }
+        }
+        assert_eq!(slow, 1);
+        assert!(!failures.is_empty());
+        for (at, error_type) in &failures {
+            assert_eq!(*error_type, SourceErrorType::Malformed);
+            assert!((5.0..6.0).contains(at), "failure at {at}");
+        }
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert!(ids.len() > distinct.len() + PAGE_SIZE, "nothing re-sent");
     }
 
     #[tokio::test(start_paused = true)]
