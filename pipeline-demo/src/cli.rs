@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use pipeline_demo::schedule::FaultSpec;
 
 /// A simulated SMS ingest pipeline that records every catalog metric and serves them
 /// at http://ADDR/metrics for Prometheus.
@@ -55,7 +56,7 @@ pub struct Cli {
     pub request_timeout: f64,
 
     /// Inject no failures (real storage errors are still handled and counted).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fault")]
     pub no_faults: bool,
 
     /// Turn a metrics feature on (repeatable): `dedup_window_stats` exposes the
@@ -68,6 +69,14 @@ pub struct Cli {
     /// instance of its fleet with).
     #[arg(long, value_name = "NAMES", default_value = "both", value_parser = renamed_names)]
     pub renamed_metrics: recorder::RenamedMetrics,
+    /// Inject exactly this fault from FROM to UNTIL seconds after start, and no other
+    /// (repeatable; replaces the start-up and random faults). KIND is one of
+    /// source-timeout, source-connection, source-http_status, source-malformed,
+    /// source-slow, source-resend, cas-disk_full, cas-read_only, cas-io, cas-slow,
+    /// log-disk_full, log-read_only, log-io, fsync-slow; @SOURCE (e.g. @provider-1)
+    /// limits a source-* fault to one source.
+    #[arg(long, value_name = "KIND[@SOURCE]:FROM..UNTIL")]
+    pub fault: Vec<FaultSpec>,
 }
 
 impl Cli {
@@ -115,6 +124,7 @@ mod tests {
         assert_eq!(cli.sources, 4);
         assert_eq!(cli.log_rotate_size, 65536);
         assert_eq!(cli.request_timeout(), Duration::from_secs(2));
+        assert!(cli.fault.is_empty());
         assert!(cli.features.is_empty());
         let cli =
             Cli::try_parse_from(["pipeline-demo", "--feature", "dedup_window_stats"]).unwrap();
@@ -122,6 +132,23 @@ mod tests {
         assert_eq!(cli.renamed_metrics, recorder::RenamedMetrics::Both);
         let old = Cli::try_parse_from(["pipeline-demo", "--renamed-metrics", "old"]).unwrap();
         assert_eq!(old.renamed_metrics, recorder::RenamedMetrics::OldOnly);
+    }
+
+    #[test]
+    fn faults_repeat_and_exclude_no_faults() {
+        let cli = Cli::try_parse_from([
+            "pipeline-demo",
+            "--fault",
+            "cas-io:1..2",
+            "--fault",
+            "source-slow@provider-1:3..4",
+        ])
+        .unwrap();
+        assert_eq!(cli.fault.len(), 2);
+        assert_eq!(cli.fault[1].source.as_deref(), Some("provider-1"));
+        let error = Cli::try_parse_from(["pipeline-demo", "--no-faults", "--fault", "cas-io:1..2"])
+            .unwrap_err();
+        assert!(error.to_string().contains("--no-faults"), "{error}");
     }
 
     #[test]
@@ -134,6 +161,7 @@ mod tests {
             ["--sources", "101"],
             ["--duration", "0"],
             ["--renamed-metrics", "neither"],
+            ["--fault", "cas-io:3..1"],
         ] {
             let error = Cli::try_parse_from(["pipeline-demo", args[0], args[1]]).unwrap_err();
             assert!(

@@ -12,17 +12,20 @@
 //!    batch and rotates by size.
 //!
 //! The storage layer ([`cas`], [`ingest_log`], [`envelope`], [`storage`] for the error
-//! types, [`faults`] for the fault plans) is the library crate `sms-storage`, with its own
-//! catalog; it is re-exported here under its old paths. The demo serves both catalogs
-//! ([`recorder_builder`]). The `pipeline-demo` binary wires it all together and serves
-//! `/metrics`; the library exists so tests can read back what the binary wrote (e.g.
-//! [`ingest_log::read_dir`]).
+//! types, [`faults`] for the fault plans: every error type within seconds at default
+//! settings, or declared windows) is the library crate `sms-storage`, with its own
+//! catalog; it is re-exported here under its old paths. [`schedule`] parses a declared
+//! fault schedule (`--fault`) into those windows, for drills. The demo serves both
+//! catalogs ([`recorder_builder`]). The `pipeline-demo` binary wires it all together and
+//! serves `/metrics`; the library exists so tests can read back what the binary wrote
+//! (e.g. [`ingest_log::read_dir`]).
 
 #![deny(missing_docs)]
 
 pub mod dedup;
 pub mod gateway;
 pub mod queue;
+pub mod schedule;
 pub mod sources;
 
 pub use sms_storage::errors as storage;

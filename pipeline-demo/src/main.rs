@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Without `--duration` it runs until Ctrl-C or SIGTERM. `--help` lists every flag
-//! (`--listen`, `--sources`, `--rate`, `--data-dir`, `--seed`, ...).
+//! (`--listen`, `--sources`, `--rate`, `--data-dir`, `--seed`, ...). `--fault` declares
+//! a fault schedule for drills, e.g. `--fault source-connection:5..7 --fault cas-slow:10..30`
+//! (see `pipeline_demo::schedule`).
 //!
 //! Start-up: parse flags, install the `recorder` (which serves `/metrics`), open the
 //! content-addressed store and the ingest log in the data directory, seed the dedup
@@ -33,7 +35,7 @@ use pipeline_demo::faults::{FaultPlan, Schedule};
 use pipeline_demo::ingest_log::IngestLog;
 use pipeline_demo::sources::{self, RemoteSource, SourceSettings};
 use pipeline_demo::storage::StorageErrorType;
-use pipeline_demo::{gateway, queue};
+use pipeline_demo::{gateway, queue, schedule};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -109,6 +111,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             temporary.path()
         }
     };
+    // The clock of `--fault` windows.
+    let start = std::time::Instant::now();
     let seed = cli.seed.unwrap_or_else(clock_seed);
     let mut seeds = StdRng::seed_from_u64(seed);
     let storage_faults = |seeds: &mut StdRng, first_after_ms| {
@@ -129,8 +133,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             seeds.random(),
         )
     };
-    let cas_faults = storage_faults(&mut seeds, 1500);
-    let log_faults = storage_faults(&mut seeds, 2500);
+    let mut cas_faults = storage_faults(&mut seeds, 1500);
+    let mut log_faults = storage_faults(&mut seeds, 2500);
+    if !cli.fault.is_empty() {
+        cas_faults = schedule::cas_plan(&cli.fault, start);
+        log_faults = schedule::log_plan(&cli.fault, start);
+    }
     let (cas, log, window) = open_storage(data_dir, &cli, cas_faults, log_faults)?;
 
     let (queue, queue_receiver) = queue::channel(QUEUE_CAPACITY);
@@ -146,12 +154,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         faults: !cli.no_faults,
     };
     for index in 0..usize::from(cli.sources) {
-        let source = RemoteSource::new(
-            format!("provider-{}", index + 1),
-            index,
-            seeds.random(),
-            settings,
-        );
+        let id = format!("provider-{}", index + 1);
+        let mut source = RemoteSource::new(id.clone(), index, seeds.random(), settings);
+        if !cli.fault.is_empty() {
+            source = source.with_schedule(
+                schedule::source_plan(&cli.fault, &id, start),
+                schedule::resend_windows(&cli.fault, &id, start),
+            );
+        }
         let poller = sources::poll(
             source,
             queue.clone(),

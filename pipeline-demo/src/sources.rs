@@ -60,8 +60,10 @@ pub struct SourceSettings {
 const PAGE_SIZE: usize = 200;
 /// Most envelopes a source keeps waiting while it cannot deliver (older ones are lost).
 const MAX_BACKLOG: usize = 20_000;
-/// Recently delivered envelopes a source may re-send.
+/// Recently delivered envelopes a source may re-send at random.
 const RESEND_HISTORY: usize = 64;
+/// Delivered envelopes a source remembers; a `source-resend` fault re-sends them all.
+const DELIVERED_HISTORY: usize = 200;
 /// Probability that a successful response re-sends some recent envelopes.
 const RESEND_PROBABILITY: f64 = 0.2;
 /// Probability of a random failure per request, besides the scheduled ones (well under
@@ -82,6 +84,7 @@ pub struct RemoteSource {
     next_sequence: u64,
     backlog: VecDeque<Envelope>,
     delivered: VecDeque<Envelope>,
+    resend_all: Vec<std::ops::Range<std::time::Instant>>,
 }
 
 impl RemoteSource {
@@ -119,7 +122,21 @@ impl RemoteSource {
             next_sequence: 1,
             backlog: VecDeque::new(),
             delivered: VecDeque::new(),
+            resend_all: Vec::new(),
         }
+    }
+
+    /// This source with a declared fault schedule instead of its own faults: `faults`
+    /// for its requests, and the windows during which every page re-sends every recently
+    /// delivered envelope (see [`crate::schedule`]).
+    pub fn with_schedule(
+        mut self,
+        faults: FaultPlan<SourceErrorType>,
+        resend_all: Vec<std::ops::Range<std::time::Instant>>,
+    ) -> Self {
+        self.faults = faults;
+        self.resend_all = resend_all;
+        self
     }
 
     /// The source's identifier (the `source_id` label).
@@ -138,7 +155,13 @@ impl RemoteSource {
                 source_id: self.id.clone(),
             });
         }
-        tokio::time::sleep(self.latency()).await;
+        let injected = self.faults.delay(Instant::now().into_std());
+        let latency = if injected.is_zero() {
+            self.latency()
+        } else {
+            injected
+        };
+        tokio::time::sleep(latency).await;
         match fault {
             Some(SourceErrorType::Timeout) => std::future::pending().await,
             Some(SourceErrorType::HttpStatus) => {
@@ -188,15 +211,21 @@ impl RemoteSource {
     fn page_body(&mut self) -> Vec<u8> {
         let count = self.backlog.len().min(PAGE_SIZE);
         let mut envelopes: Vec<Envelope> = self.backlog.drain(..count).collect();
-        if !self.delivered.is_empty() && self.rng.random_bool(RESEND_PROBABILITY) {
+        let now = Instant::now().into_std();
+        if self.resend_all.iter().any(|window| window.contains(&now)) {
+            envelopes.extend(self.delivered.iter().cloned());
+        } else if !self.delivered.is_empty() && self.rng.random_bool(RESEND_PROBABILITY) {
             for _ in 0..self.rng.random_range(1..=3) {
-                let index = self.rng.random_range(0..self.delivered.len());
+                let len = self.delivered.len();
+                let index = self
+                    .rng
+                    .random_range(len.saturating_sub(RESEND_HISTORY)..len);
                 envelopes.push(self.delivered[index].clone());
             }
         }
         for envelope in &envelopes[..count] {
             self.delivered.push_back(envelope.clone());
-            if self.delivered.len() > RESEND_HISTORY {
+            if self.delivered.len() > DELIVERED_HISTORY {
                 self.delivered.pop_front();
             }
         }
@@ -258,6 +287,7 @@ pub async fn poll(
     let source_id = SourceId(&id);
     let duration = recorder::histogram(Metric::SourcesRequestDuration, source_id);
     let in_flight = recorder::gauge(Metric::SourcesRequestsInFlight, ());
+    register_series(source_id);
     while !*stop.borrow() {
         let started = Instant::now();
         in_flight.inc();
@@ -303,6 +333,16 @@ pub async fn poll(
             () = tokio::time::sleep(POLL_INTERVAL) => {}
         }
     }
+}
+
+/// Creates the source's error and duplicate counters at zero, so that the first error
+/// or duplicate already shows as an increase (a rate sees no increase before a series'
+/// first sample).
+fn register_series(source_id: SourceId<'_>) {
+    for error_type in SourceErrorType::ALL {
+        recorder::counter(Metric::SourcesRequestsError, (source_id, *error_type));
+    }
+    recorder::counter(Metric::GatewayEnvelopesDeduplicated, source_id);
 }
 
 /// Requests a page from `source`, giving up after `request_timeout`.
@@ -385,6 +425,59 @@ mod tests {
         distinct.dedup();
         assert!(distinct.len() > 1000, "{} envelopes", distinct.len());
         assert!(ids.len() > distinct.len(), "no envelope was re-sent");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_declared_schedule_slows_fails_and_re_sends_only_inside_its_windows() {
+        use crate::schedule::{self, FaultSpec, SLOW_RESPONSE};
+        let specs: Vec<FaultSpec> = [
+            "source-slow@provider-1:1..1.5",
+            "source-malformed@provider-1:5..6",
+            "source-resend@provider-1:8..9",
+            "source-connection@provider-2:0..100",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let clock = Instant::now();
+        let start = clock.into_std();
+        let mut source = RemoteSource::new("provider-1".into(), 0, 5, settings(true))
+            .with_schedule(
+                schedule::source_plan(&specs, "provider-1", start),
+                schedule::resend_windows(&specs, "provider-1", start),
+            );
+        let mut ids = Vec::new();
+        let mut slow = 0;
+        let mut failures = Vec::new();
+        while clock.elapsed() < Duration::from_secs(12) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let began = Instant::now();
+            let at = clock.elapsed().as_secs_f64();
+            match request(&mut source, Duration::from_secs(10)).await {
+                Ok(page) => {
+                    // A random re-send adds at most 3 envelopes to a full page.
+                    // Pages are built when answered.
+                    let answered = clock.elapsed().as_secs_f64();
+                    if page.envelopes.len() > PAGE_SIZE + 3 {
+                        assert!((8.0..9.0).contains(&answered), "re-sent page at {answered}");
+                    }
+                    ids.extend(page.envelopes.into_iter().map(|e| e.id));
+                }
+                Err(failure) => failures.push((at, failure.error_type)),
+            }
+            if began.elapsed() >= SLOW_RESPONSE {
+                assert!((1.0..1.5).contains(&at), "slow answer at {at}");
+                slow += 1;
+            }
+        }
+        assert_eq!(slow, 1);
+        assert!(!failures.is_empty());
+        for (at, error_type) in &failures {
+            assert_eq!(*error_type, SourceErrorType::Malformed);
+            assert!((5.0..6.0).contains(at), "failure at {at}");
+        }
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert!(ids.len() > distinct.len() + PAGE_SIZE, "nothing re-sent");
     }
 
     #[tokio::test(start_paused = true)]

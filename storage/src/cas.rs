@@ -76,7 +76,10 @@ impl Cas {
                 &path,
                 crate::errors::injected_error(fault),
             )),
-            None => self.write(hash, bytes, &path),
+            None => {
+                self.injected_delay(started);
+                self.write(hash, bytes, &path)
+            }
         };
         match &result {
             Ok(()) => {
@@ -89,6 +92,14 @@ impl Cas {
             }
         }
         result.map(|()| Put::Written)
+    }
+
+    /// Sleeps through the delay a slow-storage fault window adds to a write at `now`.
+    fn injected_delay(&self, now: Instant) {
+        let delay = self.faults.delay(now);
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
     }
 
     /// Writes to `tmp/`, fsyncs, renames into place, fsyncs the directory.

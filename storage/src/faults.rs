@@ -5,6 +5,10 @@
 //! of start-up (so every error series of the catalog gets data early); after that, only
 //! random faults happen, at a rate low enough to keep the error ratios healthy, and
 //! reproducibly for a given seed.
+//!
+//! A plan can instead follow a declared schedule of windows ([`FaultPlan::windows`], built
+//! from `--fault` by [`crate::schedule`]): every operation inside a failing window fails,
+//! every one inside a slow window takes longer, and nothing else happens.
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +36,17 @@ pub struct FaultPlan<K: Copy + 'static> {
     scheduled_left: usize,
     random_probability: f64,
     rng: StdRng,
+    failing: Vec<(Instant, Instant, K)>,
+    slow: Vec<(Instant, Instant, Duration)>,
+}
+
+/// What a declared fault window does to each operation that starts inside it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Effect<K> {
+    /// The operation fails with this kind.
+    Fail(K),
+    /// The operation takes this much longer.
+    Delay(Duration),
 }
 
 impl<K: Copy + 'static> FaultPlan<K> {
@@ -51,7 +66,38 @@ impl<K: Copy + 'static> FaultPlan<K> {
             scheduled_left: kinds.len(),
             random_probability,
             rng: StdRng::seed_from_u64(seed),
+            failing: Vec::new(),
+            slow: Vec::new(),
         }
+    }
+
+    /// A plan that applies each `(from..until, effect)` window, counted from `start`, to
+    /// the operations starting inside it, and injects nothing else.
+    pub fn windows(
+        kinds: &'static [K],
+        start: Instant,
+        windows: impl IntoIterator<Item = (std::ops::Range<Duration>, Effect<K>)>,
+    ) -> Self {
+        let mut plan = FaultPlan::never(kinds);
+        for (range, effect) in windows {
+            let (from, until) = (start + range.start, start + range.end);
+            match effect {
+                Effect::Fail(kind) => plan.failing.push((from, until, kind)),
+                Effect::Delay(delay) => plan.slow.push((from, until, delay)),
+            }
+        }
+        plan
+    }
+
+    /// How much longer an operation starting at `now` takes: the longest delay of the
+    /// slow windows it falls in, zero outside them.
+    pub fn delay(&self, now: Instant) -> Duration {
+        self.slow
+            .iter()
+            .filter(|(from, until, _)| (*from..*until).contains(&now))
+            .map(|(_, _, delay)| *delay)
+            .max()
+            .unwrap_or_default()
     }
 
     /// A plan that never fails.
@@ -63,11 +109,20 @@ impl<K: Copy + 'static> FaultPlan<K> {
             scheduled_left: 0,
             random_probability: 0.0,
             rng: StdRng::seed_from_u64(0),
+            failing: Vec::new(),
+            slow: Vec::new(),
         }
     }
 
     /// The fault to inject into an operation starting at `now`, if any.
     pub fn draw(&mut self, now: Instant) -> Option<K> {
+        if let Some((_, _, kind)) = self
+            .failing
+            .iter()
+            .find(|(from, until, _)| (*from..*until).contains(&now))
+        {
+            return Some(*kind);
+        }
         if let Some((schedule, due)) = &mut self.schedule
             && self.scheduled_left > 0
             && now >= *due
@@ -127,6 +182,40 @@ mod tests {
             (30..=90).contains(&faults),
             "{faults} faults out of 200 at p=0.3"
         );
+    }
+
+    #[test]
+    fn windows_fail_and_slow_down_only_inside_them() {
+        let start = Instant::now();
+        let at = |secs: f64| start + Duration::from_secs_f64(secs);
+        let mut plan = FaultPlan::windows(
+            KINDS,
+            start,
+            [
+                (
+                    Duration::from_secs(1)..Duration::from_secs(2),
+                    Effect::Fail('b'),
+                ),
+                (
+                    Duration::from_secs(3)..Duration::from_secs(5),
+                    Effect::Delay(Duration::from_millis(50)),
+                ),
+                (
+                    Duration::from_secs(4)..Duration::from_secs(6),
+                    Effect::Delay(Duration::from_millis(80)),
+                ),
+            ],
+        );
+        assert_eq!(plan.draw(at(0.9)), None);
+        assert_eq!(plan.draw(at(1.0)), Some('b'));
+        assert_eq!(plan.draw(at(1.99)), Some('b'));
+        assert_eq!(plan.draw(at(2.0)), None);
+        assert_eq!(plan.delay(at(2.5)), Duration::ZERO);
+        assert_eq!(plan.delay(at(3.5)), Duration::from_millis(50));
+        assert_eq!(plan.delay(at(4.5)), Duration::from_millis(80));
+        assert_eq!(plan.delay(at(6.0)), Duration::ZERO);
+        // Nothing random in between.
+        assert!((0..1000).all(|i| plan.draw(at(10.0 + f64::from(i))).is_none()));
     }
 
     #[test]

@@ -178,6 +178,14 @@ fn file_name(sequence: u64) -> String {
     format!("ingest-{sequence:010}.log")
 }
 
+/// Sleeps through the delay a slow-fsync fault window adds to an fsync at `now`.
+fn injected_delay(faults: &FaultPlan<StorageErrorType>, now: Instant) {
+    let delay = faults.delay(now);
+    if !delay.is_zero() {
+        std::thread::sleep(delay);
+    }
+}
+
 /// The writer: appends batches of records, fsyncs each batch, rotates by size.
 #[derive(Debug)]
 pub struct IngestLog {
@@ -311,6 +319,7 @@ impl IngestLog {
             return Err(StorageError::new("append to", &path, error));
         }
         let started = Instant::now();
+        injected_delay(&self.faults, started);
         if let Err(error) = open.file.sync_data() {
             let path = open.path.clone();
             // After a failed fsync the file's contents are unknown: start a new file.

@@ -48,23 +48,6 @@ pub fn export() -> Export {
     Export::new(exports.0)
 }
 
-/// Every alert name of every catalog (metric alerts and SLO burn alerts).
-pub fn alert_names() -> Vec<String> {
-    struct Names(Vec<String>);
-    impl Visitor for Names {
-        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
-            let alerts = C::ALL.iter().flat_map(|m| m.def().alerts);
-            self.0.extend(alerts.map(|a| a.name.to_string()));
-            self.0
-                .extend(C::SLOS.iter().map(|slo| slo.burn_alert_name()));
-            Ok(())
-        }
-    }
-    let mut names = Names(Vec::new());
-    let _ = visit_all(&mut names);
-    names.0
-}
-
 /// Names two catalogs would both write, one line each naming both catalogs.
 pub fn collisions() -> Vec<String> {
     collisions_in(visit_all)

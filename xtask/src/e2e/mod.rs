@@ -1,12 +1,13 @@
 //! `cargo xtask e2e`: a real Prometheus (and VictoriaMetrics) scraping a fleet of demo
 //! instances shows data in every panel.
 //!
-//! The run builds `pipeline-demo`, starts [`INSTANCES`] instances, Prometheus with the
-//! committed rule files (`prometheus/rules/*.yaml`, in drill timing: see [`drill`]),
+//! The run builds `pipeline-demo`, starts Prometheus with the committed rule files
+//! (`prometheus/rules/*.yaml`, in drill timing: see [`drill`]),
 //! Alertmanager and, when installed, VictoriaMetrics fed by vmagent with vmalert
 //! evaluating the same rules ([`victoria`]),
-//! all on free 127.0.0.1 ports with temporary storage and a 1 s scrape interval. Once
-//! every target is up and has been scraped a few times it checks:
+//! all on free 127.0.0.1 ports with temporary storage and a 1 s scrape interval, then
+//! [`INSTANCES`] demo instances once both scrapers list them. Once every target is up
+//! and has been scraped a few times it checks:
 //!
 //! - conformance: each instance's `/metrics` against the catalog ([`conformance`]);
 //! - numbers agree: each counter's fleet-wide total in Prometheus lies between the sums
@@ -14,22 +15,27 @@
 //! - every target of every committed dashboard (`dashboards/*.json`), variables
 //!   substituted as Grafana does ([`queries`]), returns at least one series, on both
 //!   backends;
-//! - every rule expression Prometheus loaded evaluates, and every rule's health is ok;
 //! - the rename fixture ([`rename`]): the last instance runs the old catalog (old names
 //!   only), the others dual emission; fleet totals and every panel and recording rule
 //!   spanning the renamed metric equal the fleet's true series, on both backends;
+//! - every committed rule expression evaluates, Prometheus loaded the committed rules
+//!   (the drill's copies equal them minus `for`), and every rule's health is ok;
 //! - every alert's signal (the recorded series it compares) and the query of the panel
 //!   it links to, evaluated at the same instant, return the same series with the same
 //!   values ([`compare_signal`]);
 //! - every demo instance exits 0 on SIGTERM;
-//! - the fire drill ([`drill`]): Prometheus runs the committed rules with drill timing
-//!   and sends to a real Alertmanager (generated routing, `amtool check-config`d) whose
-//!   receivers post to a webhook in the harness: every alert the demo's start-up faults
-//!   fire arrives with its labels, severity, summary, runbook and panel link, or is
-//!   inhibited as the routing says; an outage (every instance stopped) fires the
-//!   absence alert, and bringing one instance back resolves it;
-//! - vmalert on VictoriaMetrics fires the same alert names as Prometheus, watched side
-//!   by side, and every dashboard panel (recorded series included) has data there.
+//! - the fire drill ([`drill`]): every demo instance runs the drill's fault schedule
+//!   (`--fault`); Prometheus and vmalert evaluate the committed rules with `for` removed;
+//!   Prometheus sends to a real Alertmanager (generated routing, `amtool check-config`d)
+//!   whose receivers post to a webhook in the harness. Every alert that can fire and
+//!   resolve within the drill must, on both engines, with the same instances (label
+//!   sets), reaching Alertmanager and (unless inhibited or routed to `silent`) the webhook
+//!   with the catalog's labels, severity, summary, runbook and panel link, then resolve;
+//!   an outage (every instance stopped) fires the absence alert, and bringing one
+//!   instance back resolves it. The alerts the drill cannot take to the end are listed
+//!   in summary rows, by reason;
+//! - vmalert on VictoriaMetrics: every dashboard panel (recorded series included) has
+//!   data there.
 //!
 //! It prints a summary table and fails when any check failed. Every process it starts
 //! is a [`processes::Process`], killed when dropped: on errors, on panics, and on
@@ -69,7 +75,7 @@ const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
 const DEMO_SOURCES: u16 = 3;
 const DEMO_RATE: f64 = 20.0;
 /// Demo instances stop by themselves after this long, even if this process is killed.
-const DEMO_DURATION: Duration = Duration::from_secs(110);
+const DEMO_DURATION: Duration = Duration::from_secs(240);
 /// Bound on every wait for a server to come up or a target to be scraped.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The demo records every catalog metric within 10 s of start; allow some slack.
@@ -234,43 +240,6 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         .iter()
         .map(|p| format!("127.0.0.1:{p}"))
         .collect();
-    let demo_started = SystemTime::now();
-    let mut demos = Vec::new();
-    // How the drill brings the first instance back after the outage.
-    let mut restart: Option<(String, Vec<String>, PathBuf)> = None;
-    for (index, address) in addresses.iter().enumerate() {
-        let data = dir.join(format!("demo-{index}"));
-        let mut args: Vec<String> = [
-            "--listen",
-            address,
-            "--duration",
-            &DEMO_DURATION.as_secs().to_string(),
-            "--sources",
-            &DEMO_SOURCES.to_string(),
-            "--rate",
-            &DEMO_RATE.to_string(),
-            "--seed",
-            &index.to_string(),
-            "--data-dir",
-            &data.display().to_string(),
-        ]
-        .map(String::from)
-        .to_vec();
-        // Every feature on for all instances but the last: both states are proven.
-        if index + 1 < INSTANCES {
-            for feature in features() {
-                args.extend(["--feature".to_string(), feature]);
-            }
-        }
-        args.extend(rename::instance_args(index));
-        let name = format!("pipeline-demo {address}");
-        let log = dir.join(format!("demo-{index}.log"));
-        demos.push((address.clone(), Process::spawn(&name, &demo, &args, &log)?));
-        if index == 0 {
-            restart = Some((name, args.clone(), dir.join("demo-restarted.log")));
-        }
-    }
-
     let scrape_interval = queries::duration(SCRAPE_INTERVAL);
     let prometheus_config = dir.join("prometheus.yml");
     // The drill's rules: the committed ones with drill timing (no `for`).
@@ -424,6 +393,65 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
             Vec::new()
         }
     };
+    // The demos start once Prometheus and vmagent scrape, so that their first scrape
+    // comes before the drill's first fault.
+    let prometheus_api = Api::new(format!("http://127.0.0.1:{prometheus_port}"))?;
+    let agent_api = Api::new(format!("http://127.0.0.1:{agent_port}"))?;
+    let (mut prometheus, mut victoria) = (prometheus, victoria);
+    wait_for_scrape_loops(&mut prometheus, &prometheus_api).await?;
+    if let Some(agent) = victoria.get_mut(1) {
+        wait_for_scrape_loops(agent, &agent_api).await?;
+    }
+    // Demo storage on tmpfs where there is one: the drill's storage latency alerts are
+    // then driven by its injected faults only, not by a busy disk's fsyncs.
+    let storage = tempfile::Builder::new()
+        .prefix("xtask-e2e-demo-")
+        .tempdir_in(tmpfs().unwrap_or(dir))
+        .context("creating the demos' data directory")?;
+    let demo_started = SystemTime::now();
+    let demos_started = Instant::now();
+    let mut demos = Vec::new();
+    // How the drill brings the first instance back after the outage (without faults).
+    let mut restart: Option<(String, Vec<String>, PathBuf)> = None;
+    for (index, address) in addresses.iter().enumerate() {
+        let data = storage.path().join(format!("demo-{index}"));
+        let mut args = [
+            "--listen",
+            address,
+            "--duration",
+            &DEMO_DURATION.as_secs().to_string(),
+            "--sources",
+            &DEMO_SOURCES.to_string(),
+            "--rate",
+            &DEMO_RATE.to_string(),
+            "--seed",
+            &index.to_string(),
+            "--data-dir",
+            &data.display().to_string(),
+            "--request-timeout",
+            drill::REQUEST_TIMEOUT,
+        ]
+        .map(String::from)
+        .to_vec();
+        // Every feature on for all instances but the last: both states are proven.
+        if index + 1 < INSTANCES {
+            for feature in features() {
+                args.extend(["--feature".to_string(), feature]);
+            }
+        }
+        args.extend(rename::instance_args(index));
+        let name = format!("pipeline-demo {address}");
+        if index == 0 {
+            let mut calm = args.clone();
+            calm.push("--no-faults".to_string());
+            restart = Some((name.clone(), calm, dir.join("demo-restarted.log")));
+        }
+        for fault in drill::FAULTS {
+            args.extend(["--fault".to_string(), (*fault).to_string()]);
+        }
+        let log = dir.join(format!("demo-{index}.log"));
+        demos.push((address.clone(), Process::spawn(&name, &demo, &args, &log)?));
+    }
     let mut fleet = Fleet {
         demos,
         prometheus,
@@ -440,10 +468,21 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         fleet.demos.len(),
         servers.join(", ")
     );
-    let prometheus_api = Api::new(format!("http://127.0.0.1:{prometheus_port}"))?;
     let victoria_api = Api::new(victoria_url.clone())?;
-    let agent_api = Api::new(format!("http://127.0.0.1:{agent_port}"))?;
     let vmalert_api = Api::new(format!("http://127.0.0.1:{alert_port}"))?;
+    let alertmanager_api = Api::new(format!("http://127.0.0.1:{alertmanager_port}"))?;
+    let watcher = drill::watch(
+        drill::Engines {
+            prometheus: prometheus_api.clone(),
+            victoria: (!fleet.victoria.is_empty())
+                .then(|| (vmalert_api.clone(), victoria_api.clone())),
+            alertmanager: fleet
+                .alertmanager
+                .is_some()
+                .then(|| alertmanager_api.clone()),
+        },
+        demos_started,
+    );
     let demo_apis = addresses
         .iter()
         .map(|a| Api::new(format!("http://{a}")))
@@ -498,7 +537,8 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         .filter(|r| r.kind == "recording")
         .map(|r| r.name.clone())
         .collect();
-    let (expressions, health) = check_rules(&prometheus_api, &rules, &rule_files).await?;
+    let (expressions, health) =
+        check_rules(&prometheus_api, &rules, &rule_files, &drill_dir).await?;
     checks.push(expressions);
     checks.push(health);
     let recording: Vec<(String, String)> = rules
@@ -564,26 +604,11 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         }
     }
 
-    let alertmanager_api = Api::new(format!("http://127.0.0.1:{alertmanager_port}"))?;
     let drill = if fleet.alertmanager.is_some() {
-        Some(
-            fire_drill(
-                &mut fleet,
-                &prometheus_api,
-                &alertmanager_api,
-                &webhook,
-                &mut drill_problems,
-            )
-            .await?,
-        )
+        Some(drill::run_faults(&mut fleet, &watcher, &webhook, demos_started).await?)
     } else {
         None
     };
-    if let (Some(fired), false) = (&drill, fleet.victoria.is_empty()) {
-        if !fired.names.is_empty() {
-            checks.push(same_alerts_on_vmalert(&mut fleet, &prometheus_api, &vmalert_api).await);
-        }
-    }
     eprintln!("e2e: stopping every process (SIGTERM)");
     let mut exit_problems = Vec::new();
     for (address, demo) in std::mem::take(&mut fleet.demos) {
@@ -593,7 +618,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
             Err(e) => exit_problems.push(format!("{e:#}")),
         }
     }
-    let resolved = match (&drill, restart) {
+    let outage = match (&drill, restart) {
         (Some(_), Some(restart)) => {
             Some(outage_drill(&mut fleet, (&demo, restart), &webhook, &mut drill_problems).await?)
         }
@@ -604,12 +629,10 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         format!("{}/{INSTANCES}", INSTANCES - exit_problems.len()),
         exit_problems,
     ));
-    match (drill, resolved) {
-        (Some(fired), Some(resolved)) => checks.push(Check::new(
-            "fire drill: Prometheus -> Alertmanager",
-            drill_summary(&fired, &resolved),
-            drill_problems,
-        )),
+    match (drill, outage) {
+        (Some(faults), Some(outage)) => {
+            checks.extend(drill::checks(&faults, &outage.line(), drill_problems));
+        }
         _ => checks.push(Check {
             name: "fire drill: Prometheus -> Alertmanager".to_string(),
             status: Status::Skipped,
@@ -632,150 +655,8 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     Ok(checks)
 }
 
-/// What the first half of the drill saw: alerts firing in Prometheus, those notified and
-/// those inhibited, and the time each first reached the webhook.
-struct Fired {
-    /// Alert label sets notified as firing -> milliseconds since start.
-    notified: BTreeMap<String, u128>,
-    /// Alert label sets Alertmanager inhibited.
-    inhibited: BTreeSet<String>,
-    /// Alert names that fired.
-    names: BTreeSet<String>,
-}
-
-/// Bound on each half of the drill.
+/// Bound on each wait of the outage, and on the VictoriaMetrics dashboards' wait.
 const DRILL_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// First half: the fleet's start-up faults make alerts fire; every firing alert must
-/// reach Alertmanager, and every one not inhibited the webhook, with its labels and
-/// links.
-async fn fire_drill(
-    fleet: &mut Fleet,
-    prometheus: &Api,
-    alertmanager: &Api,
-    webhook: &drill::Webhook,
-    problems: &mut Vec<String>,
-) -> Result<Fired> {
-    let what = "for firing alerts to reach Alertmanager and the webhook";
-    let last = std::cell::RefCell::new(Vec::new());
-    let outcome = wait_until(fleet, what, DRILL_TIMEOUT, || async {
-        let firing = drill::prometheus_firing(&prometheus.json("/api/v1/alerts").await?);
-        let managed: serde_json::Value =
-            serde_json::from_str(&alertmanager.get_text("/api/v2/alerts").await?)?;
-        let managed = drill::alertmanager_alerts(&managed);
-        let notified = webhook.received();
-        let found = drill::compare(&firing, &managed, &notified);
-        if !firing.is_empty() && found.is_empty() {
-            return Ok(Ok((firing, managed, notified)));
-        }
-        *last.borrow_mut() = found.clone();
-        Ok(Err(format!(
-            "{} firing, {} problems: {}",
-            firing.len(),
-            found.len(),
-            found.join("; ")
-        )))
-    })
-    .await;
-    let (firing, managed, notified) = match outcome {
-        Ok(seen) => seen,
-        Err(e) => {
-            problems.push(format!("{e:#}"));
-            problems.extend(last.into_inner());
-            return Ok(Fired {
-                notified: BTreeMap::new(),
-                inhibited: BTreeSet::new(),
-                names: BTreeSet::new(),
-            });
-        }
-    };
-    let mut fired = Fired {
-        notified: BTreeMap::new(),
-        inhibited: BTreeSet::new(),
-        names: firing
-            .iter()
-            .filter_map(|a| a.labels.get("alertname").cloned())
-            .collect(),
-    };
-    for alert in &managed {
-        if alert.inhibited {
-            fired.inhibited.insert(drill::describe(&alert.labels));
-        }
-    }
-    for note in notified.iter().filter(|n| n.status == "firing") {
-        fired
-            .notified
-            .entry(drill::describe(&note.labels))
-            .or_insert(note.at_ms);
-    }
-    Ok(fired)
-}
-
-/// How long both backends' firing alerts are watched side by side.
-const SIDE_BY_SIDE: Duration = Duration::from_secs(15);
-
-/// The same rules on vmalert against VictoriaMetrics fire the same alerts: for
-/// [`SIDE_BY_SIDE`], every alert name firing on either backend is collected; the two
-/// sets must be equal. Names, not instances, and over a period, not at one instant:
-/// vmalert sees the fleet a scrape or two later and VictoriaMetrics' `rate` does not
-/// extrapolate, so a value close to its threshold can cross it a few seconds apart.
-async fn same_alerts_on_vmalert(fleet: &mut Fleet, prometheus: &Api, vmalert: &Api) -> Check {
-    let names = |data: &serde_json::Value| -> BTreeSet<String> {
-        drill::prometheus_firing(data)
-            .iter()
-            .filter_map(|a| a.labels.get("alertname").cloned())
-            .collect()
-    };
-    let (mut ours, mut theirs) = (BTreeSet::new(), BTreeSet::new());
-    let mut problems = Vec::new();
-    let deadline = Instant::now() + SIDE_BY_SIDE;
-    while Instant::now() < deadline {
-        if let Err(e) = fleet.ensure_running() {
-            problems.push(format!("{e:#}"));
-            break;
-        }
-        match (
-            prometheus.json("/api/v1/alerts").await,
-            vmalert.json("/api/v1/alerts").await,
-        ) {
-            (Ok(p), Ok(v)) => {
-                ours.extend(names(&p));
-                theirs.extend(names(&v));
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                problems.push(format!("{e:#}"));
-                break;
-            }
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    let only = |a: &BTreeSet<String>, b: &BTreeSet<String>| -> Vec<String> {
-        a.difference(b).cloned().collect()
-    };
-    let (only_ours, only_theirs) = (only(&ours, &theirs), only(&theirs, &ours));
-    if !only_ours.is_empty() {
-        problems.push(format!(
-            "fired on Prometheus only: {}",
-            only_ours.join(", ")
-        ));
-    }
-    if !only_theirs.is_empty() {
-        problems.push(format!("fired on vmalert only: {}", only_theirs.join(", ")));
-    }
-    if ours.is_empty() {
-        problems.push("no alert fired on Prometheus while watched".to_string());
-    }
-    Check::new(
-        "alerts on vmalert + VictoriaMetrics",
-        format!(
-            "{}/{} alert names firing on Prometheus fired on vmalert over {} s side by side",
-            ours.intersection(&theirs).count(),
-            ours.len(),
-            SIDE_BY_SIDE.as_secs()
-        ),
-        problems,
-    )
-}
 
 /// What the outage half of the drill saw.
 struct Outage {
@@ -783,6 +664,27 @@ struct Outage {
     fired: Vec<(String, u128)>,
     /// Absence alerts notified resolved after one instance came back.
     resolved: Vec<String>,
+}
+
+impl Outage {
+    /// One summary phrase: each absence alert and its time to fire, resolved N/N.
+    fn line(&self) -> String {
+        let fired: Vec<String> = self
+            .fired
+            .iter()
+            .map(|(n, ms)| format!("{n} fired in {:.1} s", *ms as f64 / 1000.0))
+            .collect();
+        format!(
+            "outage: {}, {}/{} resolved when an instance came back",
+            if fired.is_empty() {
+                "nothing fired".to_string()
+            } else {
+                fired.join(", ")
+            },
+            self.resolved.len(),
+            self.fired.len()
+        )
+    }
 }
 
 /// Second half, after every demo instance stopped (the outage): every absence alert
@@ -800,12 +702,7 @@ async fn outage_drill(
         .filter(|a| a.signal == catalog::Signal::Absent)
         .map(|a| a.name)
         .collect();
-    let stopped_at = webhook
-        .received()
-        .iter()
-        .map(|n| n.at_ms)
-        .max()
-        .unwrap_or(0);
+    let stopped_at = webhook.now_ms();
     let notified_as = |status: &'static str| {
         let absent = absent.clone();
         move |notes: &[drill::Notified]| -> Vec<(String, u128)> {
@@ -875,42 +772,6 @@ async fn outage_drill(
         }
     }
     Ok(Outage { fired, resolved })
-}
-
-/// One line: alerts fired, notified and inhibited, the outage's absence alerts fired and
-/// resolved, the time to fire, and the alerts the drill cannot reach.
-fn drill_summary(fired: &Fired, outage: &Outage) -> String {
-    let all: BTreeSet<String> = crate::catalogs::alert_names().into_iter().collect();
-    let reached: BTreeSet<String> = fired
-        .names
-        .iter()
-        .cloned()
-        .chain(outage.fired.iter().map(|(n, _)| n.clone()))
-        .collect();
-    let unreached: Vec<&str> = all.difference(&reached).map(String::as_str).collect();
-    let slowest = fired.notified.values().max().copied().unwrap_or(0);
-    let outage_fired: Vec<String> = outage
-        .fired
-        .iter()
-        .map(|(n, ms)| format!("{n} in {:.1} s", *ms as f64 / 1000.0))
-        .collect();
-    format!(
-        "start-up faults: {} alert instances of {} alerts fired, each reached the webhook \
-         with its labels and links or was inhibited ({}), all within {:.1} s of start; outage: {} fired, {}/{} \
-         resolved when an instance came back. Reached {}/{} alert names. Not reachable here \
-         (the demo never produces the condition, or windows of 5m and more keep faults in \
-         view past the drill; covered by promtool tests): {}",
-        fired.notified.len(),
-        fired.names.len(),
-        fired.inhibited.len(),
-        slowest as f64 / 1000.0,
-        outage_fired.join(", "),
-        outage.resolved.len(),
-        outage.fired.len(),
-        reached.len(),
-        all.len(),
-        unreached.join(", ")
-    )
 }
 
 /// One alert's signal and the (substituted) query of the panel target plotting it.
@@ -1075,6 +936,15 @@ fn conformance_check(
     )
 }
 
+/// `/dev/shm` when it is a writable directory (tmpfs on Linux).
+fn tmpfs() -> Option<&'static Path> {
+    let shm = Path::new("/dev/shm");
+    let writable = shm
+        .metadata()
+        .is_ok_and(|m| m.is_dir() && !m.permissions().readonly());
+    writable.then_some(shm)
+}
+
 /// The committed dashboards, `dashboards/*.json`.
 fn committed_dashboards(root: &Path) -> Result<Vec<Dashboard>> {
     let files = files_with_extension(&root.join("dashboards"), "json")?;
@@ -1173,6 +1043,28 @@ where
         };
         if Instant::now() >= deadline {
             bail!("timed out after {}s {what}: {state}", timeout.as_secs());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits until `server` (Prometheus or vmagent) lists every demo instance as a scrape
+/// target: its scrape loops then run, and the first scrape follows an instance's start
+/// by at most one interval (Prometheus applies its configuration's targets up to 5 s
+/// after it starts).
+async fn wait_for_scrape_loops(server: &mut Process, api: &Api) -> Result<()> {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        server.ensure_running()?;
+        if api.targets().await.is_ok_and(|t| t.len() == INSTANCES) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "timed out after {}s waiting for {} to list the {INSTANCES} demo instances as targets",
+                STARTUP_TIMEOUT.as_secs(),
+                server.name
+            );
         }
         tokio::time::sleep(POLL).await;
     }
@@ -1334,47 +1226,60 @@ async fn wait_for_rule_evaluation(
     .await
 }
 
-/// Rule expressions parse and evaluate (sent to `/api/v1/query`), every rule of the
-/// files is loaded, and every rule's health is ok.
+/// The committed rules' expressions parse and evaluate (each sent to `/api/v1/query`
+/// as written in `prometheus/rules/*.yaml`), Prometheus loaded as many rules as the
+/// files hold, and every loaded rule's health is ok.
+///
+/// Prometheus loads the drill's copies of the files (see [`drill`]): the first row also
+/// proves that each copy, parsed, equals its committed file with every alerting rule's
+/// `for` removed, so the loaded rules evaluate exactly the committed expressions and
+/// their health (which `for` does not affect) is that of the committed rules.
 async fn check_rules(
     api: &Api,
     rules: &[prometheus::RuleState],
     files: &[PathBuf],
+    drill_dir: &Path,
 ) -> Result<(Check, Check)> {
-    let mut in_files = 0;
-    for file in files {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        let yaml: serde_norway::Value =
-            serde_norway::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
-        in_files += yaml["groups"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-            .map(|g| g["rules"].as_sequence().map_or(0, Vec::len))
-            .sum::<usize>();
-    }
     let mut problems = Vec::new();
-    if rules.len() != in_files {
+    let mut expressions = Vec::new();
+    for file in files {
+        let committed = read_yaml(file)?;
+        let name = file.file_name().context("rule file name")?;
+        let copy = read_yaml(&drill_dir.join(name))?;
+        if copy != without_for(committed.clone()) {
+            problems.push(format!(
+                "{}: the drill's copy differs from the committed file by more than `for`",
+                file.display()
+            ));
+        }
+        for group in committed["groups"].as_sequence().into_iter().flatten() {
+            for rule in group["rules"].as_sequence().into_iter().flatten() {
+                let name = rule["record"].as_str().or(rule["alert"].as_str());
+                let expr = rule["expr"].as_str().unwrap_or_default();
+                expressions.push((name.unwrap_or_default().to_string(), expr.to_string()));
+            }
+        }
+    }
+    if rules.len() != expressions.len() {
         problems.push(format!(
-            "Prometheus loaded {} rules, prometheus/rules/*.yaml hold {in_files}",
-            rules.len()
+            "Prometheus loaded {} rules, prometheus/rules/*.yaml hold {}",
+            rules.len(),
+            expressions.len()
         ));
     }
     let now = SystemTime::now();
     let mut with_data = 0;
-    for rule in rules {
-        match api.query(&rule.query, now).await? {
+    for (name, expr) in &expressions {
+        match api.query(expr, now).await? {
             Outcome::Series(n) => with_data += usize::from(n > 0),
-            Outcome::Error(e) => {
-                problems.push(format!("{}: {e}\n    expr: {}", rule.name, rule.query))
-            }
+            Outcome::Error(e) => problems.push(format!("{name}: {e}\n    expr: {expr}")),
         }
     }
     let expressions = Check::new(
         "rule expressions evaluate",
         format!(
-            "{}/{in_files} rules loaded and evaluated, {with_data} with data now",
+            "{}/{} committed rules evaluated, {with_data} with data now; loaded: the same minus `for`",
+            expressions.len(),
             rules.len()
         ),
         problems,
@@ -1395,6 +1300,26 @@ async fn check_rules(
         unhealthy,
     );
     Ok((expressions, health))
+}
+
+fn read_yaml(path: &Path) -> Result<serde_norway::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// A rule file with every alerting rule's `for` removed.
+fn without_for(mut file: serde_norway::Value) -> serde_norway::Value {
+    for group in file["groups"].as_sequence_mut().into_iter().flatten() {
+        for rule in group["rules"].as_sequence_mut().into_iter().flatten() {
+            if rule.get("alert").is_some()
+                && let Some(rule) = rule.as_mapping_mut()
+            {
+                rule.remove("for");
+            }
+        }
+    }
+    file
 }
 
 async fn wait_for_victoria_data(fleet: &mut Fleet, api: &Api) -> Result<()> {
@@ -1526,6 +1451,22 @@ mod tests {
             )),
             "{text}"
         );
+    }
+
+    #[test]
+    fn drill_copies_of_the_committed_rules_lose_only_their_for() {
+        let files = committed_rule_files(&workspace_root()).unwrap();
+        let mut alerts_with_for = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let committed: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+            let copy: serde_norway::Value =
+                serde_norway::from_str(&drill::drill_rules(&text)).unwrap();
+            assert_eq!(copy, without_for(committed.clone()), "{}", file.display());
+            assert!(!drill::drill_rules(&text).contains("\n    for: "));
+            alerts_with_for += text.matches("\n    for: ").count();
+        }
+        assert!(alerts_with_for > 10, "{alerts_with_for} rules with `for`");
     }
 
     #[test]
