@@ -10,23 +10,8 @@ use std::process::Command;
 use catalog::MetricId;
 use rules_gen::{Config, PanelLink};
 
-fn promtool() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("promtool"))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "promtool not found on PATH: install it: apt-get install -y prometheus"
-        );
-        eprintln!(
-            "SKIPPED: promtool not found on PATH (install it: apt-get install -y prometheus)"
-        );
-    }
-    found
-}
+mod support;
+use support::promtool;
 
 fn write_all(dir: &Path, files: &std::collections::BTreeMap<String, String>) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).unwrap();

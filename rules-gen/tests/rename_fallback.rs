@@ -23,30 +23,15 @@
 //! test fails when `CI` is set and is skipped, saying so, otherwise.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use catalog::MetricCatalog;
 use proptest::prelude::*;
 use sms_storage::StorageMetricId as MetricId;
 
-fn promtool() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("promtool"))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "promtool not found on PATH: install it: apt-get install -y prometheus"
-        );
-        eprintln!(
-            "SKIPPED: promtool not found on PATH (install it: apt-get install -y prometheus)"
-        );
-    }
-    found
-}
+mod support;
+use support::promtool;
 
 /// Which names an instance exposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
