@@ -12,6 +12,7 @@ use std::time::Instant;
 use catalog::DropReason;
 
 use crate::cells::{CounterCell, GaugeCell};
+use crate::exemplar::accept_trace_id;
 use crate::histogram::AtomicHistogram;
 
 /// Counts and logs (once per metric) samples dropped for an invalid value.
@@ -210,6 +211,45 @@ impl HistogramHandle {
         HistogramHandle {
             inner: None,
             guard: None,
+        }
+    }
+}
+
+impl CounterHandle {
+    /// Adds one and attaches `trace_id` as the series' exemplar (exposed in
+    /// OpenMetrics). A trace id that is empty, longer than [`MAX_TRACE_ID_CHARS`](crate::MAX_TRACE_ID_CHARS)
+    /// characters or holds a control character, `"` or `\` is dropped (logged once);
+    /// the increment is always recorded.
+    #[inline]
+    pub fn inc_with_exemplar(&self, trace_id: &str) {
+        self.add_with_exemplar(1, trace_id);
+    }
+
+    /// Adds `value` and attaches `trace_id` as the series' exemplar, with `value` as
+    /// the exemplar's value. See [`CounterHandle::inc_with_exemplar`].
+    pub fn add_with_exemplar(&self, value: u64, trace_id: &str) {
+        self.inner.add(value);
+        if accept_trace_id(trace_id) {
+            self.inner.exemplar.record(1, 0, trace_id, value as f64);
+        }
+    }
+}
+
+impl HistogramHandle {
+    /// Records one observation and attaches `trace_id` as the exemplar of the bucket
+    /// it falls in (exposed in OpenMetrics). NaN and infinities are dropped and counted
+    /// as with [`HistogramHandle::observe`]; a trace id that is refused (see
+    /// [`CounterHandle::inc_with_exemplar`]) is dropped (logged once) and the
+    /// observation recorded without it.
+    pub fn observe_with_exemplar(&self, value: f64, trace_id: &str) {
+        if let Some(histogram) = &self.inner
+            && self.guard.as_ref().is_none_or(|g| g.accepts(value))
+        {
+            if accept_trace_id(trace_id) {
+                histogram.observe_with_exemplar(value, trace_id);
+            } else {
+                histogram.observe(value);
+            }
         }
     }
 }
