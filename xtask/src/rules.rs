@@ -43,6 +43,43 @@ pub fn config<C: MetricCatalog>() -> Result<Config<C>> {
     })
 }
 
+/// One generated alerting rule, whatever its catalog: what the e2e compares with what
+/// the rule engines, Alertmanager and the dashboards show.
+pub struct AnyAlertRule {
+    /// Alert name.
+    pub name: String,
+    /// What links it to its panel ([`signals::link_key`]).
+    pub link_key: String,
+    /// Static labels (`severity`, `signal`, SLO window labels).
+    pub labels: BTreeMap<String, String>,
+    /// Annotations as written (templates unrendered).
+    pub annotations: BTreeMap<String, String>,
+    /// The recording rules the expression compares: (name, expression).
+    pub uses: Vec<(String, String)>,
+}
+
+/// Every alerting rule of every catalog of the service, as `cargo xtask rules` writes
+/// them (catalog, file and rule order).
+pub fn every_alert_rule() -> Result<Vec<AnyAlertRule>> {
+    struct Rules(Vec<AnyAlertRule>);
+    impl Visitor for Rules {
+        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
+            let rules = rules_gen::alert_rules::<C>(&config::<C>()?)?;
+            self.0.extend(rules.into_iter().map(|rule| AnyAlertRule {
+                name: rule.name,
+                link_key: rule.link_key,
+                labels: rule.labels,
+                annotations: rule.annotations,
+                uses: rule.uses,
+            }));
+            Ok(())
+        }
+    }
+    let mut rules = Rules(Vec::new());
+    visit_all(&mut rules)?;
+    Ok(rules.0)
+}
+
 /// The rule files and the rule test files of every catalog, as two artifacts.
 pub fn artifacts() -> Result<Vec<Artifact>> {
     #[derive(Default)]

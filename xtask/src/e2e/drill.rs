@@ -54,7 +54,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use catalog::MetricCatalog;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -909,9 +908,10 @@ pub async fn run_faults(
     fleet: &mut super::Fleet,
     watcher: &Watcher,
     webhook: &Webhook,
+    alert_rules: &[crate::rules::AnyAlertRule],
     demos_started: Instant,
 ) -> Result<FaultPhase> {
-    let rules = rule_views()?;
+    let rules = rule_views(alert_rules);
     let deadline = demos_started + DEADLINE;
     eprintln!(
         "e2e: drill: waiting (until {} s after the demos started) for every alert to fire and resolve",
@@ -933,32 +933,20 @@ pub async fn run_faults(
     }
 }
 
-/// Every generated alerting rule of every catalog of the service (as `cargo xtask
-/// rules` writes them).
-fn rule_views() -> Result<Vec<RuleView>> {
-    struct Views(Vec<RuleView>);
-    impl crate::catalogs::Visitor for Views {
-        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
-            let config = crate::rules::config::<C>()?;
-            self.0.extend(
-                rules_gen::alert_rules::<C>(&config)?
-                    .into_iter()
-                    .map(|rule| RuleView {
-                        expect: expect(
-                            &rule.name,
-                            rule.labels.get("long_window").map(String::as_str),
-                        ),
-                        name: rule.name,
-                        labels: rule.labels,
-                        annotations: rule.annotations,
-                    }),
-            );
-            Ok(())
-        }
-    }
-    let mut views = Views(Vec::new());
-    crate::catalogs::visit_all(&mut views)?;
-    Ok(views.0)
+/// What the drill expects of each generated alerting rule.
+fn rule_views(alert_rules: &[crate::rules::AnyAlertRule]) -> Vec<RuleView> {
+    alert_rules
+        .iter()
+        .map(|rule| RuleView {
+            expect: expect(
+                &rule.name,
+                rule.labels.get("long_window").map(String::as_str),
+            ),
+            name: rule.name.clone(),
+            labels: rule.labels.clone(),
+            annotations: rule.annotations.clone(),
+        })
+        .collect()
 }
 
 /// The drill's summary rows: Prometheus and Alertmanager (with the `outage` phrase and
@@ -1182,7 +1170,7 @@ mod tests {
                 window.split_once("..").unwrap().0.parse().unwrap()
             })
             .collect();
-        let rules = rule_views().unwrap();
+        let rules = rule_views(&crate::rules::every_alert_rule().unwrap());
         assert!(rules.len() > 20, "{} rules", rules.len());
         for rule in &rules {
             match rule.expect() {

@@ -54,7 +54,7 @@ mod queries;
 mod rename;
 mod victoria;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -550,7 +550,8 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
         .collect();
     let rename_check = |backend, api| rename::check(backend, api, &targets, &recording, &addresses);
     checks.push(rename_check("Prometheus", &prometheus_api).await?);
-    let pairs = signal_pairs(&dashboards, &targets)?;
+    let alert_rules = crate::rules::every_alert_rule()?;
+    let pairs = signal_pairs(&alert_rules, &dashboards, &targets)?;
     checks.push(signals_match_panels(&prometheus_api, &pairs).await?);
     checks.push(
         check_dashboards(
@@ -607,7 +608,7 @@ async fn run_checks(root: &Path, prometheus_program: &Path) -> Result<Vec<Check>
     }
 
     let drill = if fleet.alertmanager.is_some() {
-        Some(drill::run_faults(&mut fleet, &watcher, &webhook, demos_started).await?)
+        Some(drill::run_faults(&mut fleet, &watcher, &webhook, &alert_rules, demos_started).await?)
     } else {
         None
     };
@@ -786,34 +787,13 @@ struct SignalPair {
 
 /// For every alerting rule comparing recorded series: each series and the target of
 /// its linked panel that plots it, variables substituted as Grafana does ("All").
-fn signal_pairs(dashboards: &[Dashboard], targets: &[Target]) -> Result<Vec<SignalPair>> {
-    /// What the pairing needs of an alerting rule, whatever its catalog.
-    struct Rule {
-        name: String,
-        link_key: String,
-        annotations: BTreeMap<String, String>,
-        uses: Vec<(String, String)>,
-    }
-    /// Every alerting rule of every catalog.
-    struct Rules(Vec<Rule>);
-    impl crate::catalogs::Visitor for Rules {
-        fn visit<C: MetricCatalog>(&mut self) -> Result<()> {
-            let config = crate::rules::config::<C>()?;
-            for rule in rules_gen::alert_rules::<C>(&config)? {
-                self.0.push(Rule {
-                    name: rule.name,
-                    link_key: rule.link_key,
-                    annotations: rule.annotations,
-                    uses: rule.uses,
-                });
-            }
-            Ok(())
-        }
-    }
-    let mut rules = Rules(Vec::new());
-    crate::catalogs::visit_all(&mut rules)?;
+fn signal_pairs(
+    rules: &[crate::rules::AnyAlertRule],
+    dashboards: &[Dashboard],
+    targets: &[Target],
+) -> Result<Vec<SignalPair>> {
     let mut pairs = Vec::new();
-    for rule in &rules.0 {
+    for rule in rules {
         let (Some(uid), Some(id)) = (
             rule.annotations.get("__dashboardUid__"),
             rule.annotations.get("__panelId__"),
