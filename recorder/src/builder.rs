@@ -16,7 +16,8 @@ use catalog::MetricCatalog;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::error::Error;
-use crate::recorder::{Inner, Recorder, Registered, RenamedMetrics, Shared};
+use crate::recorder::{Recorder, Registered, RenamedMetrics, Shared};
+use crate::store::Store;
 use crate::self_metrics::SelfMetricId;
 use crate::series::MAX_LABELS;
 use crate::server;
@@ -291,13 +292,13 @@ impl<C: MetricCatalog> Builder<C> {
             .map(|(feature, _)| *feature)
             .collect();
         let names: Vec<&'static str> = catalogs.iter().flat_map(|c| c.metric_names(&on)).collect();
-        let self_metrics = Arc::new(Inner::<SelfMetricId>::new(
+        let self_metrics = Arc::new(Store::<SelfMetricId>::new(
             self.panic_on_misuse,
             &on,
             &names,
             None,
         ));
-        let primary = Arc::new(Inner::<C>::new(
+        let primary = Arc::new(Store::<C>::new(
             self.panic_on_misuse,
             &on,
             &names,
@@ -369,7 +370,7 @@ trait Catalog: Send + Sync {
         panic_on_misuse: bool,
         features: &BTreeSet<&'static str>,
         names: &[&'static str],
-        self_metrics: &Inner<SelfMetricId>,
+        self_metrics: &Store<SelfMetricId>,
     ) -> Registered;
     /// Puts this catalog's recorder of the set `shared` in the catalog's slot.
     fn install(&self, shared: &Arc<Shared>) -> Result<(), Error>;
@@ -438,9 +439,9 @@ impl<D: MetricCatalog> Catalog for CatalogOf<D> {
         panic_on_misuse: bool,
         features: &BTreeSet<&'static str>,
         names: &[&'static str],
-        self_metrics: &Inner<SelfMetricId>,
+        self_metrics: &Store<SelfMetricId>,
     ) -> Registered {
-        Registered::of(Arc::new(Inner::<D>::new(
+        Registered::of(Arc::new(Store::<D>::new(
             panic_on_misuse,
             features,
             names,

@@ -1,8 +1,9 @@
 //! The process-wide recorder behind `recorder::inc` and friends.
 //!
 //! One recorder is installed per process; it serves several catalogs, and each catalog's
-//! `Recorder<C>` sits in that catalog's own [`catalog::Slot`], so the free functions find
-//! it with one load and one type check.
+//! storage (`Store<C>`, kept for the rest of the process) sits in that catalog's own
+//! [`catalog::Slot`], so the free functions find it with one load and one type check
+//! (a `TypeId` compare, no virtual call).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,6 +11,7 @@ use catalog::MetricCatalog;
 
 use crate::error::Error;
 use crate::recorder::Recorder;
+use crate::store::Store;
 
 /// Set by the first install: one recorder per process.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
@@ -29,20 +31,19 @@ pub(crate) fn is_set() -> bool {
     INSTALLED.load(Ordering::Acquire)
 }
 
-/// Puts `recorder` in its catalog's slot.
+/// Puts `recorder`'s storage in its catalog's slot, for good.
 pub(crate) fn set<C: MetricCatalog>(recorder: Recorder<C>) -> Result<(), Error> {
     C::slot()
-        .set(Box::new(recorder))
+        .set(recorder.leak())
+        .map(|_| ())
         .map_err(|_| Error::AlreadyInstalled)
 }
 
 /// The installed recorder for catalog `C`; logs once and returns `None` when no
 /// installed recorder serves `C`, so recording is then a no-op.
 #[inline]
-pub(crate) fn get<C: MetricCatalog>() -> Option<&'static Recorder<C>> {
-    let recorder = C::slot()
-        .get()
-        .and_then(|any| any.downcast_ref::<Recorder<C>>());
+pub(crate) fn get<C: MetricCatalog>() -> Option<&'static Store<C>> {
+    let recorder = C::slot().get::<Store<C>>();
     if recorder.is_none() {
         not_installed::<C>();
     }

@@ -72,6 +72,7 @@ mod recorder;
 mod self_metrics;
 mod series;
 mod server;
+mod store;
 
 pub use builder::{Builder, DEFAULT_LISTEN};
 pub use error::Error;

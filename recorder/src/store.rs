@@ -1,0 +1,774 @@
+//! [`Store`]: the series of one catalog, and the paths that record into them.
+//!
+//! Per metric it keeps the cell of every series it has seen (`crate::cells`,
+//! `crate::histogram`), so recording a seen series costs one lock-free hash lookup (see
+//! `crate::series`) and one atomic operation, with no allocation and no `metrics::Key`
+//! built. Metrics whose labels are all enumerated skip hashing: each value's position in
+//! its allowed list indexes a dense array of handles. Enumerated label combinations and
+//! unlabeled metrics are registered up front, so they are exposed at 0 from the first
+//! scrape. Misuse (label set or value not matching the catalog) panics when
+//! `panic_on_misuse` is set, and otherwise is counted in the recorder's
+//! `SelfMetric::SamplesDropped` and logged once per metric.
+//!
+//! The installed recorder's stores sit in their catalogs' slots (`crate::global`), so
+//! `recorder::inc` reaches a series in three dependent loads: the slot, the metric's
+//! state, the cell.
+
+use std::any::Any;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use catalog::{
+    CounterMetric, DropReason, GaugeMetric, HistogramMetric, LabelKey, LabelSet, LabelValues,
+    MetricCatalog, MetricDef, MetricKind, OVERFLOW_VALUE,
+};
+
+use crate::cells::{CounterCell, GaugeCell, label_pairs};
+use crate::exposition::Writer;
+use crate::handles::{
+    CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
+};
+use crate::histogram::AtomicHistogram;
+use crate::recorder::{Family, RenamedMetrics};
+use crate::self_metrics::SelfMetricId;
+use crate::recorder::MAX_LABEL_VALUE_BYTES;
+use crate::series::{MAX_LABELS, SeriesRef, SeriesTable, ValueIndex};
+
+/// The storage of one catalog's series.
+pub(crate) struct Store<C: MetricCatalog> {
+    metrics: Box<[MetricState<C>]>,
+    panic_on_misuse: bool,
+}
+
+impl<C: MetricCatalog> Family for Store<C> {
+    fn render_into(&self, writer: &mut Writer, show_hidden: bool, renamed: RenamedMetrics) {
+        let shown =
+            |state: &MetricState<C>| state.enabled && (!state.def.is_hidden() || show_hidden);
+        for state in self.metrics.iter() {
+            // A renamed-away metric renders the new metric's series under its own name
+            // (no second storage: the same cells, read twice).
+            let (series, exposed) = match state.renamed_to {
+                Some(target) => {
+                    let series = &self.metrics[target];
+                    let exposed = series.enabled
+                        && match renamed {
+                            RenamedMetrics::Both => shown(state),
+                            RenamedMetrics::NewOnly => false,
+                            RenamedMetrics::OldOnly => true,
+                        };
+                    (series, exposed)
+                }
+                None => (
+                    state,
+                    shown(state) && !(state.renamed_from && renamed == RenamedMetrics::OldOnly),
+                ),
+            };
+            if !exposed {
+                continue;
+            }
+            writer.family(state.def);
+            let mut render = |handle: &Handle| match handle {
+                Handle::Counter(cell) => writer.counter(cell),
+                Handle::Gauge(cell) => writer.gauge(cell),
+                Handle::Histogram(histogram) => writer.histogram(histogram),
+            };
+            match (&series.unlabeled, &series.dense) {
+                (Some(handle), _) => render(handle),
+                // Enumerated series in catalog order of their values.
+                (None, Some(dense)) => dense.iter().for_each(render),
+                (None, None) => series.table.for_each(render),
+            }
+        }
+    }
+
+    fn export(&self) -> catalog_export::CatalogExport {
+        let mut export = catalog_export::CatalogExport::of::<C>();
+        for (metric, state) in export.metrics.iter_mut().zip(self.metrics.iter()) {
+            if state.def.feature.is_some() {
+                metric.enabled = Some(state.enabled);
+            }
+        }
+        export
+    }
+}
+
+/// Everything the recorder keeps for one catalog metric.
+struct MetricState<C: MetricCatalog> {
+    def: &'static MetricDef<C>,
+    /// False when the metric's feature is off: no series, nothing rendered, every
+    /// recording call returns on the cold path (the hot path finds no handle).
+    enabled: bool,
+    /// For a metric renamed away (deprecated with `renamed_to`): the index of the new
+    /// metric. Such a metric has no storage of its own: recording into it records into
+    /// the new metric (on the slow path), and its name renders the new metric's series.
+    renamed_to: Option<usize>,
+    /// Whether a metric renamed away names this one (its series render under both names).
+    renamed_from: bool,
+    /// The handle of an unlabeled metric.
+    unlabeled: Option<Handle>,
+    /// Series of a labeled metric, keyed by label values in catalog order.
+    table: SeriesTable<Handle>,
+    /// For a metric whose labels are all enumerated: every series, indexed by the
+    /// positions of its values in `allowed` (mixed radix, last label fastest).
+    dense: Option<Box<[Handle]>>,
+    /// Allowed values per label position; `None` for free-form labels.
+    allowed: Box<[Option<ValueIndex>]>,
+    /// Series admitted so far (overflow series excluded), for metrics with a free-form label.
+    admitted: AtomicUsize,
+    /// `SamplesDropped{metric=this}` per [`DropReason`], and `SeriesOverflow{metric=this}`.
+    /// `None` only while the self-metrics themselves are being set up.
+    self_metrics: Option<SelfMetrics>,
+    misuse_logged: Arc<AtomicBool>,
+    overflow_logged: AtomicBool,
+    /// Shared by the metric's gauge and histogram handles (one clone per handle).
+    value_guard: Arc<ValueGuard>,
+}
+
+struct SelfMetrics {
+    dropped: [Arc<CounterCell>; 3],
+    overflow: Arc<CounterCell>,
+}
+
+/// The storage of one series.
+#[derive(Clone)]
+enum Handle {
+    Counter(Arc<CounterCell>),
+    Gauge(Arc<GaugeCell>),
+    Histogram(Arc<AtomicHistogram>),
+}
+
+/// One recording operation, checked against the metric's kind.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Add(u64),
+    Decrement,
+    Set(f64),
+    Observe(f64),
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Add(_) => "inc/add",
+            Op::Decrement => "dec",
+            Op::Set(_) => "set",
+            Op::Observe(_) => "observe",
+        }
+    }
+
+    fn fits(self, kind: MetricKind) -> bool {
+        matches!(
+            (self, kind),
+            (Op::Add(_), MetricKind::Counter | MetricKind::Gauge)
+                | (Op::Decrement | Op::Set(_), MetricKind::Gauge)
+                | (Op::Observe(_), MetricKind::Histogram { .. })
+        )
+    }
+
+    fn value(self) -> Option<f64> {
+        match self {
+            Op::Set(v) | Op::Observe(v) => Some(v),
+            Op::Add(_) | Op::Decrement => None,
+        }
+    }
+
+    /// Applies the operation to `handle` when the handle is of the kind it needs
+    /// (false otherwise: the slow path reports the misuse).
+    #[inline(always)]
+    fn apply(self, handle: &Handle) -> bool {
+        match (self, handle) {
+            (Op::Add(v), Handle::Counter(c)) => c.add(v),
+            (Op::Add(v), Handle::Gauge(g)) => g.add(v as f64),
+            (Op::Decrement, Handle::Gauge(g)) => g.add(-1.0),
+            (Op::Set(v), Handle::Gauge(g)) => g.set(v),
+            (Op::Observe(v), Handle::Histogram(h)) => h.observe(v),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// The self-metric cells of each metric named in `names` (`None`: a metric whose feature
+/// is off, which has none), from the self catalog's states.
+fn self_cells(
+    self_states: &[MetricState<SelfMetricId>],
+    names: &[Option<&str>],
+) -> Vec<Option<SelfMetrics>> {
+    let counter = |metric: SelfMetricId, values: &[&str]| match self_states[metric.index()]
+        .table
+        .with(SeriesRef(values), Clone::clone)
+    {
+        Some(Handle::Counter(c)) => c,
+        // The self catalog is fixed: counters whose labels are all enumerated, every
+        // combination registered up front (`self_metrics::tests::self_metrics_are_enumerated_counters`).
+        _ => unreachable!("self-metrics are counters with enumerated labels"),
+    };
+    names
+        .iter()
+        .map(|name| {
+            let name = (*name)?;
+            Some(SelfMetrics {
+                dropped: [
+                    DropReason::WrongLabels,
+                    DropReason::WrongKind,
+                    DropReason::InvalidValue,
+                ]
+                .map(|reason| counter(SelfMetricId::SamplesDropped, &[name, reason.as_str()])),
+                overflow: counter(SelfMetricId::SeriesOverflow, &[name]),
+            })
+        })
+        .collect()
+}
+
+impl<C: MetricCatalog> Store<C> {
+    /// The storage of catalog `C`: every unlabeled metric and enumerated label
+    /// combination registered, except for metrics whose feature is not in `features`
+    /// (those stay empty: not exposed, recording a no-op). `catalog_metrics` is every
+    /// enabled metric name of the recorder (the values of `CatalogMetric` labels);
+    /// `self_states` the self catalog's storage, `None` when `C` is the self catalog.
+    pub(crate) fn new(
+        panic_on_misuse: bool,
+        features: &BTreeSet<&'static str>,
+        catalog_metrics: &[&'static str],
+        self_states: Option<&Store<SelfMetricId>>,
+    ) -> Self {
+        let mut metrics: Vec<MetricState<C>> = C::ALL
+            .iter()
+            .map(|metric| {
+                let enabled = metric.def().feature.is_none_or(|f| features.contains(f));
+                MetricState::new(*metric, enabled, catalog_metrics)
+            })
+            .collect();
+        let names: Vec<Option<&str>> = metrics
+            .iter()
+            .map(|state| state.enabled.then_some(state.def.name))
+            .collect();
+        let cells = match self_states {
+            Some(inner) => self_cells(&inner.metrics, &names),
+            None => {
+                // `C` is the self catalog: its own states hold the cells.
+                let own: &dyn Any = &metrics;
+                match own.downcast_ref::<Vec<MetricState<SelfMetricId>>>() {
+                    Some(states) => self_cells(states, &names),
+                    None => unreachable!("only the self catalog is built without self-metrics"),
+                }
+            }
+        };
+        for (state, self_metrics) in metrics.iter_mut().zip(cells) {
+            // A metric whose feature is off records nothing: it needs no cells.
+            let Some(self_metrics) = self_metrics else {
+                continue;
+            };
+            state.value_guard = Arc::new(ValueGuard {
+                metric_name: state.def.name,
+                dropped_invalid: Arc::clone(
+                    &self_metrics.dropped[DropReason::InvalidValue as usize],
+                ),
+                logged: Arc::clone(&state.misuse_logged),
+                panic_on_misuse,
+            });
+            state.self_metrics = Some(self_metrics);
+        }
+        Store {
+            metrics: metrics.into_boxed_slice(),
+            panic_on_misuse,
+        }
+    }
+}
+
+impl<C: MetricCatalog> Store<C> {
+    /// Adds one to a counter.
+    #[inline]
+    pub(crate) fn inc<M: CounterMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Add(1));
+    }
+
+    /// Adds `value` to a counter.
+    #[inline]
+    pub(crate) fn add<M: CounterMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>, value: u64) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Add(value));
+    }
+
+    /// Subtracts one from a gauge.
+    #[inline]
+    pub(crate) fn dec<M: GaugeMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Decrement);
+    }
+
+    /// Sets a gauge.
+    #[inline]
+    pub(crate) fn set<M: GaugeMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>, value: f64) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Set(value));
+    }
+
+    /// Records one observation into a histogram.
+    #[inline]
+    pub(crate) fn observe<M: HistogramMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+        value: f64,
+    ) {
+        let _ = metric;
+        self.record(M::ID, labels, Op::Observe(value));
+    }
+
+    /// Starts a timer observing elapsed seconds into a histogram when dropped.
+    pub(crate) fn start_timer<M: HistogramMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+    ) -> Timer {
+        let _ = metric;
+        // Straight from the series: no intermediate handle (and its value guard) to clone
+        // and drop; elapsed seconds need no value check.
+        let histogram = match self.resolve(M::ID, labels, Op::Observe(0.0)) {
+            Some(Handle::Histogram(inner)) => Some(inner),
+            _ => None,
+        };
+        Timer::new(histogram)
+    }
+
+    /// A cached handle to a counter series.
+    pub(crate) fn counter<M: CounterMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+    ) -> CounterHandle {
+        let _ = metric;
+        match self.resolve(M::ID, labels, Op::Add(0)) {
+            Some(Handle::Counter(inner)) => CounterHandle { inner },
+            _ => CounterHandle::detached(),
+        }
+    }
+
+    /// A cached handle to a gauge series.
+    pub(crate) fn gauge<M: GaugeMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+    ) -> GaugeHandle {
+        let _ = metric;
+        match self.resolve(M::ID, labels, Op::Set(0.0)) {
+            Some(Handle::Gauge(inner)) => GaugeHandle {
+                inner,
+                guard: Some(self.value_guard(M::ID)),
+            },
+            _ => GaugeHandle::detached(),
+        }
+    }
+
+    /// A cached handle to a histogram series.
+    pub(crate) fn histogram<M: HistogramMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+    ) -> HistogramHandle {
+        let _ = metric;
+        match self.resolve(M::ID, labels, Op::Observe(0.0)) {
+            Some(Handle::Histogram(inner)) => HistogramHandle {
+                inner: Some(inner),
+                guard: Some(self.value_guard(M::ID)),
+            },
+            _ => HistogramHandle::detached(),
+        }
+    }
+
+    /// Number of series currently registered for `metric` (see `Recorder::series_count`).
+    pub(crate) fn series_count(&self, metric: C) -> usize {
+        let state = self.storage(self.state(metric));
+        if state.unlabeled.is_some() {
+            1
+        } else {
+            state.table.len()
+        }
+    }
+
+    #[inline]
+    fn state(&self, metric: C) -> &MetricState<C> {
+        &self.metrics[metric.index()]
+    }
+
+    /// Where `state`'s series are stored: the new metric's state for a metric renamed
+    /// away (validated not to be renamed itself), else `state`.
+    #[inline]
+    fn storage<'s>(&'s self, state: &'s MetricState<C>) -> &'s MetricState<C> {
+        match state.renamed_to {
+            Some(target) => &self.metrics[target],
+            None => state,
+        }
+    }
+
+    /// The hot path, inlined into each caller: an unlabeled metric or a metric whose
+    /// labels are all enumerated (the typed values give the dense index directly, no
+    /// string is looked at) records here; everything else (free-form labels, first
+    /// touch, misuse) goes through [`Store::record_slow`].
+    #[inline(always)]
+    fn record<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) {
+        let state = self.state(metric);
+        if op.value().is_none_or(f64::is_finite) {
+            let handle = if L::LEN == 0 {
+                state.unlabeled.as_ref()
+            } else if L::ENUMERATED {
+                state.dense_handle(labels.dense_index())
+            } else {
+                None
+            };
+            // The typed API already fixes the kind; the handle's variant checks it again
+            // for free (a mismatch reaches the slow path, which reports it).
+            if let Some(handle) = handle
+                && op.apply(handle)
+            {
+                return;
+            }
+        }
+        let mut values = [""; MAX_LABELS];
+        labels.write_values(&mut values);
+        self.record_slow(state, &mut values[..L::LEN], op);
+    }
+
+    /// Everything [`Store::record`] does not handle inline: checks and reports
+    /// misuse, looks up runtime label values, and handles first touch.
+    #[inline(never)]
+    fn record_slow(&self, state: &MetricState<C>, values: &mut [&str], op: Op) {
+        // A metric renamed away has no storage (so the inline path always lands here):
+        // it records into the new metric.
+        let state = self.storage(state);
+        if !state.enabled {
+            return;
+        }
+        if !op.fits(state.def.kind) {
+            return self.wrong_kind(state, op);
+        }
+        if let Some(value) = op.value()
+            && !value.is_finite()
+        {
+            return self.misuse(
+                state,
+                DropReason::InvalidValue,
+                &format!("{} of {value}: values must be finite", op.name()),
+            );
+        }
+        if values.len() != state.def.labels.len() {
+            return self.label_mismatch(state, values);
+        }
+        // The kind is checked above: `apply` applies.
+        if let Some(handle) = &state.unlabeled {
+            op.apply(handle);
+            return;
+        }
+        if state
+            .table
+            .with(SeriesRef(values), |handle| op.apply(handle))
+            .is_none()
+        {
+            self.first_touch(state, values, |handle| op.apply(handle));
+        }
+    }
+
+    /// Resolves the series of `metric` and `labels`, checking `op` against the kind.
+    fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Handle> {
+        let state = self.storage(self.state(metric));
+        if !state.enabled {
+            // A detached handle: recording through it is a no-op too.
+            return None;
+        }
+        if !op.fits(state.def.kind) {
+            self.wrong_kind(state, op);
+            return None;
+        }
+        let mut values = [""; MAX_LABELS];
+        labels.write_values(&mut values);
+        let values = &mut values[..L::LEN];
+        if values.len() != state.def.labels.len() {
+            self.label_mismatch(state, values);
+            return None;
+        }
+        if let Some(handle) = &state.unlabeled {
+            return Some(handle.clone());
+        }
+        if L::ENUMERATED
+            && let Some(handle) = state.dense_handle(labels.dense_index())
+        {
+            return Some(handle.clone());
+        }
+        state
+            .table
+            .with(SeriesRef(values), Clone::clone)
+            .or_else(|| self.first_touch(state, values, Clone::clone))
+    }
+
+    /// A series not seen yet: check its values, admit it or fold it into the overflow
+    /// series, and create its storage.
+    ///
+    /// `f` runs on the series' handle (by reference, so folding into the overflow
+    /// series, the one first-touch path that repeats at run time, clones nothing).
+    #[cold]
+    fn first_touch<R>(
+        &self,
+        state: &MetricState<C>,
+        values: &mut [&str],
+        f: impl FnOnce(&Handle) -> R,
+    ) -> Option<R> {
+        for (position, value) in values.iter().enumerate() {
+            if value.len() > MAX_LABEL_VALUE_BYTES {
+                let label = state.def.labels[position].def().name;
+                let start: String = value.chars().take(32).collect();
+                self.misuse(
+                    state,
+                    DropReason::WrongLabels,
+                    &format!(
+                        "value of label `{label}` is {} bytes, over the {MAX_LABEL_VALUE_BYTES}-byte bound (starts {start:?})",
+                        value.len()
+                    ),
+                );
+                return None;
+            }
+            if let Some(allowed) = &state.allowed[position]
+                && allowed.position(value).is_none()
+            {
+                let label = state.def.labels[position].def().name;
+                self.misuse(
+                    state,
+                    DropReason::WrongLabels,
+                    &format!(
+                        "value {value:?} of label `{label}` is not one of {:?}",
+                        allowed.values()
+                    ),
+                );
+                return None;
+            }
+        }
+        // A caller-supplied overflow value is the overflow series itself: it never takes
+        // a slot of the bound and is not counted as a fold.
+        if (0..values.len()).any(|p| state.allowed[p].is_none() && values[p] == OVERFLOW_VALUE) {
+            return self.overflow_series(state, values, f);
+        }
+        let max_series = state.def.max_series;
+        let under_bound = |_: usize| {
+            // Called under the table's insert lock: admission is race-free.
+            let admitted = state.admitted.load(Ordering::Relaxed);
+            let admit = max_series == 0 || admitted < max_series;
+            if admit {
+                state.admitted.store(admitted + 1, Ordering::Relaxed);
+            }
+            admit
+        };
+        let make = || register(state.def, values);
+        if max_series == 0 || state.admitted.load(Ordering::Relaxed) < max_series {
+            if let Some((handle, _)) =
+                state
+                    .table
+                    .get_or_insert(SeriesRef(values), under_bound, make)
+            {
+                return Some(f(&handle));
+            }
+        }
+        self.overflow(state, values, f)
+    }
+
+    /// Folds a series past the metric's bound into its overflow series.
+    fn overflow<R>(
+        &self,
+        state: &MetricState<C>,
+        values: &mut [&str],
+        f: impl FnOnce(&Handle) -> R,
+    ) -> Option<R> {
+        if let Some(self_metrics) = &state.self_metrics {
+            self_metrics.overflow.add(1);
+        }
+        // A plain load first: the flag's cache line stays shared once it is set.
+        if !state.overflow_logged.load(Ordering::Relaxed)
+            && !state.overflow_logged.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                metric = state.def.name,
+                max_series = state.def.max_series,
+                "series bound reached: new label values are recorded as {OVERFLOW_VALUE:?} (logged once)"
+            );
+        }
+        self.overflow_series(state, values, f)
+    }
+
+    /// The overflow series of the series `values`: every free-form value replaced.
+    fn overflow_series<R>(
+        &self,
+        state: &MetricState<C>,
+        values: &mut [&str],
+        f: impl FnOnce(&Handle) -> R,
+    ) -> Option<R> {
+        for (position, value) in values.iter_mut().enumerate() {
+            if state.allowed[position].is_none() {
+                *value = OVERFLOW_VALUE;
+            }
+        }
+        let key = SeriesRef(values);
+        let mut f = Some(f);
+        let mut run = |handle: &Handle| f.take().map(|f| f(handle));
+        if let Some(result) = state.table.with(key, &mut run) {
+            return result;
+        }
+        let make = || register(state.def, values);
+        let (handle, _) = state.table.get_or_insert(key, |_| true, make)?;
+        run(&handle)
+    }
+
+    #[cold]
+    fn wrong_kind(&self, state: &MetricState<C>, op: Op) {
+        self.misuse(
+            state,
+            DropReason::WrongKind,
+            &format!("{} on a {}", op.name(), state.def.kind.type_name()),
+        );
+    }
+
+    /// A typed label set of another length than the definition's labels: only a
+    /// hand-written [`catalog::TypedMetric`] can get here.
+    #[cold]
+    fn label_mismatch(&self, state: &MetricState<C>, values: &[&str]) {
+        let expected: Vec<&str> = state.def.labels.iter().map(|l| l.def().name).collect();
+        self.misuse(
+            state,
+            DropReason::WrongLabels,
+            &format!("label values {values:?} do not match the catalog's labels {expected:?}"),
+        );
+    }
+
+    #[cold]
+    fn misuse(&self, state: &MetricState<C>, reason: DropReason, detail: &str) {
+        let dropped = state
+            .self_metrics
+            .as_ref()
+            .map(|s| &*s.dropped[reason as usize]);
+        report_misuse(
+            state.def.name,
+            reason,
+            detail,
+            self.panic_on_misuse,
+            dropped,
+            &state.misuse_logged,
+        );
+    }
+
+    /// The metric's guard against invalid values, shared by its handles.
+    fn value_guard(&self, metric: C) -> Arc<ValueGuard> {
+        Arc::clone(&self.storage(self.state(metric)).value_guard)
+    }
+}
+
+impl<C: MetricCatalog> MetricState<C> {
+    fn new(metric: C, enabled: bool, catalog_metrics: &[&'static str]) -> Self {
+        let def = metric.def();
+        let renamed_to = def.renamed_to().map(MetricCatalog::index);
+        let allowed: Box<[Option<ValueIndex>]> = def
+            .labels
+            .iter()
+            .map(|label| match label.def().values {
+                LabelValues::OneOf(values) => Some(values.to_vec()),
+                LabelValues::CatalogMetric => Some(catalog_metrics.to_vec()),
+                LabelValues::FreeForm => None,
+            })
+            .map(|values| values.map(ValueIndex::new))
+            .collect();
+        // Every series the table can hold: the admitted ones plus one overflow series
+        // per combination of enumerated values (all of them when nothing is free-form).
+        let combinations: usize = allowed.iter().flatten().map(|a| a.values().len()).product();
+        let capacity = match def.labels.len() {
+            _ if renamed_to.is_some() => 0,
+            0 => 0,
+            _ if def.has_free_form_label() => def.max_series + combinations,
+            _ => combinations,
+        };
+        let mut state = MetricState {
+            def,
+            enabled,
+            renamed_to,
+            renamed_from: catalog::renamed_from(metric).is_some(),
+            unlabeled: (enabled && def.labels.is_empty() && renamed_to.is_none())
+                .then(|| register(def, &[])),
+            table: SeriesTable::with_capacity(capacity),
+            dense: None,
+            allowed,
+            admitted: AtomicUsize::new(0),
+            self_metrics: None,
+            misuse_logged: Arc::new(AtomicBool::new(false)),
+            overflow_logged: AtomicBool::new(false),
+            // Replaced once the self-metrics exist (see `Inner::new`).
+            value_guard: Arc::new(ValueGuard {
+                metric_name: def.name,
+                dropped_invalid: Arc::new(CounterCell::new("".into())),
+                logged: Arc::new(AtomicBool::new(false)),
+                panic_on_misuse: false,
+            }),
+        };
+        if enabled && !def.labels.is_empty() && !def.has_free_form_label() && renamed_to.is_none() {
+            state.dense = Some(state.register_all_combinations());
+        }
+        state
+    }
+
+    /// Registers every combination of enumerated label values; returns their handles
+    /// in odometer order (last label fastest), the order `dense_handle` indexes.
+    fn register_all_combinations(&self) -> Box<[Handle]> {
+        let lists: Vec<&[&'static str]> = self
+            .allowed
+            .iter()
+            .flatten()
+            .map(ValueIndex::values)
+            .collect();
+        let mut positions = vec![0usize; lists.len()];
+        let mut handles = Vec::new();
+        loop {
+            let values: Vec<&str> = lists.iter().zip(&positions).map(|(l, p)| l[*p]).collect();
+            let make = || register(self.def, &values);
+            if let Some((handle, _)) = self.table.get_or_insert(SeriesRef(&values), |_| true, make)
+            {
+                handles.push(handle);
+            }
+            // Advance the odometer; stop after the last combination.
+            let mut digit = lists.len();
+            loop {
+                if digit == 0 {
+                    return handles.into_boxed_slice();
+                }
+                digit -= 1;
+                positions[digit] += 1;
+                if positions[digit] < lists[digit].len() {
+                    break;
+                }
+                positions[digit] = 0;
+            }
+        }
+    }
+}
+
+impl<C: MetricCatalog> MetricState<C> {
+    /// The series at `index` of a metric whose labels are all enumerated (see
+    /// [`LabelSet::dense_index`]); `None` for other metrics.
+    #[inline]
+    fn dense_handle(&self, index: usize) -> Option<&Handle> {
+        self.dense.as_deref()?.get(index)
+    }
+}
+
+/// Creates the storage of one series. Allocates: only called on first touch.
+fn register<C: MetricCatalog>(def: &'static MetricDef<C>, values: &[&str]) -> Handle {
+    let labels = label_pairs(
+        def.labels
+            .iter()
+            .map(|l| l.def().name)
+            .zip(values.iter().copied()),
+    );
+    match def.kind {
+        MetricKind::Counter => Handle::Counter(Arc::new(CounterCell::new(labels))),
+        MetricKind::Gauge => Handle::Gauge(Arc::new(GaugeCell::new(labels))),
+        MetricKind::Histogram { buckets } => {
+            Handle::Histogram(Arc::new(AtomicHistogram::new(buckets, &labels)))
+        }
+    }
+}
