@@ -17,10 +17,10 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::error::Error;
 use crate::recorder::{Recorder, Registered, RenamedMetrics, Shared};
-use crate::store::Store;
 use crate::self_metrics::SelfMetricId;
 use crate::series::MAX_LABELS;
 use crate::server;
+use crate::store::Store;
 
 /// Default `/metrics` address: loopback only, never all interfaces unless asked.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -292,18 +292,8 @@ impl<C: MetricCatalog> Builder<C> {
             .map(|(feature, _)| *feature)
             .collect();
         let names: Vec<&'static str> = catalogs.iter().flat_map(|c| c.metric_names(&on)).collect();
-        let self_metrics = Arc::new(Store::<SelfMetricId>::new(
-            self.panic_on_misuse,
-            &on,
-            &names,
-            None,
-        ));
-        let primary = Arc::new(Store::<C>::new(
-            self.panic_on_misuse,
-            &on,
-            &names,
-            Some(&self_metrics),
-        ));
+        let self_metrics = Store::<SelfMetricId>::new(self.panic_on_misuse, &on, &names, None);
+        let primary = Store::<C>::new(self.panic_on_misuse, &on, &names, Some(&self_metrics));
         let mut registered = vec![Registered::of(Arc::clone(&primary))];
         registered.extend(
             self.others
@@ -370,7 +360,7 @@ trait Catalog: Send + Sync {
         panic_on_misuse: bool,
         features: &BTreeSet<&'static str>,
         names: &[&'static str],
-        self_metrics: &Store<SelfMetricId>,
+        self_metrics: &Arc<Store<SelfMetricId>>,
     ) -> Registered;
     /// Puts this catalog's recorder of the set `shared` in the catalog's slot.
     fn install(&self, shared: &Arc<Shared>) -> Result<(), Error>;
@@ -439,14 +429,14 @@ impl<D: MetricCatalog> Catalog for CatalogOf<D> {
         panic_on_misuse: bool,
         features: &BTreeSet<&'static str>,
         names: &[&'static str],
-        self_metrics: &Store<SelfMetricId>,
+        self_metrics: &Arc<Store<SelfMetricId>>,
     ) -> Registered {
-        Registered::of(Arc::new(Store::<D>::new(
+        Registered::of(Store::<D>::new(
             panic_on_misuse,
             features,
             names,
             Some(self_metrics),
-        )))
+        ))
     }
 
     fn install(&self, shared: &Arc<Shared>) -> Result<(), Error> {

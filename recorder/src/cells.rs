@@ -8,6 +8,7 @@
 //! Label values escape `\`, `"` and line feed, as both the Prometheus text format 0.0.4
 //! and OpenMetrics 1.0 require.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::exemplar::Exemplars;
@@ -31,6 +32,13 @@ impl CounterCell {
             labels,
             exemplar: Exemplars::default(),
         }
+    }
+
+    /// The process's one detached counter: what handles of misused calls record
+    /// into, never rendered.
+    pub(crate) fn detached() -> &'static CounterCell {
+        static DETACHED: OnceLock<CounterCell> = OnceLock::new();
+        DETACHED.get_or_init(|| CounterCell::new("".into()))
     }
 
     /// Adds `value`.
@@ -67,6 +75,12 @@ impl GaugeCell {
             bits: AtomicU64::new(0f64.to_bits()),
             labels,
         }
+    }
+
+    /// The process's one detached gauge (see [`CounterCell::detached`]).
+    pub(crate) fn detached() -> &'static GaugeCell {
+        static DETACHED: OnceLock<GaugeCell> = OnceLock::new();
+        DETACHED.get_or_init(|| GaugeCell::new("".into()))
     }
 
     /// Sets the value.

@@ -33,8 +33,10 @@ pub(crate) fn is_set() -> bool {
 
 /// Puts `recorder`'s storage in its catalog's slot, for good.
 pub(crate) fn set<C: MetricCatalog>(recorder: Recorder<C>) -> Result<(), Error> {
+    let store = recorder.leak();
+    store.mark_installed();
     C::slot()
-        .set(recorder.leak())
+        .set(store)
         .map(|_| ())
         .map_err(|_| Error::AlreadyInstalled)
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use catalog::DropReason;
 
+use crate::cell_ref::CellRef;
 use crate::cells::{CounterCell, GaugeCell};
 use crate::exemplar::accept_trace_id;
 use crate::histogram::AtomicHistogram;
@@ -19,7 +20,7 @@ use crate::histogram::AtomicHistogram;
 #[derive(Clone, Debug)]
 pub(crate) struct ValueGuard {
     pub(crate) metric_name: &'static str,
-    pub(crate) dropped_invalid: Arc<CounterCell>,
+    pub(crate) dropped_invalid: CellRef<CounterCell>,
     pub(crate) logged: Arc<AtomicBool>,
     pub(crate) panic_on_misuse: bool,
 }
@@ -80,7 +81,7 @@ pub(crate) fn report_misuse(
 /// A cached counter series.
 #[derive(Clone, Debug)]
 pub struct CounterHandle {
-    pub(crate) inner: Arc<CounterCell>,
+    pub(crate) inner: CellRef<CounterCell>,
 }
 
 impl CounterHandle {
@@ -100,7 +101,7 @@ impl CounterHandle {
 /// A cached gauge series.
 #[derive(Clone, Debug)]
 pub struct GaugeHandle {
-    pub(crate) inner: Arc<GaugeCell>,
+    pub(crate) inner: CellRef<GaugeCell>,
     pub(crate) guard: Option<Arc<ValueGuard>>,
 }
 
@@ -138,7 +139,7 @@ impl GaugeHandle {
 #[derive(Clone, Debug)]
 pub struct HistogramHandle {
     /// `None` when detached.
-    pub(crate) inner: Option<Arc<AtomicHistogram>>,
+    pub(crate) inner: Option<CellRef<AtomicHistogram>>,
     pub(crate) guard: Option<Arc<ValueGuard>>,
 }
 
@@ -164,13 +165,13 @@ impl HistogramHandle {
 #[must_use = "a timer observes when dropped; bind it to a variable"]
 pub struct Timer {
     /// `None` when detached. No value guard: elapsed seconds are always finite.
-    histogram: Option<Arc<AtomicHistogram>>,
+    histogram: Option<CellRef<AtomicHistogram>>,
     start: Instant,
 }
 
 impl Timer {
     /// A timer started now, observing into `histogram` (nothing when `None`).
-    pub(crate) fn new(histogram: Option<Arc<AtomicHistogram>>) -> Self {
+    pub(crate) fn new(histogram: Option<CellRef<AtomicHistogram>>) -> Self {
         Timer {
             histogram,
             start: Instant::now(),
@@ -190,7 +191,7 @@ impl CounterHandle {
     /// A handle that records nothing (the call that made it was counted as misuse).
     pub(crate) fn detached() -> Self {
         CounterHandle {
-            inner: Arc::new(CounterCell::new("".into())),
+            inner: CellRef::from_static(CounterCell::detached()),
         }
     }
 }
@@ -199,7 +200,7 @@ impl GaugeHandle {
     /// A handle that records nothing (the call that made it was counted as misuse).
     pub(crate) fn detached() -> Self {
         GaugeHandle {
-            inner: Arc::new(GaugeCell::new("".into())),
+            inner: CellRef::from_static(GaugeCell::detached()),
             guard: None,
         }
     }

@@ -61,6 +61,7 @@
 //! catalogs exposing the same name, are a start-up [`Error`] naming both.
 
 mod builder;
+mod cell_ref;
 mod cells;
 mod error;
 mod exemplar;

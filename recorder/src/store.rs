@@ -16,29 +16,34 @@
 
 use std::any::Any;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 
 use catalog::{
     CounterMetric, DropReason, GaugeMetric, HistogramMetric, LabelKey, LabelSet, LabelValues,
     MetricCatalog, MetricDef, MetricKind, OVERFLOW_VALUE,
 };
 
+use crate::cell_ref::{CellRef, Keep};
 use crate::cells::{CounterCell, GaugeCell, label_pairs};
 use crate::exposition::Writer;
 use crate::handles::{
     CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
 };
 use crate::histogram::AtomicHistogram;
+use crate::recorder::MAX_LABEL_VALUE_BYTES;
 use crate::recorder::{Family, RenamedMetrics};
 use crate::self_metrics::SelfMetricId;
-use crate::recorder::MAX_LABEL_VALUE_BYTES;
-use crate::series::{MAX_LABELS, SeriesRef, SeriesTable, ValueIndex};
+use crate::series::{Labelled, MAX_LABELS, SeriesRef, SeriesTable, ValueIndex};
 
 /// The storage of one catalog's series.
 pub(crate) struct Store<C: MetricCatalog> {
     metrics: Box<[MetricState<C>]>,
     panic_on_misuse: bool,
+    /// This store, for handles to keep it alive (see [`Store::cell_ref`]).
+    me: Weak<Store<C>>,
+    /// Set once this store is installed (leaked for the process).
+    installed: AtomicBool,
 }
 
 impl<C: MetricCatalog> Family for Store<C> {
@@ -68,10 +73,10 @@ impl<C: MetricCatalog> Family for Store<C> {
                 continue;
             }
             writer.family(state.def);
-            let mut render = |handle: &Handle| match handle {
-                Handle::Counter(cell) => writer.counter(cell),
-                Handle::Gauge(cell) => writer.gauge(cell),
-                Handle::Histogram(histogram) => writer.histogram(histogram),
+            let mut render = |series: &Series| match series {
+                Series::Counter(cell) => writer.counter(cell),
+                Series::Gauge(cell) => writer.gauge(cell),
+                Series::Histogram(histogram) => writer.histogram(histogram),
             };
             match (&series.unlabeled, &series.dense) {
                 (Some(handle), _) => render(handle),
@@ -105,13 +110,13 @@ struct MetricState<C: MetricCatalog> {
     renamed_to: Option<usize>,
     /// Whether a metric renamed away names this one (its series render under both names).
     renamed_from: bool,
-    /// The handle of an unlabeled metric.
-    unlabeled: Option<Handle>,
-    /// Series of a labeled metric, keyed by label values in catalog order.
-    table: SeriesTable<Handle>,
+    /// The series of an unlabeled metric.
+    unlabeled: Option<Series>,
+    /// Series of a metric with a free-form label, keyed by label values in catalog order.
+    table: SeriesTable<Series>,
     /// For a metric whose labels are all enumerated: every series, indexed by the
     /// positions of its values in `allowed` (mixed radix, last label fastest).
-    dense: Option<Box<[Handle]>>,
+    dense: Option<Box<[Series]>>,
     /// Allowed values per label position; `None` for free-form labels.
     allowed: Box<[Option<ValueIndex>]>,
     /// Series admitted so far (overflow series excluded), for metrics with a free-form label.
@@ -126,16 +131,26 @@ struct MetricState<C: MetricCatalog> {
 }
 
 struct SelfMetrics {
-    dropped: [Arc<CounterCell>; 3],
-    overflow: Arc<CounterCell>,
+    dropped: [CellRef<CounterCell>; 3],
+    overflow: CellRef<CounterCell>,
 }
 
-/// The storage of one series.
-#[derive(Clone)]
-enum Handle {
-    Counter(Arc<CounterCell>),
-    Gauge(Arc<GaugeCell>),
-    Histogram(Arc<AtomicHistogram>),
+/// The storage of one series, owned by its metric's state: boxed, so it never moves
+/// (handles point at it, see `crate::cell_ref`).
+enum Series {
+    Counter(Box<CounterCell>),
+    Gauge(Box<GaugeCell>),
+    Histogram(Box<AtomicHistogram>),
+}
+
+impl Labelled for Series {
+    fn labels(&self) -> &str {
+        match self {
+            Series::Counter(cell) => cell.labels(),
+            Series::Gauge(cell) => cell.labels(),
+            Series::Histogram(histogram) => histogram.labels(),
+        }
+    }
 }
 
 /// One recording operation, checked against the metric's kind.
@@ -173,16 +188,16 @@ impl Op {
         }
     }
 
-    /// Applies the operation to `handle` when the handle is of the kind it needs
+    /// Applies the operation to `series` when the series is of the kind it needs
     /// (false otherwise: the slow path reports the misuse).
     #[inline(always)]
-    fn apply(self, handle: &Handle) -> bool {
-        match (self, handle) {
-            (Op::Add(v), Handle::Counter(c)) => c.add(v),
-            (Op::Add(v), Handle::Gauge(g)) => g.add(v as f64),
-            (Op::Decrement, Handle::Gauge(g)) => g.add(-1.0),
-            (Op::Set(v), Handle::Gauge(g)) => g.set(v),
-            (Op::Observe(v), Handle::Histogram(h)) => h.observe(v),
+    fn apply(self, series: &Series) -> bool {
+        match (self, series) {
+            (Op::Add(v), Series::Counter(c)) => c.add(v),
+            (Op::Add(v), Series::Gauge(g)) => g.add(v as f64),
+            (Op::Decrement, Series::Gauge(g)) => g.add(-1.0),
+            (Op::Set(v), Series::Gauge(g)) => g.set(v),
+            (Op::Observe(v), Series::Histogram(h)) => h.observe(v),
             _ => return false,
         }
         true
@@ -191,19 +206,26 @@ impl Op {
 
 /// The self-metric cells of each metric named in `names` (`None`: a metric whose feature
 /// is off, which has none), from the self catalog's states.
-fn self_cells(
+///
+/// # Safety
+///
+/// `keep` keeps the store owning `self_states` alive; `None` only when the references
+/// go into that store itself.
+#[allow(unsafe_code)]
+unsafe fn self_cells(
     self_states: &[MetricState<SelfMetricId>],
     names: &[Option<&str>],
+    keep: &Keep,
 ) -> Vec<Option<SelfMetrics>> {
-    let counter = |metric: SelfMetricId, values: &[&str]| match self_states[metric.index()]
-        .table
-        .with(SeriesRef(values), Clone::clone)
-    {
-        Some(Handle::Counter(c)) => c,
-        // The self catalog is fixed: counters whose labels are all enumerated, every
-        // combination registered up front (`self_metrics::tests::self_metrics_are_enumerated_counters`).
-        _ => unreachable!("self-metrics are counters with enumerated labels"),
-    };
+    let counter =
+        |metric: SelfMetricId, values: &[&str]| match self_states[metric.index()].lookup(values) {
+            // SAFETY: the cell is owned by the store of `self_states`, which `keep` keeps
+            // alive, or which holds these references (this function's contract).
+            Some(Series::Counter(cell)) => unsafe { CellRef::new(&**cell, keep.clone()) },
+            // The self catalog is fixed: counters whose labels are all enumerated, every
+            // combination registered up front (`self_metrics::tests::self_metrics_are_enumerated_counters`).
+            _ => unreachable!("self-metrics are counters with enumerated labels"),
+        };
     names
         .iter()
         .map(|name| {
@@ -226,13 +248,13 @@ impl<C: MetricCatalog> Store<C> {
     /// combination registered, except for metrics whose feature is not in `features`
     /// (those stay empty: not exposed, recording a no-op). `catalog_metrics` is every
     /// enabled metric name of the recorder (the values of `CatalogMetric` labels);
-    /// `self_states` the self catalog's storage, `None` when `C` is the self catalog.
+    /// `self_store` the self catalog's storage, `None` when `C` is the self catalog.
     pub(crate) fn new(
         panic_on_misuse: bool,
         features: &BTreeSet<&'static str>,
         catalog_metrics: &[&'static str],
-        self_states: Option<&Store<SelfMetricId>>,
-    ) -> Self {
+        self_store: Option<&Arc<Store<SelfMetricId>>>,
+    ) -> Arc<Self> {
         let mut metrics: Vec<MetricState<C>> = C::ALL
             .iter()
             .map(|metric| {
@@ -244,13 +266,20 @@ impl<C: MetricCatalog> Store<C> {
             .iter()
             .map(|state| state.enabled.then_some(state.def.name))
             .collect();
-        let cells = match self_states {
-            Some(inner) => self_cells(&inner.metrics, &names),
+        #[allow(unsafe_code)]
+        let cells = match self_store {
+            Some(store) => {
+                let keep: Keep = Some(Arc::clone(store) as Arc<dyn Any + Send + Sync>);
+                // SAFETY: `keep` is an `Arc` of the store owning these states.
+                unsafe { self_cells(&store.metrics, &names, &keep) }
+            }
             None => {
                 // `C` is the self catalog: its own states hold the cells.
                 let own: &dyn Any = &metrics;
                 match own.downcast_ref::<Vec<MetricState<SelfMetricId>>>() {
-                    Some(states) => self_cells(states, &names),
+                    // SAFETY: the references go into the store these states become
+                    // (the cells are boxed: moving the states moves no cell).
+                    Some(states) => unsafe { self_cells(states, &names, &None) },
                     None => unreachable!("only the self catalog is built without self-metrics"),
                 }
             }
@@ -262,17 +291,42 @@ impl<C: MetricCatalog> Store<C> {
             };
             state.value_guard = Arc::new(ValueGuard {
                 metric_name: state.def.name,
-                dropped_invalid: Arc::clone(
-                    &self_metrics.dropped[DropReason::InvalidValue as usize],
-                ),
+                dropped_invalid: self_metrics.dropped[DropReason::InvalidValue as usize].clone(),
                 logged: Arc::clone(&state.misuse_logged),
                 panic_on_misuse,
             });
             state.self_metrics = Some(self_metrics);
         }
-        Store {
+        Arc::new_cyclic(|me| Store {
             metrics: metrics.into_boxed_slice(),
             panic_on_misuse,
+            me: me.clone(),
+            installed: AtomicBool::new(false),
+        })
+    }
+
+    /// Marks this store as the installed one, kept for the rest of the process: its
+    /// handles and timers then keep nothing alive (no reference count touched).
+    pub(crate) fn mark_installed(&self) {
+        self.installed.store(true, Ordering::Relaxed);
+    }
+
+    /// A reference to `cell`, one of this store's cells, that keeps this store alive.
+    fn cell_ref<T: Sync + 'static>(&self, cell: &T) -> CellRef<T> {
+        let keep: Keep = if self.installed.load(Ordering::Relaxed) {
+            None
+        } else {
+            self.me
+                .upgrade()
+                .map(|store| store as Arc<dyn Any + Send + Sync>)
+        };
+        // SAFETY: every caller passes a cell of this store (found in `self.metrics`);
+        // `keep` holds this store, or this store is installed, and an installed store
+        // is leaked for the process (`Recorder::leak`). `upgrade` cannot fail while
+        // `&self` is alive: stores are only ever reached through an `Arc`.
+        #[allow(unsafe_code)]
+        unsafe {
+            CellRef::new(cell, keep)
         }
     }
 }
@@ -287,7 +341,12 @@ impl<C: MetricCatalog> Store<C> {
 
     /// Adds `value` to a counter.
     #[inline]
-    pub(crate) fn add<M: CounterMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>, value: u64) {
+    pub(crate) fn add<M: CounterMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+        value: u64,
+    ) {
         let _ = metric;
         self.record(M::ID, labels, Op::Add(value));
     }
@@ -301,7 +360,12 @@ impl<C: MetricCatalog> Store<C> {
 
     /// Sets a gauge.
     #[inline]
-    pub(crate) fn set<M: GaugeMetric<Catalog = C>>(&self, metric: M, labels: M::Labels<'_>, value: f64) {
+    pub(crate) fn set<M: GaugeMetric<Catalog = C>>(
+        &self,
+        metric: M,
+        labels: M::Labels<'_>,
+        value: f64,
+    ) {
         let _ = metric;
         self.record(M::ID, labels, Op::Set(value));
     }
@@ -328,7 +392,7 @@ impl<C: MetricCatalog> Store<C> {
         // Straight from the series: no intermediate handle (and its value guard) to clone
         // and drop; elapsed seconds need no value check.
         let histogram = match self.resolve(M::ID, labels, Op::Observe(0.0)) {
-            Some(Handle::Histogram(inner)) => Some(inner),
+            Some(Series::Histogram(histogram)) => Some(self.cell_ref(&**histogram)),
             _ => None,
         };
         Timer::new(histogram)
@@ -342,7 +406,9 @@ impl<C: MetricCatalog> Store<C> {
     ) -> CounterHandle {
         let _ = metric;
         match self.resolve(M::ID, labels, Op::Add(0)) {
-            Some(Handle::Counter(inner)) => CounterHandle { inner },
+            Some(Series::Counter(cell)) => CounterHandle {
+                inner: self.cell_ref(&**cell),
+            },
             _ => CounterHandle::detached(),
         }
     }
@@ -355,8 +421,8 @@ impl<C: MetricCatalog> Store<C> {
     ) -> GaugeHandle {
         let _ = metric;
         match self.resolve(M::ID, labels, Op::Set(0.0)) {
-            Some(Handle::Gauge(inner)) => GaugeHandle {
-                inner,
+            Some(Series::Gauge(cell)) => GaugeHandle {
+                inner: self.cell_ref(&**cell),
                 guard: Some(self.value_guard(M::ID)),
             },
             _ => GaugeHandle::detached(),
@@ -371,8 +437,8 @@ impl<C: MetricCatalog> Store<C> {
     ) -> HistogramHandle {
         let _ = metric;
         match self.resolve(M::ID, labels, Op::Observe(0.0)) {
-            Some(Handle::Histogram(inner)) => HistogramHandle {
-                inner: Some(inner),
+            Some(Series::Histogram(histogram)) => HistogramHandle {
+                inner: Some(self.cell_ref(&**histogram)),
                 guard: Some(self.value_guard(M::ID)),
             },
             _ => HistogramHandle::detached(),
@@ -382,10 +448,10 @@ impl<C: MetricCatalog> Store<C> {
     /// Number of series currently registered for `metric` (see `Recorder::series_count`).
     pub(crate) fn series_count(&self, metric: C) -> usize {
         let state = self.storage(self.state(metric));
-        if state.unlabeled.is_some() {
-            1
-        } else {
-            state.table.len()
+        match (&state.unlabeled, &state.dense) {
+            (Some(_), _) => 1,
+            (None, Some(dense)) => dense.len(),
+            (None, None) => state.table.len(),
         }
     }
 
@@ -415,7 +481,7 @@ impl<C: MetricCatalog> Store<C> {
             let handle = if L::LEN == 0 {
                 state.unlabeled.as_ref()
             } else if L::ENUMERATED {
-                state.dense_handle(labels.dense_index())
+                state.dense_series(labels.dense_index())
             } else {
                 None
             };
@@ -457,22 +523,17 @@ impl<C: MetricCatalog> Store<C> {
         if values.len() != state.def.labels.len() {
             return self.label_mismatch(state, values);
         }
-        // The kind is checked above: `apply` applies.
-        if let Some(handle) = &state.unlabeled {
-            op.apply(handle);
-            return;
-        }
-        if state
-            .table
-            .with(SeriesRef(values), |handle| op.apply(handle))
-            .is_none()
-        {
-            self.first_touch(state, values, |handle| op.apply(handle));
+        let series = state
+            .lookup(values)
+            .or_else(|| self.first_touch(state, values));
+        if let Some(series) = series {
+            // The kind is checked above: `apply` applies.
+            op.apply(series);
         }
     }
 
     /// Resolves the series of `metric` and `labels`, checking `op` against the kind.
-    fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Handle> {
+    fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<&Series> {
         let state = self.storage(self.state(metric));
         if !state.enabled {
             // A detached handle: recording through it is a no-op too.
@@ -489,32 +550,25 @@ impl<C: MetricCatalog> Store<C> {
             self.label_mismatch(state, values);
             return None;
         }
-        if let Some(handle) = &state.unlabeled {
-            return Some(handle.clone());
-        }
         if L::ENUMERATED
-            && let Some(handle) = state.dense_handle(labels.dense_index())
+            && let Some(series) = state.dense_series(labels.dense_index())
         {
-            return Some(handle.clone());
+            return Some(series);
         }
         state
-            .table
-            .with(SeriesRef(values), Clone::clone)
-            .or_else(|| self.first_touch(state, values, Clone::clone))
+            .lookup(values)
+            .or_else(|| self.first_touch(state, values))
     }
 
-    /// A series not seen yet: check its values, admit it or fold it into the overflow
-    /// series, and create its storage.
-    ///
-    /// `f` runs on the series' handle (by reference, so folding into the overflow
-    /// series, the one first-touch path that repeats at run time, clones nothing).
+    /// A series not found: check its values (a metric whose labels are all enumerated
+    /// has every valid series already), admit it or fold it into the overflow series,
+    /// and create its storage.
     #[cold]
-    fn first_touch<R>(
+    fn first_touch<'s>(
         &self,
-        state: &MetricState<C>,
+        state: &'s MetricState<C>,
         values: &mut [&str],
-        f: impl FnOnce(&Handle) -> R,
-    ) -> Option<R> {
+    ) -> Option<&'s Series> {
         for (position, value) in values.iter().enumerate() {
             if value.len() > MAX_LABEL_VALUE_BYTES {
                 let label = state.def.labels[position].def().name;
@@ -547,7 +601,7 @@ impl<C: MetricCatalog> Store<C> {
         // A caller-supplied overflow value is the overflow series itself: it never takes
         // a slot of the bound and is not counted as a fold.
         if (0..values.len()).any(|p| state.allowed[p].is_none() && values[p] == OVERFLOW_VALUE) {
-            return self.overflow_series(state, values, f);
+            return self.overflow_series(state, values);
         }
         let max_series = state.def.max_series;
         let under_bound = |_: usize| {
@@ -561,24 +615,19 @@ impl<C: MetricCatalog> Store<C> {
         };
         let make = || register(state.def, values);
         if max_series == 0 || state.admitted.load(Ordering::Relaxed) < max_series {
-            if let Some((handle, _)) =
+            if let Some((series, _)) =
                 state
                     .table
                     .get_or_insert(SeriesRef(values), under_bound, make)
             {
-                return Some(f(&handle));
+                return Some(series);
             }
         }
-        self.overflow(state, values, f)
+        self.overflow(state, values)
     }
 
     /// Folds a series past the metric's bound into its overflow series.
-    fn overflow<R>(
-        &self,
-        state: &MetricState<C>,
-        values: &mut [&str],
-        f: impl FnOnce(&Handle) -> R,
-    ) -> Option<R> {
+    fn overflow<'s>(&self, state: &'s MetricState<C>, values: &mut [&str]) -> Option<&'s Series> {
         if let Some(self_metrics) = &state.self_metrics {
             self_metrics.overflow.add(1);
         }
@@ -592,30 +641,29 @@ impl<C: MetricCatalog> Store<C> {
                 "series bound reached: new label values are recorded as {OVERFLOW_VALUE:?} (logged once)"
             );
         }
-        self.overflow_series(state, values, f)
+        self.overflow_series(state, values)
     }
 
     /// The overflow series of the series `values`: every free-form value replaced.
-    fn overflow_series<R>(
+    fn overflow_series<'s>(
         &self,
-        state: &MetricState<C>,
+        state: &'s MetricState<C>,
         values: &mut [&str],
-        f: impl FnOnce(&Handle) -> R,
-    ) -> Option<R> {
+    ) -> Option<&'s Series> {
         for (position, value) in values.iter_mut().enumerate() {
             if state.allowed[position].is_none() {
                 *value = OVERFLOW_VALUE;
             }
         }
         let key = SeriesRef(values);
-        let mut f = Some(f);
-        let mut run = |handle: &Handle| f.take().map(|f| f(handle));
-        if let Some(result) = state.table.with(key, &mut run) {
-            return result;
+        if let Some(series) = state.table.get(key) {
+            return Some(series);
         }
         let make = || register(state.def, values);
-        let (handle, _) = state.table.get_or_insert(key, |_| true, make)?;
-        run(&handle)
+        state
+            .table
+            .get_or_insert(key, |_| true, make)
+            .map(|(series, _)| series)
     }
 
     #[cold]
@@ -676,14 +724,15 @@ impl<C: MetricCatalog> MetricState<C> {
             .map(|values| values.map(ValueIndex::new))
             .collect();
         // Every series the table can hold: the admitted ones plus one overflow series
-        // per combination of enumerated values (all of them when nothing is free-form).
+        // per combination of enumerated values. Unlabeled and all-enumerated metrics
+        // keep their series outside the table.
         let combinations: usize = allowed.iter().flatten().map(|a| a.values().len()).product();
-        let capacity = match def.labels.len() {
-            _ if renamed_to.is_some() => 0,
-            0 => 0,
-            _ if def.has_free_form_label() => def.max_series + combinations,
-            _ => combinations,
+        let capacity = if renamed_to.is_none() && def.has_free_form_label() {
+            def.max_series + combinations
+        } else {
+            0
         };
+        let names: Vec<&'static str> = def.labels.iter().map(|l| l.def().name).collect();
         let mut state = MetricState {
             def,
             enabled,
@@ -691,17 +740,17 @@ impl<C: MetricCatalog> MetricState<C> {
             renamed_from: catalog::renamed_from(metric).is_some(),
             unlabeled: (enabled && def.labels.is_empty() && renamed_to.is_none())
                 .then(|| register(def, &[])),
-            table: SeriesTable::with_capacity(capacity),
+            table: SeriesTable::with_capacity(capacity, &names),
             dense: None,
             allowed,
             admitted: AtomicUsize::new(0),
             self_metrics: None,
             misuse_logged: Arc::new(AtomicBool::new(false)),
             overflow_logged: AtomicBool::new(false),
-            // Replaced once the self-metrics exist (see `Inner::new`).
+            // Replaced once the self-metrics exist (see `Store::new`).
             value_guard: Arc::new(ValueGuard {
                 metric_name: def.name,
-                dropped_invalid: Arc::new(CounterCell::new("".into())),
+                dropped_invalid: CellRef::from_static(CounterCell::detached()),
                 logged: Arc::new(AtomicBool::new(false)),
                 panic_on_misuse: false,
             }),
@@ -712,9 +761,9 @@ impl<C: MetricCatalog> MetricState<C> {
         state
     }
 
-    /// Registers every combination of enumerated label values; returns their handles
-    /// in odometer order (last label fastest), the order `dense_handle` indexes.
-    fn register_all_combinations(&self) -> Box<[Handle]> {
+    /// Creates every combination of enumerated label values, in odometer order (last
+    /// label fastest), the order `dense_series` indexes.
+    fn register_all_combinations(&self) -> Box<[Series]> {
         let lists: Vec<&[&'static str]> = self
             .allowed
             .iter()
@@ -722,19 +771,15 @@ impl<C: MetricCatalog> MetricState<C> {
             .map(ValueIndex::values)
             .collect();
         let mut positions = vec![0usize; lists.len()];
-        let mut handles = Vec::new();
+        let mut series = Vec::new();
         loop {
             let values: Vec<&str> = lists.iter().zip(&positions).map(|(l, p)| l[*p]).collect();
-            let make = || register(self.def, &values);
-            if let Some((handle, _)) = self.table.get_or_insert(SeriesRef(&values), |_| true, make)
-            {
-                handles.push(handle);
-            }
+            series.push(register(self.def, &values));
             // Advance the odometer; stop after the last combination.
             let mut digit = lists.len();
             loop {
                 if digit == 0 {
-                    return handles.into_boxed_slice();
+                    return series.into_boxed_slice();
                 }
                 digit -= 1;
                 positions[digit] += 1;
@@ -751,13 +796,31 @@ impl<C: MetricCatalog> MetricState<C> {
     /// The series at `index` of a metric whose labels are all enumerated (see
     /// [`LabelSet::dense_index`]); `None` for other metrics.
     #[inline]
-    fn dense_handle(&self, index: usize) -> Option<&Handle> {
+    fn dense_series(&self, index: usize) -> Option<&Series> {
         self.dense.as_deref()?.get(index)
+    }
+
+    /// The existing series of `values` (as many as the metric's labels), wherever the
+    /// metric keeps it; `None` when it does not exist (yet, or for an enumerated label,
+    /// ever: the value is not allowed).
+    fn lookup(&self, values: &[&str]) -> Option<&Series> {
+        if let Some(series) = &self.unlabeled {
+            return Some(series);
+        }
+        if self.dense.is_some() {
+            let mut index = 0;
+            for (allowed, value) in self.allowed.iter().zip(values) {
+                let allowed = allowed.as_ref()?;
+                index = index * allowed.values().len() + allowed.position(value)?;
+            }
+            return self.dense_series(index);
+        }
+        self.table.get(SeriesRef(values))
     }
 }
 
 /// Creates the storage of one series. Allocates: only called on first touch.
-fn register<C: MetricCatalog>(def: &'static MetricDef<C>, values: &[&str]) -> Handle {
+fn register<C: MetricCatalog>(def: &'static MetricDef<C>, values: &[&str]) -> Series {
     let labels = label_pairs(
         def.labels
             .iter()
@@ -765,10 +828,10 @@ fn register<C: MetricCatalog>(def: &'static MetricDef<C>, values: &[&str]) -> Ha
             .zip(values.iter().copied()),
     );
     match def.kind {
-        MetricKind::Counter => Handle::Counter(Arc::new(CounterCell::new(labels))),
-        MetricKind::Gauge => Handle::Gauge(Arc::new(GaugeCell::new(labels))),
+        MetricKind::Counter => Series::Counter(Box::new(CounterCell::new(labels))),
+        MetricKind::Gauge => Series::Gauge(Box::new(GaugeCell::new(labels))),
         MetricKind::Histogram { buckets } => {
-            Handle::Histogram(Arc::new(AtomicHistogram::new(buckets, &labels)))
+            Series::Histogram(Box::new(AtomicHistogram::new(buckets, &labels)))
         }
     }
 }
