@@ -284,6 +284,9 @@ impl<C: MetricCatalog> Builder<C> {
         facade: &metrics_exporter_prometheus::PrometheusRecorder,
         listen_address: Option<SocketAddr>,
     ) -> Recorder<C> {
+        // Calibrates the timers' clock (`quanta`, see `Timer`) now, not in the first
+        // timer: the first reading of its global clock measures the time-stamp counter.
+        let _ = quanta::Instant::now();
         let catalogs = self.catalogs();
         let on: BTreeSet<&'static str> = self
             .features

@@ -121,8 +121,17 @@ impl GaugeCell {
 }
 
 /// `name1="value1",name2="value2"` with every value escaped; empty without labels.
-pub(crate) fn label_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Box<str> {
-    let mut out = String::new();
+pub(crate) fn label_pairs<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+) -> Box<str> {
+    // Sized for values that need no escaping (nearly all): then the string is built
+    // in one allocation that `into_boxed_str` keeps as it is.
+    let len: usize = pairs
+        .clone()
+        .into_iter()
+        .map(|(name, value)| name.len() + value.len() + 4)
+        .sum();
+    let mut out = String::with_capacity(len.saturating_sub(1));
     for (name, value) in pairs {
         if !out.is_empty() {
             out.push(',');
@@ -137,6 +146,9 @@ pub(crate) fn label_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)
 
 /// Appends `value` escaped for a quoted label value (`\`, `"`, line feed).
 pub(crate) fn push_escaped_label_value(out: &mut String, value: &str) {
+    if !value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        return out.push_str(value);
+    }
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),

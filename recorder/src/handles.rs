@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use catalog::DropReason;
 
@@ -161,12 +160,17 @@ impl HistogramHandle {
 }
 
 /// Observes the seconds elapsed since its creation into a histogram when dropped.
+///
+/// The clock is `quanta`'s (the one `metrics-util` uses): the CPU's invariant time-stamp
+/// counter, calibrated against the OS monotonic clock, where the CPU has one (else the
+/// OS clock). Reading it costs a few nanoseconds, where `std::time::Instant` is a
+/// `clock_gettime` call (about 25 ns under KVM): a timer reads the clock twice.
 #[derive(Debug)]
 #[must_use = "a timer observes when dropped; bind it to a variable"]
 pub struct Timer {
     /// `None` when detached. No value guard: elapsed seconds are always finite.
     histogram: Option<CellRef<AtomicHistogram>>,
-    start: Instant,
+    start: quanta::Instant,
 }
 
 impl Timer {
@@ -174,7 +178,7 @@ impl Timer {
     pub(crate) fn new(histogram: Option<CellRef<AtomicHistogram>>) -> Self {
         Timer {
             histogram,
-            start: Instant::now(),
+            start: quanta::Instant::now(),
         }
     }
 }

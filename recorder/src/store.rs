@@ -188,6 +188,16 @@ impl Op {
         }
     }
 
+    /// Whether `series` is of the kind the operation needs.
+    fn accepts(self, series: &Series) -> bool {
+        matches!(
+            (self, series),
+            (Op::Add(_), Series::Counter(_) | Series::Gauge(_))
+                | (Op::Decrement | Op::Set(_), Series::Gauge(_))
+                | (Op::Observe(_), Series::Histogram(_))
+        )
+    }
+
     /// Applies the operation to `series` when the series is of the kind it needs
     /// (false otherwise: the slow path reports the misuse).
     #[inline(always)]
@@ -532,8 +542,28 @@ impl<C: MetricCatalog> Store<C> {
         }
     }
 
-    /// Resolves the series of `metric` and `labels`, checking `op` against the kind.
+    /// Resolves the series of `metric` and `labels`, checking `op` against the kind:
+    /// inline for an unlabeled or all-enumerated metric (as [`Store::record`]), else
+    /// through [`Store::resolve_slow`].
+    #[inline]
     fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<&Series> {
+        let state = self.state(metric);
+        let series = if L::LEN == 0 {
+            state.unlabeled.as_ref()
+        } else if L::ENUMERATED {
+            state.dense_series(labels.dense_index())
+        } else {
+            None
+        };
+        match series {
+            Some(series) if op.accepts(series) => Some(series),
+            _ => self.resolve_slow(metric, labels, op),
+        }
+    }
+
+    /// Everything [`Store::resolve`] does not handle inline.
+    #[inline(never)]
+    fn resolve_slow<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<&Series> {
         let state = self.storage(self.state(metric));
         if !state.enabled {
             // A detached handle: recording through it is a no-op too.
