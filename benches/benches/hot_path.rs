@@ -8,8 +8,8 @@
 //! times (what `cargo xtask bench --quick` sets).
 
 use std::hint::black_box;
-use std::sync::atomic::AtomicU64;
 use std::sync::Barrier;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;

@@ -578,6 +578,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     }
 
     let prefix = &args.prefix;
+    let metric_count = variants.len();
     let catalog_name = match &args.name {
         Some(name) => name.value(),
         None => prefix.value().trim_end_matches('_').to_string(),
@@ -662,6 +663,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
             fn slot() -> &'static ::catalog::Slot {
                 static SLOT: ::catalog::Slot = ::catalog::Slot::new();
                 &SLOT
+            }
+
+            type PerMetric<T: ::core::marker::Send + ::core::marker::Sync + 'static> = [T; #metric_count];
+
+            fn per_metric<T: ::core::marker::Send + ::core::marker::Sync + 'static>(
+                mut f: impl FnMut(Self) -> T,
+            ) -> [T; #metric_count] {
+                ::core::array::from_fn(|index| f(<Self as ::catalog::MetricCatalog>::ALL[index]))
             }
 
             fn def(self) -> &'static ::catalog::MetricDef<Self> {

@@ -3,7 +3,8 @@
 //!
 //! A cell is one cache-line-aligned atomic plus its labels, pre-rendered for
 //! exposition at first touch, so recording is one relaxed atomic operation and
-//! rendering (`crate::exposition`) copies each series' labels as they are.
+//! rendering (`crate::exposition`) copies each series' labels as they are. A counter
+//! written from several threads at once gets stripes (`crate::stripes`).
 //!
 //! Label values escape `\`, `"` and line feed, as both the Prometheus text format 0.0.4
 //! and OpenMetrics 1.0 require.
@@ -12,6 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::exemplar::Exemplars;
+use crate::stripes::Contention;
 
 /// One counter series. Aligned to a cache line so threads recording different series
 /// never share one.
@@ -19,6 +21,7 @@ use crate::exemplar::Exemplars;
 #[repr(align(64))]
 pub(crate) struct CounterCell {
     value: AtomicU64,
+    contention: Contention,
     labels: Box<str>,
     /// Fits in the cache line's padding: no memory per series until an exemplar is set.
     pub(crate) exemplar: Exemplars,
@@ -29,6 +32,7 @@ impl CounterCell {
     pub(crate) fn new(labels: Box<str>) -> Self {
         CounterCell {
             value: AtomicU64::new(0),
+            contention: Contention::default(),
             labels,
             exemplar: Exemplars::default(),
         }
@@ -44,13 +48,13 @@ impl CounterCell {
     /// Adds `value`.
     #[inline(always)]
     pub(crate) fn add(&self, value: u64) {
-        self.value.fetch_add(value, Ordering::Relaxed);
+        self.contention.add(&self.value, value);
     }
 
-    /// The current value.
+    /// The current value (its stripes included).
     #[inline]
     pub(crate) fn get(&self) -> u64 {
-        self.value.load(Ordering::Relaxed)
+        self.contention.total(&self.value)
     }
 
     /// Labels as rendered by [`label_pairs`] (empty without labels).
@@ -182,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn a_counter_cell_stays_one_cache_line_with_its_exemplar_slot() {
+    fn a_counter_cell_stays_one_cache_line_with_its_exemplar_and_stripe_slots() {
         assert_eq!(std::mem::size_of::<CounterCell>(), 64);
     }
 }

@@ -2,7 +2,7 @@
 //! OpenMetrics only (the text format 0.0.4 has no syntax for them).
 //!
 //! Storage is bounded and costs nothing until used: each counter cell and each histogram
-//! series holds one empty `OnceLock` (no allocation, and the plain recording path never
+//! series holds one empty `OnceBox` (a null pointer: no allocation, and the plain recording path never
 //! touches it); the first exemplar allocates one slot per counter, or one per bucket of a
 //! histogram, and every later exemplar overwrites its slot in place under a mutex (the
 //! trace id's buffer is reused, so no allocation either once it is long enough). The
@@ -16,9 +16,11 @@
 //! trace id that is empty, longer or holds such a character is rejected: the sample is
 //! recorded without its exemplar and the rejection is logged once per process.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use once_cell::race::OnceBox;
 
 /// Name of the one label of every exemplar.
 pub(crate) const TRACE_ID_LABEL: &str = "trace_id";
@@ -43,7 +45,7 @@ pub(crate) struct Exemplar {
 /// Exemplar storage of one series: `slots` exemplars (one for a counter, one per
 /// bucket for a histogram), allocated on the first exemplar.
 #[derive(Debug, Default)]
-pub(crate) struct Exemplars(OnceLock<Box<[Mutex<Option<Exemplar>>]>>);
+pub(crate) struct Exemplars(OnceBox<Box<[Mutex<Option<Exemplar>>]>>);
 
 impl Exemplars {
     /// Stores `trace_id` and `value` as the exemplar of slot `slot` of `slots`.
@@ -51,7 +53,7 @@ impl Exemplars {
     pub(crate) fn record(&self, slots: usize, slot: usize, trace_id: &str, value: f64) {
         let all = self
             .0
-            .get_or_init(|| (0..slots).map(|_| Mutex::new(None)).collect());
+            .get_or_init(|| Box::new((0..slots).map(|_| Mutex::new(None)).collect()));
         let Some(cell) = all.get(slot) else {
             return;
         };

@@ -74,6 +74,7 @@ mod self_metrics;
 mod series;
 mod server;
 mod store;
+mod stripes;
 
 pub use builder::{Builder, DEFAULT_LISTEN};
 pub use error::Error;

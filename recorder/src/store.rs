@@ -38,7 +38,8 @@ use crate::series::{Labelled, MAX_LABELS, SeriesRef, SeriesTable, ValueIndex};
 
 /// The storage of one catalog's series.
 pub(crate) struct Store<C: MetricCatalog> {
-    metrics: Box<[MetricState<C>]>,
+    /// Inline, so the installed store's slot leads straight to a metric's state.
+    metrics: C::PerMetric<MetricState<C>>,
     panic_on_misuse: bool,
     /// This store, for handles to keep it alive (see [`Store::cell_ref`]).
     me: Weak<Store<C>>,
@@ -50,12 +51,12 @@ impl<C: MetricCatalog> Family for Store<C> {
     fn render_into(&self, writer: &mut Writer, show_hidden: bool, renamed: RenamedMetrics) {
         let shown =
             |state: &MetricState<C>| state.enabled && (!state.def.is_hidden() || show_hidden);
-        for state in self.metrics.iter() {
+        for state in self.metrics.as_ref().iter() {
             // A renamed-away metric renders the new metric's series under its own name
             // (no second storage: the same cells, read twice).
             let (series, exposed) = match state.renamed_to {
                 Some(target) => {
-                    let series = &self.metrics[target];
+                    let series = &self.metrics.as_ref()[target];
                     let exposed = series.enabled
                         && match renamed {
                             RenamedMetrics::Both => shown(state),
@@ -73,23 +74,22 @@ impl<C: MetricCatalog> Family for Store<C> {
                 continue;
             }
             writer.family(state.def);
-            let mut render = |series: &Series| match series {
-                Series::Counter(cell) => writer.counter(cell),
-                Series::Gauge(cell) => writer.gauge(cell),
-                Series::Histogram(histogram) => writer.histogram(histogram),
+            let mut render = |cell: Cell<'_>| match cell {
+                Cell::Counter(cell) => writer.counter(cell),
+                Cell::Gauge(cell) => writer.gauge(cell),
+                Cell::Histogram(histogram) => writer.histogram(histogram),
             };
-            match (&series.unlabeled, &series.dense) {
-                (Some(handle), _) => render(handle),
+            match &series.dense {
                 // Enumerated series in catalog order of their values.
-                (None, Some(dense)) => dense.iter().for_each(render),
-                (None, None) => series.table.for_each(render),
+                Some(dense) => dense.for_each(render),
+                None => series.table.for_each(|series| render(series.cell())),
             }
         }
     }
 
     fn export(&self) -> catalog_export::CatalogExport {
         let mut export = catalog_export::CatalogExport::of::<C>();
-        for (metric, state) in export.metrics.iter_mut().zip(self.metrics.iter()) {
+        for (metric, state) in export.metrics.iter_mut().zip(self.metrics.as_ref().iter()) {
             if state.def.feature.is_some() {
                 metric.enabled = Some(state.enabled);
             }
@@ -110,13 +110,12 @@ struct MetricState<C: MetricCatalog> {
     renamed_to: Option<usize>,
     /// Whether a metric renamed away names this one (its series render under both names).
     renamed_from: bool,
-    /// The series of an unlabeled metric.
-    unlabeled: Option<Series>,
     /// Series of a metric with a free-form label, keyed by label values in catalog order.
     table: SeriesTable<Series>,
-    /// For a metric whose labels are all enumerated: every series, indexed by the
-    /// positions of its values in `allowed` (mixed radix, last label fastest).
-    dense: Option<Box<[Series]>>,
+    /// For an unlabeled metric, or one whose labels are all enumerated: every series,
+    /// indexed by the positions of its values in `allowed` (mixed radix, last label
+    /// fastest; 0 for the one series of an unlabeled metric).
+    dense: Option<Dense>,
     /// Allowed values per label position; `None` for free-form labels.
     allowed: Box<[Option<ValueIndex>]>,
     /// Series admitted so far (overflow series excluded), for metrics with a free-form label.
@@ -141,6 +140,76 @@ enum Series {
     Counter(Box<CounterCell>),
     Gauge(Box<GaugeCell>),
     Histogram(Box<AtomicHistogram>),
+}
+
+impl Series {
+    fn cell(&self) -> Cell<'_> {
+        match self {
+            Series::Counter(cell) => Cell::Counter(cell),
+            Series::Gauge(cell) => Cell::Gauge(cell),
+            Series::Histogram(histogram) => Cell::Histogram(histogram),
+        }
+    }
+}
+
+/// The series of an unlabeled or all-enumerated metric, created up front, side by side
+/// in one allocation: a series is one step from its metric's state.
+enum Dense {
+    Counter(Box<[CounterCell]>),
+    Gauge(Box<[GaugeCell]>),
+    Histogram(Box<[AtomicHistogram]>),
+}
+
+impl Dense {
+    /// One series of `kind` per rendered label set, in that order.
+    fn new(kind: MetricKind, labels: Vec<Box<str>>) -> Self {
+        match kind {
+            MetricKind::Counter => {
+                Dense::Counter(labels.into_iter().map(CounterCell::new).collect())
+            }
+            MetricKind::Gauge => Dense::Gauge(labels.into_iter().map(GaugeCell::new).collect()),
+            MetricKind::Histogram { buckets } => Dense::Histogram(
+                labels
+                    .iter()
+                    .map(|labels| AtomicHistogram::new(buckets, labels))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The series at `index`.
+    #[inline(always)]
+    fn get(&self, index: usize) -> Option<Cell<'_>> {
+        match self {
+            Dense::Counter(cells) => cells.get(index).map(Cell::Counter),
+            Dense::Gauge(cells) => cells.get(index).map(Cell::Gauge),
+            Dense::Histogram(cells) => cells.get(index).map(Cell::Histogram),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Dense::Counter(cells) => cells.len(),
+            Dense::Gauge(cells) => cells.len(),
+            Dense::Histogram(cells) => cells.len(),
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(Cell<'_>)) {
+        match self {
+            Dense::Counter(cells) => cells.iter().for_each(|c| f(Cell::Counter(c))),
+            Dense::Gauge(cells) => cells.iter().for_each(|c| f(Cell::Gauge(c))),
+            Dense::Histogram(cells) => cells.iter().for_each(|c| f(Cell::Histogram(c))),
+        }
+    }
+}
+
+/// A reference to one series' cell, wherever its metric keeps it.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    Counter(&'a CounterCell),
+    Gauge(&'a GaugeCell),
+    Histogram(&'a AtomicHistogram),
 }
 
 impl Labelled for Series {
@@ -189,25 +258,25 @@ impl Op {
     }
 
     /// Whether `series` is of the kind the operation needs.
-    fn accepts(self, series: &Series) -> bool {
+    fn accepts(self, cell: Cell<'_>) -> bool {
         matches!(
-            (self, series),
-            (Op::Add(_), Series::Counter(_) | Series::Gauge(_))
-                | (Op::Decrement | Op::Set(_), Series::Gauge(_))
-                | (Op::Observe(_), Series::Histogram(_))
+            (self, cell),
+            (Op::Add(_), Cell::Counter(_) | Cell::Gauge(_))
+                | (Op::Decrement | Op::Set(_), Cell::Gauge(_))
+                | (Op::Observe(_), Cell::Histogram(_))
         )
     }
 
     /// Applies the operation to `series` when the series is of the kind it needs
     /// (false otherwise: the slow path reports the misuse).
     #[inline(always)]
-    fn apply(self, series: &Series) -> bool {
-        match (self, series) {
-            (Op::Add(v), Series::Counter(c)) => c.add(v),
-            (Op::Add(v), Series::Gauge(g)) => g.add(v as f64),
-            (Op::Decrement, Series::Gauge(g)) => g.add(-1.0),
-            (Op::Set(v), Series::Gauge(g)) => g.set(v),
-            (Op::Observe(v), Series::Histogram(h)) => h.observe(v),
+    fn apply(self, cell: Cell<'_>) -> bool {
+        match (self, cell) {
+            (Op::Add(v), Cell::Counter(c)) => c.add(v),
+            (Op::Add(v), Cell::Gauge(g)) => g.add(v as f64),
+            (Op::Decrement, Cell::Gauge(g)) => g.add(-1.0),
+            (Op::Set(v), Cell::Gauge(g)) => g.set(v),
+            (Op::Observe(v), Cell::Histogram(h)) => h.observe(v),
             _ => return false,
         }
         true
@@ -231,7 +300,7 @@ unsafe fn self_cells(
         |metric: SelfMetricId, values: &[&str]| match self_states[metric.index()].lookup(values) {
             // SAFETY: the cell is owned by the store of `self_states`, which `keep` keeps
             // alive, or which holds these references (this function's contract).
-            Some(Series::Counter(cell)) => unsafe { CellRef::new(&**cell, keep.clone()) },
+            Some(Cell::Counter(cell)) => unsafe { CellRef::new(cell, keep.clone()) },
             // The self catalog is fixed: counters whose labels are all enumerated, every
             // combination registered up front (`self_metrics::tests::self_metrics_are_enumerated_counters`).
             _ => unreachable!("self-metrics are counters with enumerated labels"),
@@ -265,14 +334,12 @@ impl<C: MetricCatalog> Store<C> {
         catalog_metrics: &[&'static str],
         self_store: Option<&Arc<Store<SelfMetricId>>>,
     ) -> Arc<Self> {
-        let mut metrics: Vec<MetricState<C>> = C::ALL
-            .iter()
-            .map(|metric| {
-                let enabled = metric.def().feature.is_none_or(|f| features.contains(f));
-                MetricState::new(*metric, enabled, catalog_metrics)
-            })
-            .collect();
+        let mut metrics = C::per_metric(|metric| {
+            let enabled = metric.def().feature.is_none_or(|f| features.contains(f));
+            MetricState::new(metric, enabled, catalog_metrics)
+        });
         let names: Vec<Option<&str>> = metrics
+            .as_ref()
             .iter()
             .map(|state| state.enabled.then_some(state.def.name))
             .collect();
@@ -281,20 +348,22 @@ impl<C: MetricCatalog> Store<C> {
             Some(store) => {
                 let keep: Keep = Some(Arc::clone(store) as Arc<dyn Any + Send + Sync>);
                 // SAFETY: `keep` is an `Arc` of the store owning these states.
-                unsafe { self_cells(&store.metrics, &names, &keep) }
+                unsafe { self_cells(store.metrics.as_ref(), &names, &keep) }
             }
             None => {
                 // `C` is the self catalog: its own states hold the cells.
                 let own: &dyn Any = &metrics;
-                match own.downcast_ref::<Vec<MetricState<SelfMetricId>>>() {
+                type SelfStates =
+                    <SelfMetricId as MetricCatalog>::PerMetric<MetricState<SelfMetricId>>;
+                match own.downcast_ref::<SelfStates>() {
                     // SAFETY: the references go into the store these states become
                     // (the cells are boxed: moving the states moves no cell).
-                    Some(states) => unsafe { self_cells(states, &names, &None) },
+                    Some(states) => unsafe { self_cells(states.as_ref(), &names, &None) },
                     None => unreachable!("only the self catalog is built without self-metrics"),
                 }
             }
         };
-        for (state, self_metrics) in metrics.iter_mut().zip(cells) {
+        for (state, self_metrics) in metrics.as_mut().iter_mut().zip(cells) {
             // A metric whose feature is off records nothing: it needs no cells.
             let Some(self_metrics) = self_metrics else {
                 continue;
@@ -308,7 +377,7 @@ impl<C: MetricCatalog> Store<C> {
             state.self_metrics = Some(self_metrics);
         }
         Arc::new_cyclic(|me| Store {
-            metrics: metrics.into_boxed_slice(),
+            metrics,
             panic_on_misuse,
             me: me.clone(),
             installed: AtomicBool::new(false),
@@ -402,7 +471,7 @@ impl<C: MetricCatalog> Store<C> {
         // Straight from the series: no intermediate handle (and its value guard) to clone
         // and drop; elapsed seconds need no value check.
         let histogram = match self.resolve(M::ID, labels, Op::Observe(0.0)) {
-            Some(Series::Histogram(histogram)) => Some(self.cell_ref(&**histogram)),
+            Some(Cell::Histogram(histogram)) => Some(self.cell_ref(histogram)),
             _ => None,
         };
         Timer::new(histogram)
@@ -416,8 +485,8 @@ impl<C: MetricCatalog> Store<C> {
     ) -> CounterHandle {
         let _ = metric;
         match self.resolve(M::ID, labels, Op::Add(0)) {
-            Some(Series::Counter(cell)) => CounterHandle {
-                inner: self.cell_ref(&**cell),
+            Some(Cell::Counter(cell)) => CounterHandle {
+                inner: self.cell_ref(cell),
             },
             _ => CounterHandle::detached(),
         }
@@ -431,8 +500,8 @@ impl<C: MetricCatalog> Store<C> {
     ) -> GaugeHandle {
         let _ = metric;
         match self.resolve(M::ID, labels, Op::Set(0.0)) {
-            Some(Series::Gauge(cell)) => GaugeHandle {
-                inner: self.cell_ref(&**cell),
+            Some(Cell::Gauge(cell)) => GaugeHandle {
+                inner: self.cell_ref(cell),
                 guard: Some(self.value_guard(M::ID)),
             },
             _ => GaugeHandle::detached(),
@@ -447,8 +516,8 @@ impl<C: MetricCatalog> Store<C> {
     ) -> HistogramHandle {
         let _ = metric;
         match self.resolve(M::ID, labels, Op::Observe(0.0)) {
-            Some(Series::Histogram(histogram)) => HistogramHandle {
-                inner: Some(self.cell_ref(&**histogram)),
+            Some(Cell::Histogram(histogram)) => HistogramHandle {
+                inner: Some(self.cell_ref(histogram)),
                 guard: Some(self.value_guard(M::ID)),
             },
             _ => HistogramHandle::detached(),
@@ -458,16 +527,15 @@ impl<C: MetricCatalog> Store<C> {
     /// Number of series currently registered for `metric` (see `Recorder::series_count`).
     pub(crate) fn series_count(&self, metric: C) -> usize {
         let state = self.storage(self.state(metric));
-        match (&state.unlabeled, &state.dense) {
-            (Some(_), _) => 1,
-            (None, Some(dense)) => dense.len(),
-            (None, None) => state.table.len(),
+        match &state.dense {
+            Some(dense) => dense.len(),
+            None => state.table.len(),
         }
     }
 
     #[inline]
     fn state(&self, metric: C) -> &MetricState<C> {
-        &self.metrics[metric.index()]
+        &self.metrics.as_ref()[metric.index()]
     }
 
     /// Where `state`'s series are stored: the new metric's state for a metric renamed
@@ -475,7 +543,7 @@ impl<C: MetricCatalog> Store<C> {
     #[inline]
     fn storage<'s>(&'s self, state: &'s MetricState<C>) -> &'s MetricState<C> {
         match state.renamed_to {
-            Some(target) => &self.metrics[target],
+            Some(target) => &self.metrics.as_ref()[target],
             None => state,
         }
     }
@@ -488,17 +556,10 @@ impl<C: MetricCatalog> Store<C> {
     fn record<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) {
         let state = self.state(metric);
         if op.value().is_none_or(f64::is_finite) {
-            let handle = if L::LEN == 0 {
-                state.unlabeled.as_ref()
-            } else if L::ENUMERATED {
-                state.dense_series(labels.dense_index())
-            } else {
-                None
-            };
-            // The typed API already fixes the kind; the handle's variant checks it again
+            // The typed API already fixes the kind; the cell's variant checks it again
             // for free (a mismatch reaches the slow path, which reports it).
-            if let Some(handle) = handle
-                && op.apply(handle)
+            if let Some(cell) = state.dense_cell(labels)
+                && op.apply(cell)
             {
                 return;
             }
@@ -546,24 +607,16 @@ impl<C: MetricCatalog> Store<C> {
     /// inline for an unlabeled or all-enumerated metric (as [`Store::record`]), else
     /// through [`Store::resolve_slow`].
     #[inline]
-    fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<&Series> {
-        let state = self.state(metric);
-        let series = if L::LEN == 0 {
-            state.unlabeled.as_ref()
-        } else if L::ENUMERATED {
-            state.dense_series(labels.dense_index())
-        } else {
-            None
-        };
-        match series {
-            Some(series) if op.accepts(series) => Some(series),
+    fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Cell<'_>> {
+        match self.state(metric).dense_cell(labels) {
+            Some(cell) if op.accepts(cell) => Some(cell),
             _ => self.resolve_slow(metric, labels, op),
         }
     }
 
     /// Everything [`Store::resolve`] does not handle inline.
     #[inline(never)]
-    fn resolve_slow<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<&Series> {
+    fn resolve_slow<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Cell<'_>> {
         let state = self.storage(self.state(metric));
         if !state.enabled {
             // A detached handle: recording through it is a no-op too.
@@ -580,10 +633,8 @@ impl<C: MetricCatalog> Store<C> {
             self.label_mismatch(state, values);
             return None;
         }
-        if L::ENUMERATED
-            && let Some(series) = state.dense_series(labels.dense_index())
-        {
-            return Some(series);
+        if let Some(cell) = state.dense_cell(labels) {
+            return Some(cell);
         }
         state
             .lookup(values)
@@ -594,11 +645,7 @@ impl<C: MetricCatalog> Store<C> {
     /// has every valid series already), admit it or fold it into the overflow series,
     /// and create its storage.
     #[cold]
-    fn first_touch<'s>(
-        &self,
-        state: &'s MetricState<C>,
-        values: &mut [&str],
-    ) -> Option<&'s Series> {
+    fn first_touch<'s>(&self, state: &'s MetricState<C>, values: &mut [&str]) -> Option<Cell<'s>> {
         for (position, value) in values.iter().enumerate() {
             if value.len() > MAX_LABEL_VALUE_BYTES {
                 let label = state.def.labels[position].def().name;
@@ -650,14 +697,14 @@ impl<C: MetricCatalog> Store<C> {
                     .table
                     .get_or_insert(SeriesRef(values), under_bound, make)
             {
-                return Some(series);
+                return Some(series.cell());
             }
         }
         self.overflow(state, values)
     }
 
     /// Folds a series past the metric's bound into its overflow series.
-    fn overflow<'s>(&self, state: &'s MetricState<C>, values: &mut [&str]) -> Option<&'s Series> {
+    fn overflow<'s>(&self, state: &'s MetricState<C>, values: &mut [&str]) -> Option<Cell<'s>> {
         if let Some(self_metrics) = &state.self_metrics {
             self_metrics.overflow.add(1);
         }
@@ -679,7 +726,7 @@ impl<C: MetricCatalog> Store<C> {
         &self,
         state: &'s MetricState<C>,
         values: &mut [&str],
-    ) -> Option<&'s Series> {
+    ) -> Option<Cell<'s>> {
         for (position, value) in values.iter_mut().enumerate() {
             if state.allowed[position].is_none() {
                 *value = OVERFLOW_VALUE;
@@ -687,13 +734,13 @@ impl<C: MetricCatalog> Store<C> {
         }
         let key = SeriesRef(values);
         if let Some(series) = state.table.get(key) {
-            return Some(series);
+            return Some(series.cell());
         }
         let make = || register(state.def, values);
         state
             .table
             .get_or_insert(key, |_| true, make)
-            .map(|(series, _)| series)
+            .map(|(series, _)| series.cell())
     }
 
     #[cold]
@@ -768,8 +815,6 @@ impl<C: MetricCatalog> MetricState<C> {
             enabled,
             renamed_to,
             renamed_from: catalog::renamed_from(metric).is_some(),
-            unlabeled: (enabled && def.labels.is_empty() && renamed_to.is_none())
-                .then(|| register(def, &[])),
             table: SeriesTable::with_capacity(capacity, &names),
             dense: None,
             allowed,
@@ -785,15 +830,16 @@ impl<C: MetricCatalog> MetricState<C> {
                 panic_on_misuse: false,
             }),
         };
-        if enabled && !def.labels.is_empty() && !def.has_free_form_label() && renamed_to.is_none() {
-            state.dense = Some(state.register_all_combinations());
+        if enabled && !def.has_free_form_label() && renamed_to.is_none() {
+            state.dense = Some(Dense::new(def.kind, state.all_combinations()));
         }
         state
     }
 
-    /// Creates every combination of enumerated label values, in odometer order (last
-    /// label fastest), the order `dense_series` indexes.
-    fn register_all_combinations(&self) -> Box<[Series]> {
+    /// The rendered labels of every combination of enumerated label values, in
+    /// odometer order (last label fastest), the order `dense_cell` indexes; one empty
+    /// label set for an unlabeled metric.
+    fn all_combinations(&self) -> Vec<Box<str>> {
         let lists: Vec<&[&'static str]> = self
             .allowed
             .iter()
@@ -801,15 +847,16 @@ impl<C: MetricCatalog> MetricState<C> {
             .map(ValueIndex::values)
             .collect();
         let mut positions = vec![0usize; lists.len()];
+        let names: Vec<&str> = self.def.labels.iter().map(|l| l.def().name).collect();
         let mut series = Vec::new();
         loop {
-            let values: Vec<&str> = lists.iter().zip(&positions).map(|(l, p)| l[*p]).collect();
-            series.push(register(self.def, &values));
+            let values = lists.iter().zip(&positions).map(|(l, p)| l[*p]);
+            series.push(label_pairs(names.iter().copied().zip(values)));
             // Advance the odometer; stop after the last combination.
             let mut digit = lists.len();
             loop {
                 if digit == 0 {
-                    return series.into_boxed_slice();
+                    return series;
                 }
                 digit -= 1;
                 positions[digit] += 1;
@@ -823,29 +870,31 @@ impl<C: MetricCatalog> MetricState<C> {
 }
 
 impl<C: MetricCatalog> MetricState<C> {
-    /// The series at `index` of a metric whose labels are all enumerated (see
-    /// [`LabelSet::dense_index`]); `None` for other metrics.
-    #[inline]
-    fn dense_series(&self, index: usize) -> Option<&Series> {
-        self.dense.as_deref()?.get(index)
+    /// The series of `labels` when the metric is unlabeled or all-enumerated and the
+    /// label set is typed (the values give the dense index directly, no string is
+    /// looked at); `None` otherwise.
+    #[inline(always)]
+    fn dense_cell<'a, L: LabelSet<'a>>(&self, labels: L) -> Option<Cell<'_>> {
+        if L::LEN == 0 || L::ENUMERATED {
+            self.dense.as_ref()?.get(labels.dense_index())
+        } else {
+            None
+        }
     }
 
     /// The existing series of `values` (as many as the metric's labels), wherever the
     /// metric keeps it; `None` when it does not exist (yet, or for an enumerated label,
     /// ever: the value is not allowed).
-    fn lookup(&self, values: &[&str]) -> Option<&Series> {
-        if let Some(series) = &self.unlabeled {
-            return Some(series);
-        }
-        if self.dense.is_some() {
+    fn lookup(&self, values: &[&str]) -> Option<Cell<'_>> {
+        if let Some(dense) = &self.dense {
             let mut index = 0;
             for (allowed, value) in self.allowed.iter().zip(values) {
                 let allowed = allowed.as_ref()?;
                 index = index * allowed.values().len() + allowed.position(value)?;
             }
-            return self.dense_series(index);
+            return dense.get(index);
         }
-        self.table.get(SeriesRef(values))
+        self.table.get(SeriesRef(values)).map(Series::cell)
     }
 }
 
