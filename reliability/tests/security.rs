@@ -1,5 +1,6 @@
 //! Security defaults: `/metrics` binds loopback unless configured, a busy port is a
-//! clear error, and no `unsafe` outside justified test allocators.
+//! clear error, and no `unsafe` outside justified test allocators and the few library
+//! files that need it ([`UNSAFE_FILES`]), each use there justified.
 //!
 //! The dependency policy (sources, licences, duplicate versions, advisories) is
 //! `deny.toml`, checked by `cargo xtask deny` with cargo-deny.
@@ -63,8 +64,26 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
+/// Library files allowed `unsafe`, and why: each `unsafe` block or `impl` in them is
+/// preceded by a `SAFETY:` comment, each `unsafe fn` documents its contract under
+/// `# Safety`. A new file here is a design decision, made in review.
+const UNSAFE_FILES: &[(&str, &str)] = &[
+    (
+        "catalog/src/slot.rs",
+        "the installed recorder's cast from `dyn Any` after a `TypeId` compare (no vtable call on the recording path)",
+    ),
+    (
+        "recorder/src/cell_ref.rs",
+        "handles and timers point at cells their store owns and keeps in place (no `Arc` per series)",
+    ),
+    (
+        "recorder/src/store.rs",
+        "where the store makes those pointers to its own cells",
+    ),
+];
+
 #[test]
-fn no_unsafe_outside_justified_test_allocators() {
+fn no_unsafe_outside_justified_test_allocators_and_listed_files() {
     let root = workspace_root();
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
     assert!(
@@ -103,7 +122,22 @@ fn no_unsafe_outside_justified_test_allocators() {
                 || lines[n.saturating_sub(5)..n]
                     .iter()
                     .any(|l| l.contains("SAFETY:"));
-            if allocator && commented {
+            let relative = file.strip_prefix(&root).unwrap_or(file);
+            let listed = UNSAFE_FILES
+                .iter()
+                .any(|(path, _)| relative == Path::new(path));
+            // In a listed file: a `SAFETY:` comment within five lines above a block or
+            // impl, a `# Safety` section within fifteen above an `unsafe fn`.
+            let justified_here = if code.contains("unsafe fn ") {
+                lines[n.saturating_sub(15)..n]
+                    .iter()
+                    .any(|l| l.contains("# Safety"))
+            } else {
+                lines[n.saturating_sub(5)..n]
+                    .iter()
+                    .any(|l| l.contains("SAFETY:"))
+            };
+            if (allocator && commented) || (listed && justified_here) {
                 justified += 1;
             } else {
                 problems.push(format!("{shown}:{}: {}", n + 1, line.trim()));
@@ -112,11 +146,12 @@ fn no_unsafe_outside_justified_test_allocators() {
     }
     assert!(
         problems.is_empty(),
-        "unsafe outside a justified test allocator:\n{}",
+        "unsafe outside a justified test allocator or a listed file (UNSAFE_FILES), or without its SAFETY comment:\n{}",
         problems.join("\n")
     );
     eprintln!(
-        "security: {} Rust files scanned, {justified} unsafe uses, all in test counting allocators with SAFETY comments",
-        files.len()
+        "security: {} Rust files scanned, {justified} unsafe uses, all justified (test counting allocators and {} listed files)",
+        files.len(),
+        UNSAFE_FILES.len()
     );
 }
