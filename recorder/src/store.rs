@@ -116,6 +116,9 @@ struct MetricState<C: MetricCatalog> {
     /// indexed by the positions of its values in `allowed` (mixed radix, last label
     /// fastest; 0 for the one series of an unlabeled metric).
     dense: Option<Dense>,
+    /// The metric's number of labels, next to `dense`: a typed label set of another
+    /// length (only a hand-written `TypedMetric` has one) never indexes it.
+    label_count: usize,
     /// Allowed values per label position; `None` for free-form labels.
     allowed: Box<[Option<ValueIndex>]>,
     /// Series admitted so far (overflow series excluded), for metrics with a free-form label.
@@ -816,6 +819,7 @@ impl<C: MetricCatalog> MetricState<C> {
             renamed_to,
             renamed_from: catalog::renamed_from(metric).is_some(),
             table: SeriesTable::with_capacity(capacity, &names),
+            label_count: def.labels.len(),
             dense: None,
             allowed,
             admitted: AtomicUsize::new(0),
@@ -875,7 +879,7 @@ impl<C: MetricCatalog> MetricState<C> {
     /// looked at); `None` otherwise.
     #[inline(always)]
     fn dense_cell<'a, L: LabelSet<'a>>(&self, labels: L) -> Option<Cell<'_>> {
-        if L::LEN == 0 || L::ENUMERATED {
+        if (L::LEN == 0 || L::ENUMERATED) && L::LEN == self.label_count {
             self.dense.as_ref()?.get(labels.dense_index())
         } else {
             None

@@ -162,3 +162,32 @@ fn an_invalid_catalog_fails_fast_naming_the_metric() {
     );
     assert!(text.contains("bad_latency_ms"), "{text}");
 }
+
+/// `Tiny::Run` with no labels: only a hand-written `TypedMetric` can say so.
+#[derive(Clone, Copy)]
+struct RunWithoutLabels;
+
+impl catalog::TypedMetric for RunWithoutLabels {
+    type Catalog = TinyId;
+    type Labels<'a> = ();
+    const ID: TinyId = TinyId::Run;
+}
+
+impl catalog::CounterMetric for RunWithoutLabels {}
+
+#[test]
+fn a_label_set_of_the_wrong_length_never_lands_in_a_series() {
+    let recorder = counting_recorder();
+    recorder.inc(RunWithoutLabels, ());
+    recorder.counter(RunWithoutLabels, ()).inc();
+    let text = recorder.render();
+    let name = Tiny::Run.def().name;
+    for outcome in ["ok", "failed"] {
+        assert_eq!(
+            sample(&text, &format!("{name}{{outcome=\"{outcome}\"}}")),
+            Some(0.0),
+            "{text}"
+        );
+    }
+    assert_eq!(dropped(&text, Tiny::Run, "wrong_labels"), 2.0);
+}
