@@ -31,6 +31,7 @@ pub(crate) use catalog::MAX_LABELS;
 pub(crate) struct SeriesRef<'a>(pub(crate) &'a [&'a str]);
 
 impl Hash for SeriesRef<'_> {
+    #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         for value in self.0 {
             // `str`'s own hashing appends a terminator, so boundaries between values
