@@ -4,15 +4,17 @@
 //! `crate::histogram`), so recording a seen series costs one lock-free hash lookup (see
 //! `crate::series`) and one atomic operation, with no allocation and no `metrics::Key`
 //! built. Metrics whose labels are all enumerated skip hashing: each value's position in
-//! its allowed list indexes a dense array of handles. Enumerated label combinations and
-//! unlabeled metrics are registered up front, so they are exposed at 0 from the first
-//! scrape. Misuse (label set or value not matching the catalog) panics when
+//! its allowed list indexes their series, kept side by side (`Dense`). Enumerated label
+//! combinations and unlabeled metrics are created up front, so they are exposed at 0
+//! from the first scrape. Cells never move and live as long as the store: handles and
+//! timers point at them (`crate::cell_ref`). Misuse (label set or value not matching the catalog) panics when
 //! `panic_on_misuse` is set, and otherwise is counted in the recorder's
 //! `SelfMetric::SamplesDropped` and logged once per metric.
 //!
-//! The installed recorder's stores sit in their catalogs' slots (`crate::global`), so
-//! `recorder::inc` reaches a series in three dependent loads: the slot, the metric's
-//! state, the cell.
+//! The installed recorder's stores sit in their catalogs' slots (`crate::global`) and
+//! keep their per-metric states inline, so `recorder::inc` on an unlabeled or
+//! enumerated metric reaches its cell in three dependent loads: the slot, the state's
+//! `Dense`, the cell.
 
 use std::any::Any;
 use std::collections::BTreeSet;
