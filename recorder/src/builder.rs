@@ -16,11 +16,11 @@ use catalog::MetricCatalog;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::error::Error;
-use crate::recorder::{Recorder, Registered, RenamedMetrics, Shared};
+use crate::recorder::{Recorder, Registered, Shared};
 use crate::self_metrics::SelfMetricId;
 use crate::series::MAX_LABELS;
 use crate::server;
-use crate::store::Store;
+use crate::store::{RenamedMetrics, Store};
 
 /// Default `/metrics` address: loopback only, never all interfaces unless asked.
 pub const DEFAULT_LISTEN: SocketAddr =

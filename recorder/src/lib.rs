@@ -81,8 +81,9 @@ pub use error::Error;
 pub use exemplar::{MAX_EXEMPLAR_LABEL_CHARS, MAX_TRACE_ID_CHARS};
 pub use exposition::{Format, canonical_float, gzip};
 pub use handles::{CounterHandle, GaugeHandle, HistogramHandle, Timer};
-pub use recorder::{MAX_LABEL_VALUE_BYTES, Recorder, RenamedMetrics};
+pub use recorder::Recorder;
 pub use self_metrics::{RECORDER, SelfLabel, SelfMetric, SelfMetricId, self_metric};
+pub use store::{MAX_LABEL_VALUE_BYTES, RenamedMetrics};
 
 use catalog::{CounterMetric, GaugeMetric, HistogramMetric};
 

@@ -33,10 +33,40 @@ use crate::handles::{
     CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
 };
 use crate::histogram::AtomicHistogram;
-use crate::recorder::MAX_LABEL_VALUE_BYTES;
-use crate::recorder::{Family, RenamedMetrics};
 use crate::self_metrics::SelfMetricId;
 use crate::series::{Labelled, MAX_LABELS, SeriesRef, SeriesTable, ValueIndex};
+
+/// Longest label value, in bytes, the recorder accepts. A new series with a longer
+/// value is dropped as misuse (`wrong_labels`): counted in `SelfMetric::SamplesDropped` and logged
+/// once, or a panic with `panic_on_misuse`. Bounds scrape size and memory per series.
+pub const MAX_LABEL_VALUE_BYTES: usize = 256;
+
+/// A catalog's storage, whatever its catalog type.
+pub(crate) trait Family: Send + Sync {
+    /// Renders every (visible) metric of the catalog, in catalog order.
+    fn render_into(&self, writer: &mut Writer, show_hidden: bool, renamed: RenamedMetrics);
+    /// The catalog as `/catalog` serves it.
+    fn export(&self) -> catalog_export::CatalogExport;
+}
+
+/// Which names a renamed metric is exposed under while the old one is still in the
+/// catalog (deprecated with `renamed_to`): see [`crate::Builder::renamed_metrics`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RenamedMetrics {
+    /// Dual emission (the default): the new name, and the old name with the same series
+    /// and its deprecated HELP until the catalog hides it (or always, with
+    /// [`crate::Builder::show_hidden_metrics`]).
+    #[default]
+    Both,
+    /// Only the new name: stops the old one before the catalog hides it, once every
+    /// consumer reads the new name.
+    NewOnly,
+    /// Only the old names, the new metric's series under its old name, as the release
+    /// before the rename exposed them (the HELP still says deprecated: queries see
+    /// names, not HELP). A test fixture for consumers' fallback queries (`cargo xtask
+    /// e2e` runs one such instance in its fleet), not for production.
+    OldOnly,
+}
 
 /// The storage of one catalog's series.
 pub(crate) struct Store<C: MetricCatalog> {
