@@ -35,10 +35,7 @@ pub(crate) fn is_set() -> bool {
 pub(crate) fn set<C: MetricCatalog>(recorder: Recorder<C>) -> Result<(), Error> {
     let store = recorder.leak();
     store.mark_installed();
-    C::slot()
-        .set(store)
-        .map(|_| ())
-        .map_err(|_| Error::AlreadyInstalled)
+    C::slot().set(store).map_err(|_| Error::AlreadyInstalled)
 }
 
 /// The installed recorder for catalog `C`; logs once and returns `None` when no

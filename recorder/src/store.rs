@@ -292,16 +292,6 @@ impl Op {
         }
     }
 
-    /// Whether `series` is of the kind the operation needs.
-    fn accepts(self, cell: Cell<'_>) -> bool {
-        matches!(
-            (self, cell),
-            (Op::Add(_), Cell::Counter(_) | Cell::Gauge(_))
-                | (Op::Decrement | Op::Set(_), Cell::Gauge(_))
-                | (Op::Observe(_), Cell::Histogram(_))
-        )
-    }
-
     /// Applies the operation to `series` when the series is of the kind it needs
     /// (false otherwise: the slow path reports the misuse).
     #[inline(always)]
@@ -643,8 +633,11 @@ impl<C: MetricCatalog> Store<C> {
     /// through [`Store::resolve_slow`].
     #[inline]
     fn resolve<'a, L: LabelSet<'a>>(&self, metric: C, labels: L, op: Op) -> Option<Cell<'_>> {
-        match self.state(metric).dense_cell(labels) {
-            Some(cell) if op.accepts(cell) => Some(cell),
+        let state = self.state(metric);
+        // A dense cell is the state's own metric's (renamed-away metrics have none), so
+        // the metric's kind is the cell's.
+        match state.dense_cell(labels) {
+            Some(cell) if op.fits(state.def.kind) => Some(cell),
             _ => self.resolve_slow(metric, labels, op),
         }
     }
@@ -867,15 +860,15 @@ impl<C: MetricCatalog> MetricState<C> {
             }),
         };
         if enabled && !def.has_free_form_label() && renamed_to.is_none() {
-            state.dense = Some(Dense::new(def.kind, state.all_combinations()));
+            state.dense = Some(Dense::new(def.kind, state.all_combinations(&names)));
         }
         state
     }
 
-    /// The rendered labels of every combination of enumerated label values, in
-    /// odometer order (last label fastest), the order `dense_cell` indexes; one empty
-    /// label set for an unlabeled metric.
-    fn all_combinations(&self) -> Vec<Box<str>> {
+    /// The rendered labels (under `names`, the metric's label names) of every
+    /// combination of enumerated label values, in odometer order (last label fastest),
+    /// the order `dense_cell` indexes; one empty label set for an unlabeled metric.
+    fn all_combinations(&self, names: &[&str]) -> Vec<Box<str>> {
         let lists: Vec<&[&'static str]> = self
             .allowed
             .iter()
@@ -883,7 +876,6 @@ impl<C: MetricCatalog> MetricState<C> {
             .map(ValueIndex::values)
             .collect();
         let mut positions = vec![0usize; lists.len()];
-        let names: Vec<&str> = self.def.labels.iter().map(|l| l.def().name).collect();
         let mut series = Vec::new();
         loop {
             let values = lists.iter().zip(&positions).map(|(l, p)| l[*p]);
