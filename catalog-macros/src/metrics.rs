@@ -665,6 +665,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 &SLOT
             }
 
+            #[inline]
+            fn dense_slot(self) -> &'static ::catalog::DenseSlot {
+                static DENSE: [::catalog::DenseSlot; #metric_count] =
+                    [const { ::catalog::DenseSlot::new() }; #metric_count];
+                &DENSE[self as usize]
+            }
+
             type PerMetric<T: ::core::marker::Send + ::core::marker::Sync + 'static> = [T; #metric_count];
 
             fn per_metric<T: ::core::marker::Send + ::core::marker::Sync + 'static>(

@@ -103,7 +103,8 @@ pub use catalog_macros::LabelValue;
 /// `name` (the catalog's name in exports, `/catalog` and generated artifacts; the prefix
 /// without its `_` by default). The recorder's self-metrics are not declared here: the
 /// recorder brings its own catalog. Each catalog also gets its own [`Slot`], where the
-/// recorder serving it installs itself.
+/// recorder serving it installs itself, and each metric a [`DenseSlot`], where that
+/// recorder publishes the series of an unlabeled or all-enumerated metric.
 pub use catalog_macros::metrics;
 pub use labels::{
     CatalogLabels, LabelDef, LabelKey, LabelSet, LabelType, LabelValue, LabelValues, MAX_LABELS,
@@ -113,7 +114,7 @@ pub use model::{
     CustomQuery, DashboardHints, Deprecation, DropReason, MetricCatalog, MetricDef, MetricKind,
     MetricName, PanelHint, Stability, Subsystem, Unit, deprecated_help, renamed_from,
 };
-pub use slot::Slot;
+pub use slot::{DenseSlot, Slot};
 pub use sms::{
     GATEWAY, Label, Metric, MetricId, RUNBOOK_BASE, SOURCES, SourceErrorType, SourceId, metric,
 };

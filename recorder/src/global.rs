@@ -3,11 +3,14 @@
 //! One recorder is installed per process; it serves several catalogs, and each catalog's
 //! storage (`Store<C>`, kept for the rest of the process) sits in that catalog's own
 //! [`catalog::Slot`], so the free functions find it with one load and one type check
-//! (a `TypeId` compare, no virtual call).
+//! (a `TypeId` compare, no virtual call). The series of its unlabeled and
+//! all-enumerated metrics are one step closer: in each metric's own
+//! [`catalog::DenseSlot`], so recording into them skips the store.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use catalog::MetricCatalog;
+use catalog::{LabelSet, MetricCatalog, TypedMetric};
 
 use crate::error::Error;
 use crate::recorder::Recorder;
@@ -34,8 +37,24 @@ pub(crate) fn is_set() -> bool {
 /// Puts `recorder`'s storage in its catalog's slot, for good.
 pub(crate) fn set<C: MetricCatalog>(recorder: Recorder<C>) -> Result<(), Error> {
     let store = recorder.leak();
-    store.mark_installed();
-    C::slot().set(store).map_err(|_| Error::AlreadyInstalled)
+    C::slot().set(store).map_err(|_| Error::AlreadyInstalled)?;
+    store.install();
+    Ok(())
+}
+
+/// The installed recorder's `T` cell of `M`'s series `labels`, when `M` has its series
+/// up front (unlabeled or all-enumerated, published in its [`catalog::DenseSlot`]):
+/// one load from the metric's own static and one index, as a cached handle. `None`
+/// for every other metric, or before install: the caller takes the store's path.
+#[inline(always)]
+pub(crate) fn dense<'a, M: TypedMetric, T: Any + Sync>(
+    labels: M::Labels<'a>,
+) -> Option<&'static T> {
+    let len = <M::Labels<'a> as LabelSet<'a>>::LEN;
+    if len != 0 && !<M::Labels<'a> as LabelSet<'a>>::ENUMERATED {
+        return None;
+    }
+    M::ID.dense_slot().get::<T>(len)?.get(labels.dense_index())
 }
 
 /// The installed recorder for catalog `C`; logs once and returns `None` when no

@@ -3,12 +3,15 @@
 //! `metrics-exporter-prometheus` buffers every raw observation in blocks until the next
 //! render or upkeep, which allocates on the recording path. Catalog histograms have
 //! their buckets fixed up front, so the recorder keeps one atomic counter per bucket
-//! instead: an observation is a binary search, two atomic adds and a CAS on the sum,
+//! instead: an observation is a bucket search, one atomic add and a CAS on the sum,
 //! with no allocation.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::exemplar::Exemplars;
+
+/// Most bounds [`AtomicHistogram::observe`] counts through rather than binary-searches.
+const LINEAR_SEARCH_MAX: usize = 16;
 
 /// One histogram series: per-bucket counts (the last bucket is `+Inf`) and the sum.
 #[derive(Debug)]
@@ -57,9 +60,20 @@ impl AtomicHistogram {
     }
 
     /// First bucket whose upper bound is >= value (`le` is inclusive); `+Inf` otherwise.
+    /// The bounds are sorted, so that is the number of bounds below `value`. Up to
+    /// [`LINEAR_SEARCH_MAX`] bounds, counting them compares every bound at once (no
+    /// dependent chain: a binary search's loads and compares follow one another, and
+    /// a branchy scan mispredicts); beyond, the binary search's fewer steps win.
     #[inline]
     fn bucket_of(&self, value: f64) -> usize {
-        self.bounds.partition_point(|bound| *bound < value)
+        if self.bounds.len() <= LINEAR_SEARCH_MAX {
+            self.bounds
+                .iter()
+                .map(|bound| usize::from(*bound < value))
+                .sum()
+        } else {
+            self.bounds.partition_point(|bound| *bound < value)
+        }
     }
 
     #[inline]
@@ -105,8 +119,25 @@ mod tests {
     use proptest::prelude::*;
 
     const BOUNDS: &[f64] = &[0.1, 0.5, 1.0];
+    /// More bounds than `LINEAR_SEARCH_MAX`: the binary search's side.
+    const MANY_BOUNDS: &[f64] = &[
+        0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8,
+        1.9, 2.0,
+    ];
 
     proptest! {
+        /// Both searches find the first bound at or above the value, bounds included.
+        #[test]
+        fn every_bucket_count_finds_the_first_bound_at_or_above(value in -1.0f64..3.0, pick in 0usize..20) {
+            for bounds in [BOUNDS, MANY_BOUNDS] {
+                let histogram = AtomicHistogram::new(bounds, "");
+                for value in [value, bounds[pick % bounds.len()]] {
+                    let expected = bounds.iter().position(|b| value <= *b).unwrap_or(bounds.len());
+                    prop_assert_eq!(histogram.bucket_of(value), expected, "{} in {:?}", value, bounds);
+                }
+            }
+        }
+
         /// Each observation lands in the first bucket whose bound is at or above it,
         /// the sum adds up, and exemplars land in their observation's bucket.
         #[test]

@@ -87,48 +87,75 @@ pub use store::{MAX_LABEL_VALUE_BYTES, RenamedMetrics};
 
 use catalog::{CounterMetric, GaugeMetric, HistogramMetric};
 
+use crate::cell_ref::CellRef;
+use crate::cells::{CounterCell, GaugeCell};
+use crate::histogram::AtomicHistogram;
+
 /// Adds one to a counter of the installed recorder.
 #[inline]
 pub fn inc<M: CounterMetric>(metric: M, labels: M::Labels<'_>) {
-    if let Some(recorder) = global::get::<M::Catalog>() {
-        recorder.inc(metric, labels);
-    }
+    add(metric, labels, 1);
 }
 
 /// Adds `value` to a counter of the installed recorder.
 #[inline]
 pub fn add<M: CounterMetric>(metric: M, labels: M::Labels<'_>, value: u64) {
-    if let Some(recorder) = global::get::<M::Catalog>() {
-        recorder.add(metric, labels, value);
+    match global::dense::<M, CounterCell>(labels) {
+        Some(cell) => cell.add(value),
+        None => {
+            if let Some(recorder) = global::get::<M::Catalog>() {
+                recorder.add(metric, labels, value);
+            }
+        }
     }
 }
 
 /// Subtracts one from a gauge of the installed recorder.
 #[inline]
 pub fn dec<M: GaugeMetric>(metric: M, labels: M::Labels<'_>) {
-    if let Some(recorder) = global::get::<M::Catalog>() {
-        recorder.dec(metric, labels);
+    match global::dense::<M, GaugeCell>(labels) {
+        Some(cell) => cell.add(-1.0),
+        None => {
+            if let Some(recorder) = global::get::<M::Catalog>() {
+                recorder.dec(metric, labels);
+            }
+        }
     }
 }
 
 /// Sets a gauge of the installed recorder.
 #[inline]
 pub fn set<M: GaugeMetric>(metric: M, labels: M::Labels<'_>, value: f64) {
-    if let Some(recorder) = global::get::<M::Catalog>() {
-        recorder.set(metric, labels, value);
+    match global::dense::<M, GaugeCell>(labels) {
+        Some(cell) if value.is_finite() => cell.set(value),
+        // Not finite: the store reports the misuse.
+        _ => {
+            if let Some(recorder) = global::get::<M::Catalog>() {
+                recorder.set(metric, labels, value);
+            }
+        }
     }
 }
 
 /// Records an observation into a histogram of the installed recorder.
 #[inline]
 pub fn observe<M: HistogramMetric>(metric: M, labels: M::Labels<'_>, value: f64) {
-    if let Some(recorder) = global::get::<M::Catalog>() {
-        recorder.observe(metric, labels, value);
+    match global::dense::<M, AtomicHistogram>(labels) {
+        Some(histogram) if value.is_finite() => histogram.observe(value),
+        // Not finite: the store reports the misuse.
+        _ => {
+            if let Some(recorder) = global::get::<M::Catalog>() {
+                recorder.observe(metric, labels, value);
+            }
+        }
     }
 }
 
 /// Starts a timer that observes elapsed seconds into a histogram when dropped.
 pub fn start_timer<M: HistogramMetric>(metric: M, labels: M::Labels<'_>) -> Timer {
+    if let Some(histogram) = global::dense::<M, AtomicHistogram>(labels) {
+        return Timer::new(Some(CellRef::from_static(histogram)));
+    }
     match global::get::<M::Catalog>() {
         Some(recorder) => recorder.start_timer(metric, labels),
         None => Timer::new(None),

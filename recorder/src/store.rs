@@ -12,9 +12,10 @@
 //! `SelfMetric::SamplesDropped` and logged once per metric.
 //!
 //! The installed recorder's stores sit in their catalogs' slots (`crate::global`) and
-//! keep their per-metric states inline, so `recorder::inc` on an unlabeled or
-//! enumerated metric reaches its cell in three dependent loads: the slot, the state's
-//! `Dense`, the cell.
+//! keep their per-metric states inline; the series of an unlabeled or all-enumerated
+//! metric are published in that metric's `catalog::DenseSlot` at install
+//! ([`Store::install`]), so `recorder::inc` on such a metric reaches its cell from a
+//! static, as a cached handle does, without reaching the store.
 
 use std::any::Any;
 use std::collections::BTreeSet;
@@ -410,9 +411,24 @@ impl<C: MetricCatalog> Store<C> {
     }
 
     /// Marks this store as the installed one, kept for the rest of the process: its
-    /// handles and timers then keep nothing alive (no reference count touched).
-    pub(crate) fn mark_installed(&self) {
+    /// handles and timers then keep nothing alive (no reference count touched), and the
+    /// series of its unlabeled and all-enumerated metrics go in their metrics'
+    /// [`catalog::DenseSlot`]s, where `recorder::inc` and friends find them.
+    pub(crate) fn install(&'static self) {
         self.installed.store(true, Ordering::Relaxed);
+        for (metric, state) in C::ALL.iter().zip(self.metrics.as_ref()) {
+            let slot = metric.dense_slot();
+            let label_count = state.label_count;
+            // Write-once like the catalog's slot, which this install has just taken: no
+            // other store has published here.
+            let published = match &state.dense {
+                Some(Dense::Counter(cells)) => slot.set(cells, label_count).is_ok(),
+                Some(Dense::Gauge(cells)) => slot.set(cells, label_count).is_ok(),
+                Some(Dense::Histogram(cells)) => slot.set(cells, label_count).is_ok(),
+                None => true,
+            };
+            debug_assert!(published, "{}: dense slot taken", state.def.name);
+        }
     }
 
     /// A reference to `cell`, one of this store's cells, that keeps this store alive.

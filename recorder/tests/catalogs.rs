@@ -5,7 +5,7 @@
 mod support;
 
 use catalog::{MetricCatalog, Subsystem};
-use support::{Outcome, Tiny, TinyId};
+use support::{Outcome, Priority, RunWithoutLabels, Tenant, Tiny, TinyId, dropped};
 
 const STORE: Subsystem = Subsystem {
     name: "store",
@@ -245,22 +245,49 @@ fn an_unknown_feature_is_refused_naming_the_declared_ones() {
     assert!(error.to_string().contains("`queue_stat`"), "{error}");
 }
 
-/// The only test of this binary that installs: the free functions reach every catalog.
+/// The only test of this binary that installs: the free functions reach every catalog,
+/// every kind, whether the metric's series are published up front (unlabeled and
+/// all-enumerated metrics, found in their `DenseSlot`) or looked up (free-form labels),
+/// and misuse through them is still caught.
 #[test]
 fn installed_free_functions_reach_every_catalog() {
     let tiny = recorder::Builder::<TinyId>::new()
         .listen("127.0.0.1:0".parse().unwrap())
         .with::<LibId>()
+        .panic_on_misuse(false)
         .install()
         .expect("first install");
     recorder::inc(Tiny::Run, Outcome::Failed);
     recorder::add(Lib::Writes, (), 2);
+    recorder::add(Tiny::Graded, (Outcome::Ok, Priority::High), 3);
+    recorder::inc(Tiny::ByTenant, (Tenant("acme"), Outcome::Ok));
+    recorder::set(Tiny::Queued, (), 5.0);
+    recorder::dec(Tiny::Queued, ());
+    recorder::observe(Tiny::Duration, (), 0.7);
+    drop(recorder::start_timer(Lib::WriteTime, ()));
+    // Misuse through the free functions: dropped and counted, never recorded.
+    recorder::set(Tiny::Queued, (), f64::NAN);
+    recorder::observe(Tiny::Duration, (), f64::INFINITY);
+    recorder::inc(RunWithoutLabels, ());
     let text = tiny.render();
-    assert!(
-        text.contains("tiny_jobs_run_total{outcome=\"failed\"} 1\n"),
-        "{text}"
-    );
-    assert!(text.contains("lib_store_writes_total 2\n"), "{text}");
+    for line in [
+        "tiny_jobs_run_total{outcome=\"failed\"} 1\n",
+        "tiny_jobs_run_total{outcome=\"ok\"} 0\n",
+        "lib_store_writes_total 2\n",
+        "tiny_jobs_graded_total{outcome=\"ok\",priority=\"high\"} 3\n",
+        "tiny_jobs_graded_total{outcome=\"failed\",priority=\"high\"} 0\n",
+        "tiny_jobs_by_tenant_total{tenant=\"acme\",outcome=\"ok\"} 1\n",
+        "tiny_jobs_queued 4\n",
+        "tiny_jobs_duration_seconds_bucket{le=\"0.5\"} 0\n",
+        "tiny_jobs_duration_seconds_bucket{le=\"1.0\"} 1\n",
+        "tiny_jobs_duration_seconds_count 1\n",
+        "lib_store_write_seconds_count 1\n",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+    assert_eq!(dropped(&text, Tiny::Queued, "invalid_value"), 1.0);
+    assert_eq!(dropped(&text, Tiny::Duration, "invalid_value"), 1.0);
+    assert_eq!(dropped(&text, Tiny::Run, "wrong_labels"), 1.0);
     assert_eq!(<LibId as MetricCatalog>::NAME, "lib");
     let again = recorder::Builder::<ClashId>::new()
         .listen("127.0.0.1:0".parse().unwrap())

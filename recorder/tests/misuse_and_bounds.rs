@@ -4,7 +4,8 @@ mod support;
 
 use proptest::prelude::*;
 use support::{
-    MAX_TENANT_SERIES, Outcome, Priority, Tenant, Tiny, TinyId, counting_recorder, dropped, sample,
+    MAX_TENANT_SERIES, Outcome, Priority, RunWithoutLabels, Tenant, Tiny, TinyId,
+    counting_recorder, dropped, sample,
 };
 
 // Wrong label sets, wrong values of enumerated labels and operations of the wrong kind
@@ -162,18 +163,6 @@ fn an_invalid_catalog_fails_fast_naming_the_metric() {
     );
     assert!(text.contains("bad_latency_ms"), "{text}");
 }
-
-/// `Tiny::Run` with no labels: only a hand-written `TypedMetric` can say so.
-#[derive(Clone, Copy)]
-struct RunWithoutLabels;
-
-impl catalog::TypedMetric for RunWithoutLabels {
-    type Catalog = TinyId;
-    type Labels<'a> = ();
-    const ID: TinyId = TinyId::Run;
-}
-
-impl catalog::CounterMetric for RunWithoutLabels {}
 
 #[test]
 fn a_label_set_of_the_wrong_length_never_lands_in_a_series() {
