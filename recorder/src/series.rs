@@ -20,7 +20,7 @@
 //! 262,144 slots: scanning them cost a quarter of a millisecond per scrape whatever the
 //! number of series).
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
