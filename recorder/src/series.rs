@@ -175,7 +175,7 @@ impl<H: Labelled> SeriesTable<H> {
 
     /// The series of `key`, probing from its hash; `Err` with the first free slot's
     /// position when the key is absent (as of this read).
-    #[inline]
+    #[inline(always)]
     fn find(&self, key: SeriesRef<'_>, hash: u64) -> Result<&H, usize> {
         let mask = self.slots.len() - 1;
         let tag = hash >> 32;
@@ -196,7 +196,7 @@ impl<H: Labelled> SeriesTable<H> {
     }
 
     /// The series of `key`, if it exists. Never allocates, never locks.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, key: SeriesRef<'_>) -> Option<&H> {
         let hash = key.hash(&self.hasher);
         self.find(key, hash).ok()
@@ -262,7 +262,7 @@ impl<H: Labelled> SeriesTable<H> {
 /// Every series of a table is rendered with the table's names, so the names are
 /// skipped by length, not compared; a value without `"` or `\` (the usual case) is
 /// compared eight bytes at a time ([`literal_prefix`]).
-#[inline]
+#[inline(always)]
 fn rendered_matches(rendered: &str, names: &[&str], values: &[&str]) -> bool {
     if names.len() != values.len() {
         return false;

@@ -612,8 +612,26 @@ impl<C: MetricCatalog> Store<C> {
 
     /// Everything [`Store::record`] does not handle inline: checks and reports
     /// misuse, looks up runtime label values, and handles first touch.
+    ///
+    /// First the common case, in a function of its own (small, so its call saves few
+    /// registers): a seen series of a metric with free-form labels. The cell's variant
+    /// checks the kind; a miss, a renamed-away or disabled metric (whose tables are
+    /// empty) and misuse go on to [`Store::record_checked`].
     #[inline(never)]
     fn record_slow(&self, state: &MetricState<C>, values: &mut [&str], op: Op) {
+        if op.value().is_none_or(f64::is_finite)
+            && let Some(series) = state.table.get(SeriesRef(values))
+            && op.apply(series.cell())
+        {
+            return;
+        }
+        self.record_checked(state, values, op);
+    }
+
+    /// [`Store::record_slow`] past a seen free-form series: every check, then the
+    /// lookup or first touch.
+    #[inline(never)]
+    fn record_checked(&self, state: &MetricState<C>, values: &mut [&str], op: Op) {
         // A metric renamed away has no storage (so the inline path always lands here):
         // it records into the new metric.
         let state = self.storage(state);
