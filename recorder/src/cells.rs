@@ -2,7 +2,8 @@
 //! of the recorder is exposed with.
 //!
 //! A cell is one cache-line-aligned atomic plus its labels, pre-rendered for
-//! exposition at first touch, so recording is one relaxed atomic operation and
+//! exposition at first touch (cells of series created at run time come in chunks,
+//! `crate::chunks`), so recording is one relaxed atomic operation and
 //! rendering (`crate::exposition`) copies each series' labels as they are. A counter
 //! written from several threads at once gets stripes (`crate::stripes`).
 //!
@@ -12,6 +13,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::chunks::ChunkedCell;
 use crate::exemplar::Exemplars;
 use crate::stripes::Contention;
 
@@ -22,7 +24,8 @@ use crate::stripes::Contention;
 pub(crate) struct CounterCell {
     value: AtomicU64,
     contention: Contention,
-    labels: Box<str>,
+    /// Set when the series is created (see `crate::chunks`).
+    labels: OnceLock<Box<str>>,
     /// Fits in the cache line's padding: no memory per series until an exemplar is set.
     pub(crate) exemplar: Exemplars,
 }
@@ -33,7 +36,7 @@ impl CounterCell {
         CounterCell {
             value: AtomicU64::new(0),
             contention: Contention::default(),
-            labels,
+            labels: OnceLock::from(labels),
             exemplar: Exemplars::default(),
         }
     }
@@ -60,7 +63,22 @@ impl CounterCell {
     /// Labels as rendered by [`label_pairs`] (empty without labels).
     #[inline]
     pub(crate) fn labels(&self) -> &str {
-        &self.labels
+        self.labels.get().map_or("", |labels| labels)
+    }
+}
+
+impl ChunkedCell for CounterCell {
+    fn vacant() -> Self {
+        CounterCell {
+            value: AtomicU64::new(0),
+            contention: Contention::default(),
+            labels: OnceLock::new(),
+            exemplar: Exemplars::default(),
+        }
+    }
+
+    fn occupy(&self, labels: Box<str>) {
+        occupy(&self.labels, labels);
     }
 }
 
@@ -69,7 +87,8 @@ impl CounterCell {
 #[repr(align(64))]
 pub(crate) struct GaugeCell {
     bits: AtomicU64,
-    labels: Box<str>,
+    /// Set when the series is created (see `crate::chunks`).
+    labels: OnceLock<Box<str>>,
 }
 
 impl GaugeCell {
@@ -77,7 +96,7 @@ impl GaugeCell {
     pub(crate) fn new(labels: Box<str>) -> Self {
         GaugeCell {
             bits: AtomicU64::new(0f64.to_bits()),
-            labels,
+            labels: OnceLock::from(labels),
         }
     }
 
@@ -120,8 +139,28 @@ impl GaugeCell {
     /// Labels as rendered by [`label_pairs`] (empty without labels).
     #[inline]
     pub(crate) fn labels(&self) -> &str {
-        &self.labels
+        self.labels.get().map_or("", |labels| labels)
     }
+}
+
+impl ChunkedCell for GaugeCell {
+    fn vacant() -> Self {
+        GaugeCell {
+            bits: AtomicU64::new(0f64.to_bits()),
+            labels: OnceLock::new(),
+        }
+    }
+
+    fn occupy(&self, labels: Box<str>) {
+        occupy(&self.labels, labels);
+    }
+}
+
+/// Gives a vacant cell's label slot its labels. `Chunks` hands each vacant cell out
+/// once, so the slot is empty.
+fn occupy(slot: &OnceLock<Box<str>>, labels: Box<str>) {
+    let taken = slot.set(labels).is_err();
+    debug_assert!(!taken, "a cell is handed out once");
 }
 
 /// `name1="value1",name2="value2"` with every value escaped; empty without labels.

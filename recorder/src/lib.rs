@@ -63,6 +63,7 @@
 mod builder;
 mod cell_ref;
 mod cells;
+mod chunks;
 mod error;
 mod exemplar;
 mod exposition;

@@ -28,6 +28,7 @@ use catalog::{
 };
 
 use crate::cell_ref::{CellRef, Keep};
+use crate::chunks::{ChunkCell, Chunks};
 use crate::cells::{CounterCell, GaugeCell, label_pairs};
 use crate::exposition::Writer;
 use crate::handles::{
@@ -145,6 +146,8 @@ struct MetricState<C: MetricCatalog> {
     renamed_from: bool,
     /// Series of a metric with a free-form label, keyed by label values in catalog order.
     table: SeriesTable<Series>,
+    /// Where the table's new series take their cells.
+    new_cells: NewCells,
     /// For an unlabeled metric, or one whose labels are all enumerated: every series,
     /// indexed by the positions of its values in `allowed` (mixed radix, last label
     /// fastest; 0 for the one series of an unlabeled metric).
@@ -170,12 +173,20 @@ struct SelfMetrics {
     overflow: CellRef<CounterCell>,
 }
 
-/// The storage of one series, owned by its metric's state: boxed, so it never moves
-/// (handles point at it, see `crate::cell_ref`).
+/// The storage of one series, owned by its metric's state: in a chunk or boxed, so it
+/// never moves (handles point at it, see `crate::cell_ref`).
 enum Series {
-    Counter(Box<CounterCell>),
-    Gauge(Box<GaugeCell>),
+    Counter(ChunkCell<CounterCell>),
+    Gauge(ChunkCell<GaugeCell>),
     Histogram(Box<AtomicHistogram>),
+}
+
+/// Where a metric's new series take their cells: counters and gauges from chunks,
+/// a histogram (not cache-line aligned) boxed on its own.
+enum NewCells {
+    Counter(Chunks<CounterCell>),
+    Gauge(Chunks<GaugeCell>),
+    Histogram,
 }
 
 impl Series {
@@ -752,7 +763,7 @@ impl<C: MetricCatalog> Store<C> {
             }
             admit
         };
-        let make = || register(state.def, values);
+        let make = || state.register(values);
         if max_series == 0 || state.admitted.load(Ordering::Relaxed) < max_series {
             if let Some((series, _)) =
                 state
@@ -798,7 +809,7 @@ impl<C: MetricCatalog> Store<C> {
         if let Some(series) = state.table.get(key) {
             return Some(series.cell());
         }
-        let make = || register(state.def, values);
+        let make = || state.register(values);
         state
             .table
             .get_or_insert(key, |_| true, make)
@@ -878,6 +889,11 @@ impl<C: MetricCatalog> MetricState<C> {
             renamed_to,
             renamed_from: catalog::renamed_from(metric).is_some(),
             table: SeriesTable::with_capacity(capacity, &names),
+            new_cells: match def.kind {
+                MetricKind::Counter => NewCells::Counter(Chunks::default()),
+                MetricKind::Gauge => NewCells::Gauge(Chunks::default()),
+                MetricKind::Histogram { .. } => NewCells::Histogram,
+            },
             label_count: def.labels.len(),
             dense: None,
             allowed,
@@ -960,19 +976,25 @@ impl<C: MetricCatalog> MetricState<C> {
     }
 }
 
-/// Creates the storage of one series. Allocates: only called on first touch.
-fn register<C: MetricCatalog>(def: &'static MetricDef<C>, values: &[&str]) -> Series {
-    let labels = label_pairs(
-        def.labels
-            .iter()
-            .map(|l| l.def().name)
-            .zip(values.iter().copied()),
-    );
-    match def.kind {
-        MetricKind::Counter => Series::Counter(Box::new(CounterCell::new(labels))),
-        MetricKind::Gauge => Series::Gauge(Box::new(GaugeCell::new(labels))),
-        MetricKind::Histogram { buckets } => {
-            Series::Histogram(Box::new(AtomicHistogram::new(buckets, &labels)))
+impl<C: MetricCatalog> MetricState<C> {
+    /// Creates the storage of one series. Allocates: only called on first touch.
+    fn register(&self, values: &[&str]) -> Series {
+        let labels = label_pairs(
+            self.def
+                .labels
+                .iter()
+                .map(|l| l.def().name)
+                .zip(values.iter().copied()),
+        );
+        match &self.new_cells {
+            NewCells::Counter(chunks) => Series::Counter(chunks.take(labels)),
+            NewCells::Gauge(chunks) => Series::Gauge(chunks.take(labels)),
+            NewCells::Histogram => {
+                let MetricKind::Histogram { buckets } = self.def.kind else {
+                    unreachable!("a metric's new cells are of its kind")
+                };
+                Series::Histogram(Box::new(AtomicHistogram::new(buckets, &labels)))
+            }
         }
     }
 }
