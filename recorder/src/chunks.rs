@@ -110,6 +110,10 @@ mod tests {
             assert_eq!(cell.0.get().map(|l| &**l), Some(&*i.to_string()));
         }
         assert_eq!(Arc::strong_count(&cells[0].chunk), CHUNK, "a full chunk");
-        assert_eq!(Arc::strong_count(&cells[CHUNK * 2].chunk), 2, "held by the table too");
+        assert_eq!(
+            Arc::strong_count(&cells[CHUNK * 2].chunk),
+            2,
+            "held by the chunks too"
+        );
     }
 }

@@ -28,8 +28,8 @@ use catalog::{
 };
 
 use crate::cell_ref::{CellRef, Keep};
-use crate::chunks::{ChunkCell, Chunks};
 use crate::cells::{CounterCell, GaugeCell, label_pairs};
+use crate::chunks::{ChunkCell, Chunks};
 use crate::exposition::Writer;
 use crate::handles::{
     CounterHandle, GaugeHandle, HistogramHandle, Timer, ValueGuard, report_misuse,
