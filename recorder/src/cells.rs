@@ -34,10 +34,8 @@ impl CounterCell {
     /// A zero counter with `labels` rendered by [`label_pairs`].
     pub(crate) fn new(labels: Box<str>) -> Self {
         CounterCell {
-            value: AtomicU64::new(0),
-            contention: Contention::default(),
             labels: OnceLock::from(labels),
-            exemplar: Exemplars::default(),
+            ..CounterCell::vacant()
         }
     }
 
@@ -95,8 +93,8 @@ impl GaugeCell {
     /// A zero gauge with `labels` rendered by [`label_pairs`].
     pub(crate) fn new(labels: Box<str>) -> Self {
         GaugeCell {
-            bits: AtomicU64::new(0f64.to_bits()),
             labels: OnceLock::from(labels),
+            ..GaugeCell::vacant()
         }
     }
 

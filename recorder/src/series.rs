@@ -33,10 +33,9 @@ pub(crate) struct SeriesRef<'a>(pub(crate) &'a [&'a str]);
 impl SeriesRef<'_> {
     /// The key's hash: each value hashed on its own, then combined by position.
     ///
-    /// One hasher fed every value in turn chains each value's multiply onto the last
-    /// (and `str`'s `Hash` adds a terminator to each); hashed apart, a short value is
-    /// one multiply (foldhash's `write` folds its length in, so values keep their
-    /// boundaries) and the values' multiplies run side by side. The rotation keeps
+    /// One hasher fed every value in turn chains each value's multiplies onto the
+    /// last; hashed apart (`hash_one`, so each value's bytes and length are mixed by
+    /// its own finish), the values' multiplies run side by side. The rotation keeps
     /// `(a, b)` and `(b, a)` apart.
     #[inline]
     fn hash(self, state: &foldhash::fast::FixedState) -> u64 {
@@ -291,7 +290,7 @@ fn rendered_matches(rendered: &str, names: &[&str], values: &[&str]) -> bool {
     rest.is_empty() || rest == b","
 }
 
-/// Whether `rest` starts with `value` byte for byte and `value` holds no `"` or `\\`,
+/// Whether `rest` starts with `value` byte for byte and `value` holds no `"` or `\`,
 /// eight bytes at a time.
 ///
 /// Label values are short (a few to a few dozen bytes), where a call to `memcmp` plus
@@ -310,7 +309,7 @@ fn literal_prefix(rest: &[u8], value: &[u8]) -> bool {
         let x = word ^ ONES.wrapping_mul(u64::from(byte));
         x.wrapping_sub(ONES) & !x & HIGHS != 0
     };
-    // Equal, with neither `"` nor `\\` in the value's word.
+    // Equal, with neither `"` nor `\` in the value's word.
     let same = |v: u64, r: u64| v == r && !holds(v, b'"') && !holds(v, b'\\');
     let Some(rendered) = rest.get(..value.len()) else {
         return false;

@@ -182,11 +182,11 @@ enum Series {
 }
 
 /// Where a metric's new series take their cells: counters and gauges from chunks,
-/// a histogram (not cache-line aligned) boxed on its own.
+/// a histogram (not cache-line aligned, buckets as given) boxed on its own.
 enum NewCells {
     Counter(Chunks<CounterCell>),
     Gauge(Chunks<GaugeCell>),
-    Histogram,
+    Histogram(&'static [f64]),
 }
 
 impl Series {
@@ -892,7 +892,7 @@ impl<C: MetricCatalog> MetricState<C> {
             new_cells: match def.kind {
                 MetricKind::Counter => NewCells::Counter(Chunks::default()),
                 MetricKind::Gauge => NewCells::Gauge(Chunks::default()),
-                MetricKind::Histogram { .. } => NewCells::Histogram,
+                MetricKind::Histogram { buckets } => NewCells::Histogram(buckets),
             },
             label_count: def.labels.len(),
             dense: None,
@@ -989,10 +989,7 @@ impl<C: MetricCatalog> MetricState<C> {
         match &self.new_cells {
             NewCells::Counter(chunks) => Series::Counter(chunks.take(labels)),
             NewCells::Gauge(chunks) => Series::Gauge(chunks.take(labels)),
-            NewCells::Histogram => {
-                let MetricKind::Histogram { buckets } = self.def.kind else {
-                    unreachable!("a metric's new cells are of its kind")
-                };
+            NewCells::Histogram(buckets) => {
                 Series::Histogram(Box::new(AtomicHistogram::new(buckets, &labels)))
             }
         }
