@@ -5,7 +5,10 @@
 //! `counter_overflow`, `histogram_observe`, `histogram_timer`,
 //! `contention_2t_same`, `contention_2t_distinct`, `render_1k`, `render_10k`,
 //! `render_100k`. `RECORDER_BENCH_QUICK=1` runs a short subset with short measurement
-//! times (what `cargo xtask bench --quick` sets).
+//! times (what `cargo xtask bench --quick` sets). `RECORDER_BENCH_ROUNDS=n` runs the
+//! short workloads (counters, histograms, first touch) `n` times, in groups
+//! `<group>.round<k>`, so every implementation is measured at `n` moments of the run
+//! (what `cargo xtask bench` sets, then keeping each implementation's best round).
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -164,44 +167,22 @@ fn main() {
     let fixtures = Fixtures::new();
     let subjects = Subjects::new();
 
-    let mut group = criterion.benchmark_group("counter_unlabeled");
-    each_subject!(subjects, |id, subject| unlabeled(&mut group, id, subject));
-    // The floor: one bare relaxed `AtomicU64::fetch_add`, nothing in front of it.
-    let floor = AtomicU64::new(0);
-    group.bench_function("floor", |b| {
-        b.iter(|| floor.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-    });
-    group.finish();
-
-    let mut group = criterion.benchmark_group("counter_static2");
-    each_subject!(subjects, |id, subject| static2(
-        &mut group, id, subject, &fixtures
-    ));
-    group.finish();
-
-    let mut group = criterion.benchmark_group("counter_dynamic2");
-    each_dynamic!(subjects, |id, subject| dynamic2(
-        &mut group, id, subject, &fixtures
-    ));
-    group.finish();
-
-    let mut group = criterion.benchmark_group("histogram_observe");
-    each_subject!(subjects, |id, subject| observe(
-        &mut group, id, subject, &fixtures
-    ));
-    group.finish();
+    let rounds: usize = match std::env::var("RECORDER_BENCH_ROUNDS") {
+        Ok(rounds) => rounds
+            .parse()
+            .ok()
+            .filter(|rounds| *rounds > 0)
+            .expect("RECORDER_BENCH_ROUNDS is a positive number"),
+        Err(_) => 1,
+    };
+    for round in 1..=rounds {
+        let name = |group: &str| round_group(group, round, rounds);
+        short_rows(&mut criterion, &name, quick, &subjects, &fixtures);
+    }
 
     if !quick {
-        let mut group = criterion.benchmark_group("histogram_timer");
-        timers(&mut group, &subjects);
-        group.finish();
-
         let mut group = criterion.benchmark_group("counter_overflow");
         overflow(&mut group, &fixtures);
-        group.finish();
-
-        let mut group = criterion.benchmark_group("counter_first_touch");
-        each_series!(|id, T| first_touch::<T>(&mut group, id, &fixtures));
         group.finish();
 
         for (name, same) in [
@@ -248,6 +229,65 @@ fn main() {
     }
 
     criterion.final_summary();
+}
+
+/// Criterion group of workload `group` in round `round` of `rounds`: the workload's
+/// own name when there is one round, `<group>.round<k>` otherwise (`cargo xtask bench`
+/// takes each implementation's best round).
+fn round_group(group: &str, round: usize, rounds: usize) -> String {
+    if rounds == 1 {
+        group.to_owned()
+    } else {
+        format!("{group}.round{round}")
+    }
+}
+
+/// The workloads of a few to a few hundred nanoseconds, where a shared host's slower
+/// minutes decide a row if they fall on one implementation's turn: one round of them,
+/// in groups named by `name`.
+fn short_rows(
+    criterion: &mut Criterion,
+    name: &dyn Fn(&str) -> String,
+    quick: bool,
+    subjects: &Subjects,
+    fixtures: &Fixtures,
+) {
+    let mut group = criterion.benchmark_group(name("counter_unlabeled"));
+    each_subject!(subjects, |id, subject| unlabeled(&mut group, id, subject));
+    // The floor: one bare relaxed `AtomicU64::fetch_add`, nothing in front of it.
+    let floor = AtomicU64::new(0);
+    group.bench_function("floor", |b| {
+        b.iter(|| floor.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    });
+    group.finish();
+
+    let mut group = criterion.benchmark_group(name("counter_static2"));
+    each_subject!(subjects, |id, subject| static2(
+        &mut group, id, subject, fixtures
+    ));
+    group.finish();
+
+    let mut group = criterion.benchmark_group(name("counter_dynamic2"));
+    each_dynamic!(subjects, |id, subject| dynamic2(
+        &mut group, id, subject, fixtures
+    ));
+    group.finish();
+
+    let mut group = criterion.benchmark_group(name("histogram_observe"));
+    each_subject!(subjects, |id, subject| observe(
+        &mut group, id, subject, fixtures
+    ));
+    group.finish();
+
+    if !quick {
+        let mut group = criterion.benchmark_group(name("histogram_timer"));
+        timers(&mut group, subjects);
+        group.finish();
+
+        let mut group = criterion.benchmark_group(name("counter_first_touch"));
+        each_series!(|id, T| first_touch::<T>(&mut group, id, fixtures));
+        group.finish();
+    }
 }
 
 /// Every recording implementation with state, built once.
