@@ -50,11 +50,19 @@ pub(crate) fn set<C: MetricCatalog>(recorder: Recorder<C>) -> Result<(), Error> 
 pub(crate) fn dense<'a, M: TypedMetric, T: Any + Sync>(
     labels: M::Labels<'a>,
 ) -> Option<&'static T> {
-    let len = <M::Labels<'a> as LabelSet<'a>>::LEN;
-    if len != 0 && !<M::Labels<'a> as LabelSet<'a>>::ENUMERATED {
+    if !publishes_dense::<M>() {
         return None;
     }
+    let len = <M::Labels<'a> as LabelSet<'a>>::LEN;
     M::ID.dense_slot().get::<T>(len)?.get(labels.dense_index())
+}
+
+/// Whether `M`'s series are published in its [`catalog::DenseSlot`] once installed:
+/// it is unlabeled or all its labels are enumerated. Known at compile time.
+#[inline(always)]
+pub(crate) const fn publishes_dense<M: TypedMetric>() -> bool {
+    <M::Labels<'static> as LabelSet<'static>>::LEN == 0
+        || <M::Labels<'static> as LabelSet<'static>>::ENUMERATED
 }
 
 /// The installed recorder for catalog `C`; logs once and returns `None` when no

@@ -86,70 +86,93 @@ pub use recorder::Recorder;
 pub use self_metrics::{RECORDER, SelfLabel, SelfMetric, SelfMetricId, self_metric};
 pub use store::{MAX_LABEL_VALUE_BYTES, RenamedMetrics};
 
-use catalog::{CounterMetric, GaugeMetric, HistogramMetric};
+use catalog::{CounterMetric, GaugeMetric, HistogramMetric, TypedMetric};
 
 use crate::cell_ref::CellRef;
 use crate::cells::{CounterCell, GaugeCell};
 use crate::histogram::AtomicHistogram;
 
 /// Adds one to a counter of the installed recorder.
-#[inline]
+#[inline(always)]
 pub fn inc<M: CounterMetric>(metric: M, labels: M::Labels<'_>) {
     add(metric, labels, 1);
 }
 
 /// Adds `value` to a counter of the installed recorder.
-#[inline]
+#[inline(always)]
 pub fn add<M: CounterMetric>(metric: M, labels: M::Labels<'_>, value: u64) {
     match global::dense::<M, CounterCell>(labels) {
         Some(cell) => cell.add(value),
-        None => {
+        None => via_store::<M>(move || {
             if let Some(recorder) = global::get::<M::Catalog>() {
                 recorder.add(metric, labels, value);
             }
-        }
+        }),
     }
 }
 
 /// Subtracts one from a gauge of the installed recorder.
-#[inline]
+#[inline(always)]
 pub fn dec<M: GaugeMetric>(metric: M, labels: M::Labels<'_>) {
     match global::dense::<M, GaugeCell>(labels) {
         Some(cell) => cell.add(-1.0),
-        None => {
+        None => via_store::<M>(move || {
             if let Some(recorder) = global::get::<M::Catalog>() {
                 recorder.dec(metric, labels);
             }
-        }
+        }),
     }
 }
 
 /// Sets a gauge of the installed recorder.
-#[inline]
+#[inline(always)]
 pub fn set<M: GaugeMetric>(metric: M, labels: M::Labels<'_>, value: f64) {
     match global::dense::<M, GaugeCell>(labels) {
         Some(cell) if value.is_finite() => cell.set(value),
         // Not finite: the store reports the misuse.
-        _ => {
+        _ => via_store::<M>(move || {
             if let Some(recorder) = global::get::<M::Catalog>() {
                 recorder.set(metric, labels, value);
             }
-        }
+        }),
     }
 }
 
 /// Records an observation into a histogram of the installed recorder.
-#[inline]
+#[inline(always)]
 pub fn observe<M: HistogramMetric>(metric: M, labels: M::Labels<'_>, value: f64) {
     match global::dense::<M, AtomicHistogram>(labels) {
         Some(histogram) if value.is_finite() => histogram.observe(value),
         // Not finite: the store reports the misuse.
-        _ => {
+        _ => via_store::<M>(move || {
             if let Some(recorder) = global::get::<M::Catalog>() {
                 recorder.observe(metric, labels, value);
             }
-        }
+        }),
     }
+}
+
+/// Records through the installed store: inline for a metric with free-form labels (its
+/// usual path), out of line for one whose series are published in its
+/// [`catalog::DenseSlot`], which takes the store's path only before install, when
+/// disabled or on misuse. So a call site of such a metric inlines the dense path alone,
+/// a few instructions, and the free functions can be `#[inline(always)]`: with plain
+/// `#[inline]`, LLVM called `recorder::add` out of line from a crate with two call sites
+/// of it (4.6 ns a call, against 3.1 ns inlined and 2.9 ns for a cached handle, in a
+/// standalone loop over the 18 enumerated series).
+#[inline(always)]
+fn via_store<M: TypedMetric>(record: impl FnOnce()) {
+    if global::publishes_dense::<M>() {
+        out_of_line(record);
+    } else {
+        record();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_line(record: impl FnOnce()) {
+    record();
 }
 
 /// Starts a timer that observes elapsed seconds into a histogram when dropped.
