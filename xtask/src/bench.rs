@@ -74,19 +74,9 @@ pub fn run(args: Args) -> Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let criterion_dir = target.join("criterion");
-    if let Ok(entries) = std::fs::read_dir(&criterion_dir) {
-        for entry in entries {
-            let dir = entry
-                .with_context(|| format!("listing {}", criterion_dir.display()))?
-                .path();
-            let name = dir.file_name().and_then(|name| name.to_str()).unwrap_or("");
-            if WORKLOADS
-                .iter()
-                .any(|(group, _)| round_of(name, group).is_some())
-            {
-                std::fs::remove_dir_all(&dir)
-                    .with_context(|| format!("removing {}", dir.display()))?;
-            }
+    for (group, _) in WORKLOADS {
+        for dir in group_dirs(&criterion_dir, group)? {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
     }
     let rounds = args.rounds.unwrap_or(if args.quick { 1 } else { 3 });
